@@ -1,0 +1,161 @@
+"""The audit chain: every state change and every consultation or disclosure of material, hash-chained.
+
+Each entry's hash covers its own fields and the previous entry's hash, so an entry edited, removed or
+moved with the `sqlite3` shell breaks the chain at that point (DPA 2018 s.62 logging). The head row
+catches entries cut off the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from .errors import InputError, IntegrityFailure
+
+if TYPE_CHECKING:
+    from .context import Context
+
+GENESIS = "0" * 64
+FIELDS = ("seq", "at", "officer", "officer_name", "action", "object_type", "object_id", "reason", "detail", "prev_hash")
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(entry: dict) -> str:
+    payload = canonical_json([entry[name] for name in FIELDS])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record(ctx: "Context", action: str, object_type: str, object_id: str, *, reason: str | None = None,
+           detail: dict | None = None) -> int:
+    """Append one entry; must run inside the transaction that makes the change it records."""
+    return record_many(ctx, [(action, object_type, object_id, reason, detail)])[-1]
+
+
+def record_many(ctx: "Context", entries: Iterable[tuple]) -> list[int]:
+    """Append (action, object_type, object_id, reason, detail) entries in one go; for batch work."""
+    db = ctx.db
+    if not db.conn.in_transaction:
+        raise RuntimeError("audit entries must be written in the transaction of the change they record")
+    head = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    seq, prev = head if head else (0, GENESIS)
+    at = _iso_now(ctx)
+    officer = ctx.officer
+    rows = []
+    for action, object_type, object_id, reason, detail in entries:
+        detail = dict(detail or {})
+        if ctx.clock_fixed:
+            detail["clock"] = "fixed by OHRT_NOW"
+        seq += 1
+        entry = {
+            "seq": seq,
+            "at": at,
+            "officer": officer.number if officer else "scheduled",
+            "officer_name": officer.name if officer else "scheduled job",
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "reason": reason,
+            "detail": canonical_json(detail),
+            "prev_hash": prev,
+        }
+        entry["hash"] = prev = entry_hash(entry)
+        rows.append(entry)
+    if not rows:
+        return []
+    columns = FIELDS + ("hash",)
+    db.conn.executemany(
+        f"INSERT INTO audit ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [[row[c] for c in columns] for row in rows],
+    )
+    db.execute(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        [seq, prev],
+    )
+    return [row["seq"] for row in rows]
+
+
+def _iso_now(ctx) -> str:
+    from .timeutil import iso
+
+    return iso(ctx.now())
+
+
+def entries(db, object_id: str | None = None) -> list[dict]:
+    sql = "SELECT * FROM audit"
+    params: list = []
+    if object_id:
+        sql += " WHERE object_id = ?"
+        params.append(object_id)
+    rows = [dict(row) for row in db.query(sql + " ORDER BY seq", params)]
+    for row in rows:
+        row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
+    return rows
+
+
+def verify(db) -> int:
+    """Recompute the chain; return the number of entries, or raise naming the first bad one."""
+    expected_seq, prev = 1, GENESIS
+    cursor = db.conn.execute(f"SELECT {', '.join(FIELDS)}, hash FROM audit ORDER BY seq")
+    names = FIELDS + ("hash",)
+    for values in cursor:
+        entry = dict(zip(names, values))
+        seq = entry["seq"]
+        if seq != expected_seq:
+            raise IntegrityFailure(
+                f"audit chain broken at entry {expected_seq}: it is missing (next present is {seq}); "
+                "restore the database from backup and report the break."
+            )
+        if entry["prev_hash"] != prev:
+            raise IntegrityFailure(
+                f"audit chain broken at entry {seq}: it does not follow entry {seq - 1} "
+                "(an entry was removed or reordered); restore from backup and report the break."
+            )
+        if entry_hash(entry) != entry["hash"]:
+            raise IntegrityFailure(
+                f"audit chain broken at entry {seq}: its contents were altered after it was written; "
+                "restore from backup and report the break."
+            )
+        prev = entry["hash"]
+        expected_seq += 1
+    count = expected_seq - 1
+    head = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    head_seq, head_hash = head if head else (0, GENESIS)
+    if (head_seq, head_hash) != (count, prev):
+        raise IntegrityFailure(
+            f"audit chain broken after entry {count}: the chain once reached entry {head_seq}, "
+            "so entries were removed from its end; restore from backup and report the break."
+        )
+    return count
+
+
+def export(ctx: "Context", path: Path) -> dict:
+    """Write the chain as JSON lines plus `FILE.sig`, an Ed25519 signature over the exact file bytes."""
+    from . import signing
+    from .db import transaction
+
+    path = Path(path)
+    if path.exists():
+        raise InputError(f"{path} already exists: choose a new file name.")
+    if not path.parent.is_dir():
+        raise InputError(f"folder {path.parent} does not exist: create it or choose another path.")
+    ctx.actor()
+    count = verify(ctx.db)
+    lines = []
+    for row in entries(ctx.db):
+        lines.append(canonical_json(row) + "\n")
+    data = "".join(lines).encode("utf-8")
+    signature = signing.sign(ctx.keys_dir, data)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(data)
+    path.with_name(path.name + ".sig").write_bytes(signature)
+    tmp.replace(path)
+    with transaction(ctx.db):
+        record(ctx, "audit.export", "audit", "chain", detail={"entries": count, "file": str(path)})
+    return {"file": str(path), "signature": str(path) + ".sig", "entries": count,
+            "public_key": str(ctx.keys_dir / signing.PUBLIC_NAME)}

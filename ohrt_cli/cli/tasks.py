@@ -1,0 +1,126 @@
+"""`ohrt task …`: the referrals colleagues send in (SOP 8.3, 8.4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._common import json_option, new_app, print_json, print_record, print_table, run
+
+task_app = new_app("Tasks: the referrals colleagues send in (SOP 8).\n\nExample: ohrt task list --status received")
+
+TASK_COLUMNS = [("id", "Task"), ("status", "Status"), ("platform", "Platform"), ("title", "Title"),
+                ("applicant_ocu", "OCU"), ("received_at", "Received (UTC)")]
+
+
+@task_app.command("add")
+def task_add(
+    url: str = typer.Option(..., "--url", help="Content URL (8.3.5)."),
+    title: str = typer.Option(..., "--title", help="Title of the content (8.3.4)."),
+    applicant: str = typer.Option(..., "--applicant", help="Applicant's name (8.3.1)."),
+    ocu: str = typer.Option(..., "--ocu", help="Applicant's OCU (8.3.1)."),
+    unit: str = typer.Option(..., "--unit", help="Applicant's unit (8.3.1)."),
+    uploaded: str = typer.Option(..., "--uploaded", help="Date the content was uploaded, YYYY-MM-DD (8.3.2)."),
+    rationale: str = typer.Option(..., "--rationale", help="Why the applicant refers it (8.3.7)."),
+    ref: List[str] = typer.Option([], "--ref", help="Incident reference SYSTEM:REFERENCE, repeatable (8.3.3), "
+                                  "e.g. CAD:1234/21NOV26, CRIS:4212345/26."),
+    platform: Optional[str] = typer.Option(None, "--platform", help="Platform/channel (8.3.6); derived from the URL "
+                                           "for the platforms of SOP 4.1.4."),
+    subject: List[str] = typer.Option([], "--subject", help="A subject linked to the referral, repeatable (8.4.1); "
+                                      "kept in a sensitive table."),
+    allow_duplicate: bool = typer.Option(False, "--allow-duplicate", help="Open a task even if one is open for "
+                                         "the same content."),
+    as_json: bool = json_option("Print the whole new task as JSON."),
+) -> None:
+    """Record a referral received from a colleague; prints the new task id.
+
+    Example: ohrt task add --url 'https://youtu.be/dQw4w9WgXcQ' --title 'Drill video' --applicant 'DC Rae'
+    --ocu 'Central West' --unit 'Gangs' --uploaded 2026-11-02 --ref CAD:1234/21NOV26 --rationale 'Goads rivals'
+    """
+    from ..tasks import TaskInput, add_task
+
+    raw = TaskInput(url=url, title=title, applicant_name=applicant, applicant_ocu=ocu, applicant_unit=unit,
+                    upload_date=uploaded, rationale=rationale, platform=platform, refs=ref, subjects=subject)
+    task = run(lambda ctx: add_task(ctx, raw, allow_duplicate=allow_duplicate))
+    if as_json:
+        print_json(task)
+    else:
+        typer.echo(task["id"])
+
+
+@task_app.command("import")
+def task_import(
+    file: Path = typer.Argument(..., help="CSV or JSONL export of the tasking form."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows; write the bad ones, "
+                                      "unchanged, to FILE.rejects beside the input."),
+    as_json: bool = json_option(),
+) -> None:
+    """Import tasks in bulk. Every row is checked first: if any is bad nothing is imported (exit 2) and
+    every bad row is listed with its line number, unless --skip-invalid. Re-importing a file adds nothing.
+
+    Columns/keys: applicant_name, applicant_ocu, applicant_unit, upload_date, incident_refs, title, url,
+    platform, rationale, subjects (several references or subjects in one cell separated by ';').
+
+    Example: ohrt task import powerapp-export.csv --skip-invalid
+    """
+    from ..tasks import import_tasks
+
+    result = run(lambda ctx: import_tasks(ctx, file, skip_invalid=skip_invalid))
+    data = result.as_dict()
+    for row in data["rejected"]:
+        row.pop("raw")
+    if as_json:
+        print_json(data)
+    else:
+        for row in data["rejected"]:
+            typer.secho(f"line {row['line']}: {row['reason']}", fg=typer.colors.RED, err=True)
+        for row in data["skipped"]:
+            typer.echo(f"line {row['line']}: skipped, {row['reason']}")
+        if result.rejected and not skip_invalid:
+            typer.secho(f"error: {len(result.rejected)} bad row(s) in {file}: nothing imported; mend them or use "
+                        "--skip-invalid.", fg=typer.colors.RED, err=True)
+        else:
+            typer.echo(f"imported {len(result.imported)}, skipped {len(result.skipped)}, "
+                       f"rejected {len(result.rejected)}"
+                       + (f" (written to {result.rejects_file})" if result.rejects_file else ""))
+    if result.rejected and not skip_invalid:
+        raise typer.Exit(2)
+
+
+@task_app.command("list")
+def task_list(
+    status: Optional[str] = typer.Option(None, "--status", help="Only tasks in this status, e.g. received."),
+    as_json: bool = json_option(),
+) -> None:
+    """List tasks.
+
+    Example: ohrt task list --status received --json
+    """
+    from ..tasks import list_tasks
+
+    rows = run(lambda ctx: list_tasks(ctx, status))
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, TASK_COLUMNS, empty="no tasks")
+
+
+@task_app.command("show")
+def task_show(task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."), as_json: bool = json_option()) -> None:
+    """Show one task with its incident references and linked subjects.
+
+    Example: ohrt task show T-2026-000001
+    """
+    from ..tasks import get_task
+
+    task = run(lambda ctx: get_task(ctx, task_id))
+    if as_json:
+        print_json(task)
+    else:
+        print_record(task)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(task_app, name="task")

@@ -1,0 +1,116 @@
+"""The Context every domain function takes: the home's database, store, settings, clock and acting
+officer. Built once per command by the CLI, or by a test on `tmp_path`; nothing reads global state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from .config import RANK, Officer, Settings
+from .errors import HomeError, NotAllowed
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+DB_NAME = "ohrt.db"
+CONFIG_NAME = "config.toml"
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def clock_from_env() -> tuple[Callable[[], dt.datetime], bool]:
+    """`OHRT_NOW` (ISO-8601) fixes the clock, for training and for tests of retention; every audit
+    entry written under a fixed clock says so, so it cannot pass unnoticed."""
+    fixed = os.environ.get("OHRT_NOW")
+    if not fixed:
+        return system_clock, False
+    from .timeutil import parse_iso
+
+    try:
+        moment = parse_iso(fixed)
+    except ValueError:
+        raise HomeError(f"OHRT_NOW={fixed!r} is not an ISO-8601 time: unset it or give e.g. 2026-05-01T09:00:00+00:00.") from None
+    return (lambda: moment), True
+
+
+@dataclass
+class Context:
+    home: Path
+    db: "sqlite_utils.Database"
+    settings: Settings
+    officer: Officer | None = None
+    officer_claim: str | None = None
+    clock: Callable[[], dt.datetime] = system_clock
+    clock_fixed: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def captures_dir(self) -> Path:
+        return self.home / "captures"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    def actor(self, at_least: str | None = None) -> Officer:
+        """The acting officer, who must be on the roster (and of `at_least` rank when given)."""
+        if self.officer is None:
+            if self.officer_claim:
+                raise NotAllowed(
+                    f"officer {self.officer_claim!r} is not on this home's roster: check --officer/OHRT_OFFICER "
+                    "or have a rostered officer run `ohrt officer add`."
+                )
+            raise NotAllowed(
+                "no acting officer: give --officer NUMBER, set OHRT_OFFICER, or set team.officer in config.toml."
+            )
+        if at_least and RANK[self.officer.role] < RANK[at_least]:
+            raise NotAllowed(f"{self.officer} may not do this: it needs a {at_least} or above.")
+        return self.officer
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    if home:
+        return Path(home).expanduser().resolve()
+    if os.environ.get("OHRT_HOME"):
+        return Path(os.environ["OHRT_HOME"]).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ohrt", appauthor=False))
+
+
+def open_context(home: str | os.PathLike | None = None, officer: str | None = None) -> Context:
+    from . import config, db
+
+    root = resolve_home(home)
+    if not (root / CONFIG_NAME).is_file() or not (root / DB_NAME).is_file():
+        raise HomeError(f"no ohrt home at {root}: run `ohrt init` (or point --home/OHRT_HOME at one).")
+    settings = config.load(root / CONFIG_NAME)
+    claim = officer or os.environ.get("OHRT_OFFICER") or settings.default_officer
+    clock, fixed = clock_from_env()
+    return Context(
+        home=root,
+        db=db.connect(root / DB_NAME),
+        settings=settings,
+        officer=settings.find_officer(claim) if claim else None,
+        officer_claim=claim,
+        clock=clock,
+        clock_fixed=fixed,
+    )

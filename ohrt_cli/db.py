@@ -1,0 +1,430 @@
+"""The home's SQLite database: connection, transactions, readable ids, and the schema's history.
+
+Every schema change is a small named function appended to MIGRATIONS; `migrate(db)` applies those not
+yet recorded in `_migrations`, in order. Reading this file top to bottom is the history of the schema:
+never edit a migration that has shipped, add a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from .errors import HomeError
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+BUSY_TIMEOUT_S = 30
+
+MIGRATIONS: list[tuple[str, Callable]] = []
+
+
+def migration(fn: Callable) -> Callable:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def connect(path: Path) -> "sqlite_utils.Database":
+    """Open (and bring up to date) the database at `path`: WAL, a busy timeout, foreign keys on."""
+    import sqlite_utils
+
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.DatabaseError as exc:
+        raise HomeError(f"cannot open the database {path} ({exc}): check the file or restore it from backup.") from None
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=FULL")
+    db = sqlite_utils.Database(conn)
+    migrate(db)
+    return db
+
+
+@contextlib.contextmanager
+def transaction(db: "sqlite_utils.Database") -> Iterator["sqlite_utils.Database"]:
+    """One all-or-nothing unit of work. Takes the write lock at once (BEGIN IMMEDIATE) so that two
+    processes (a scheduled purge and an officer) queue on the busy timeout instead of deadlocking.
+    Nested use becomes a savepoint."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def next_ids(db: "sqlite_utils.Database", prefix: str, year: int, count: int = 1) -> list[str]:
+    """Reserve `count` readable ids such as T-2026-000123; call inside a transaction."""
+    row = db.execute("SELECT last FROM counters WHERE prefix = ? AND year = ?", [prefix, year]).fetchone()
+    last = row[0] if row else 0
+    db.execute(
+        "INSERT INTO counters (prefix, year, last) VALUES (?, ?, ?) "
+        "ON CONFLICT(prefix, year) DO UPDATE SET last = excluded.last",
+        [prefix, year, last + count],
+    )
+    return [f"{prefix}-{year}-{n:06d}" for n in range(last + 1, last + count + 1)]
+
+
+def next_id(db: "sqlite_utils.Database", prefix: str, now: dt.datetime) -> str:
+    return next_ids(db, prefix, now.year)[0]
+
+
+def migrate(db: "sqlite_utils.Database") -> None:
+    import datetime as _dt
+
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied = [row[0] for row in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+    known = {name for name, _ in MIGRATIONS}
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise HomeError(
+            f"this home's database was written by a newer ohrt (migration {unknown[0]!r}): "
+            "install that version of ohrt to open it."
+        )
+    for name, fn in MIGRATIONS:
+        if name in applied:
+            continue
+        with transaction(db):
+            fn(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                [name, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")],
+            )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The schema's history. Tables holding sensitive data (SOP 8.4 subjects, 9.3 indices research, and
+# incident references) are named in SENSITIVE_TABLES; nothing bound for a platform reads them.
+
+SENSITIVE_TABLES = ("subjects", "incident_refs", "indices_research")
+
+
+@migration
+def m001_foundation(db):
+    db["counters"].create({"prefix": str, "year": int, "last": int}, pk=("prefix", "year"))
+    db["audit"].create(
+        {
+            "seq": int,
+            "at": str,
+            "officer": str,
+            "officer_name": str,
+            "action": str,
+            "object_type": str,
+            "object_id": str,
+            "reason": str,
+            "detail": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        pk="seq",
+        not_null={"at", "action", "prev_hash", "hash"},
+    )
+    db["audit"].create_index(["object_id"])
+    # Append-only: ohrt itself never updates or deletes an audit row.
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END"
+    )
+    # The chain's head, so that entries cut off the end are noticed too.
+    db["audit_head"].create({"id": int, "seq": int, "hash": str}, pk="id")
+    db["tasks"].create(
+        {
+            "id": str,
+            "status": str,
+            "received_at": str,
+            "updated_at": str,
+            "url": str,
+            "canonical_url": str,
+            "platform": str,
+            "title": str,
+            "applicant_name": str,
+            "applicant_ocu": str,
+            "applicant_unit": str,
+            "upload_date": str,
+            "rationale": str,
+            "self_tasked": int,
+            "intake": str,
+            "import_key": str,
+            "created_by": str,
+        },
+        pk="id",
+        not_null={"status", "received_at", "url", "canonical_url", "platform"},
+    )
+    db["tasks"].create_index(["canonical_url"])
+    db["tasks"].create_index(["status"])
+    db["tasks"].create_index(["import_key"])
+    db["incident_refs"].create(
+        {"id": int, "task_id": str, "system": str, "reference": str},
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db["incident_refs"].create_index(["task_id"])
+    db["subjects"].create(
+        {"id": int, "task_id": str, "name": str}, pk="id", foreign_keys=[("task_id", "tasks", "id")]
+    )
+    db["subjects"].create_index(["task_id"])
+
+
+@migration
+def m002_capture(db):
+    db["captures"].create(
+        {
+            "id": str,
+            "task_id": str,
+            "status": str,
+            "method": str,
+            "officer": str,
+            "started_at": str,
+            "finished_at": str,
+            "requested_url": str,
+            "final_url": str,
+            "extractor": str,
+            "platform_item_id": str,
+            "channel": str,
+            "upload_date": str,
+            "title": str,
+            "duration": float,
+            "media_kind": str,
+            "folder": str,
+            "manifest_sha256": str,
+            "derivatives_failed": int,
+            "purged_at": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db["captures"].create_index(["task_id"])
+    db["capture_files"].create(
+        {
+            "id": int,
+            "capture_id": str,
+            "path": str,
+            "role": str,
+            "sha256": str,
+            "md5": str,
+            "bytes": int,
+            "parent_sha256": str,
+            "status": str,
+            "error": str,
+        },
+        pk="id",
+        foreign_keys=[("capture_id", "captures", "id")],
+    )
+    db["capture_files"].create_index(["capture_id"])
+    db["capture_files"].create_index(["sha256"])
+
+
+@migration
+def m003_review(db):
+    db["reviews"].create(
+        {
+            "id": str,
+            "task_id": str,
+            "capture_id": str,
+            "officer": str,
+            "reviewed_at": str,
+            "review_date": str,
+            "decision": str,
+            "format": str,
+            "basis": str,
+            "reason": str,
+            "no_capture_reason": str,
+            "superseded_by": str,
+            "batch_key": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db["reviews"].create_index(["task_id"])
+    db["findings"].create(
+        {"id": int, "review_id": str, "factor": str, "note": str, "at": str},
+        pk="id",
+        foreign_keys=[("review_id", "reviews", "id")],
+    )
+    db["findings"].create_index(["review_id"])
+    db["review_clauses"].create(
+        {"id": int, "review_id": str, "clause_id": str, "explanation": str},
+        pk="id",
+        foreign_keys=[("review_id", "reviews", "id")],
+    )
+    db["review_clauses"].create_index(["review_id"])
+    db["indices_research"].create(
+        {
+            "id": int,
+            "task_id": str,
+            "review_id": str,
+            "system": str,
+            "reference": str,
+            "searched_on": str,
+            "summary": str,
+            "officer": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db["indices_research"].create_index(["task_id"])
+
+
+@migration
+def m004_referral(db):
+    db["referrals"].create(
+        {
+            "id": str,
+            "task_id": str,
+            "review_id": str,
+            "kind": str,
+            "appeal_of": str,
+            "platform": str,
+            "route": str,
+            "status": str,
+            "version": int,
+            "drafted_by": str,
+            "drafted_at": str,
+            "draft_path": str,
+            "message_id": str,
+            "qa_by": str,
+            "qa_at": str,
+            "sent_by": str,
+            "sent_at": str,
+            "sent_on": str,
+            "sent_via": str,
+            "platform_ref": str,
+            "outcome": str,
+            "outcome_on": str,
+            "outcome_note": str,
+            "outcome_by": str,
+            "outcome_at": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db["referrals"].create_index(["task_id"])
+    db["referrals"].create_index(["status"])
+    db["referral_qa"].create(
+        {"id": int, "referral_id": str, "version": int, "officer": str, "at": str, "verdict": str, "note": str},
+        pk="id",
+        foreign_keys=[("referral_id", "referrals", "id")],
+    )
+    db["referral_qa"].create_index(["referral_id"])
+
+
+@migration
+def m005_library(db):
+    db["library_items"].create(
+        {
+            "id": str,
+            "task_id": str,
+            "capture_id": str,
+            "referral_id": str,
+            "source": str,
+            "status": str,
+            "created_at": str,
+            "created_by": str,
+            "removed_on": str,
+            "expires_on": str,
+            "format": str,
+            "title": str,
+            "url": str,
+            "platforms": str,
+            "channel": str,
+            "rationale": str,
+            "summary": str,
+            "breach": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db["library_items"].create_index(["expires_on"])
+    db["holds"].create(
+        {
+            "id": int,
+            "item_id": str,
+            "investigation": str,
+            "reason": str,
+            "placed_by": str,
+            "placed_at": str,
+            "released_by": str,
+            "released_at": str,
+            "release_reason": str,
+        },
+        pk="id",
+        foreign_keys=[("item_id", "library_items", "id")],
+    )
+    db["holds"].create_index(["item_id"])
+    db["fingerprints"].create(
+        {
+            "id": int,
+            "capture_id": str,
+            "kind": str,
+            "position": float,
+            "value": str,
+            "quality": int,
+            "source": str,
+            "source_item": str,
+        },
+        pk="id",
+    )
+    db["fingerprints"].create_index(["capture_id"])
+    db["tombstones"].create(
+        {
+            "id": int,
+            "object_type": str,
+            "object_id": str,
+            "task_id": str,
+            "rule": str,
+            "purged_at": str,
+            "purged_by": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db["tombstones"].create_index(["object_id"])
+
+
+@migration
+def m006_governance(db):
+    db["dip_samples"].create(
+        {
+            "quarter": str,
+            "seed": str,
+            "algorithm": str,
+            "drawn_at": str,
+            "drawn_by": str,
+            "population": int,
+            "size": int,
+            "task_ids": str,
+        },
+        pk="quarter",
+    )
+    db["dip_sample_results"].create(
+        {
+            "id": int,
+            "quarter": str,
+            "task_id": str,
+            "accurate": int,
+            "quality": int,
+            "compliant": int,
+            "note": str,
+            "officer": str,
+            "recorded_at": str,
+        },
+        pk="id",
+    )
+    db["dip_sample_results"].create_index(["quarter"])

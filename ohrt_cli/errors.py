@@ -1,0 +1,44 @@
+"""The kinds of mistake and failure an officer can meet, each carrying how to mend it.
+
+The CLI turns these into one red line: exit 2 for bad input (nothing was changed), 1 for a failure.
+"""
+
+
+class OhrtError(Exception):
+    """Something the officer can mend; `message` says what is wrong and how."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(OhrtError):
+    """A flag, value or file the officer gave is not acceptable."""
+
+
+class NotFound(OhrtError):
+    """An id that names nothing in this home."""
+
+
+class NotAllowed(OhrtError):
+    """The acting officer may not do this (not on the roster, wrong role, own work)."""
+
+
+class StateError(OhrtError):
+    """The object is not in a state where this step applies."""
+
+
+class HomeError(OhrtError):
+    """The home is missing, unreadable, or written by a newer ohrt."""
+
+
+class Failure(OhrtError):
+    """Something outside the officer's input went wrong (download, ffmpeg, disk); nothing was kept."""
+
+    exit_code = 1
+
+
+class IntegrityFailure(Failure):
+    """A check found that stored material or the audit chain is not as recorded."""

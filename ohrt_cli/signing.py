@@ -1,0 +1,62 @@
+"""The home's Ed25519 key: signs manifests, audit exports and shared hash files.
+
+Signatures are raw 64-byte Ed25519 over the exact bytes of a file, so anyone can check them with
+`openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in FILE -sigfile FILE.sig`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import HomeError
+
+PRIVATE_NAME = "signing.key"
+PUBLIC_NAME = "public.pem"
+
+
+def create_key(keys_dir: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(keys_dir / PRIVATE_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_pem)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (keys_dir / PUBLIC_NAME).write_bytes(public_pem)
+
+
+def sign(keys_dir: Path, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key((keys_dir / PRIVATE_NAME).read_bytes(), password=None)
+    except FileNotFoundError:
+        raise HomeError(f"the signing key {keys_dir / PRIVATE_NAME} is missing: restore it from backup.") from None
+    return key.sign(data)
+
+
+def verify(public_pem: bytes, signature: bytes, data: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(public_pem)
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def fingerprint(public_pem: bytes) -> str:
+    """A short, readable name for a public key (sha256 of its PEM, first 16 hex digits)."""
+    import hashlib
+
+    return hashlib.sha256(public_pem).hexdigest()[:16]

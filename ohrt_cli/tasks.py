@@ -1,0 +1,359 @@
+"""Tasking intake and record keeping, SOP 8.1–8.6.
+
+A task is one referral from a colleague about one piece of content (8.3), with its linked subjects (8.4)
+kept in their own sensitive table. Tasks come in one at a time (`ohrt task add`), in bulk from the
+tasking form's export (`ohrt task import`), or self-tasked at capture (8.5). Every status change is one
+row change and one audit entry in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Iterable
+
+from . import audit
+from .context import Context
+from .db import next_ids, transaction
+from .errors import InputError, NotFound
+from .timeutil import iso, parse_date
+from .urls import platform_for
+
+# The task's life (DESIGN.md). "closed" is the only status in which a task is no longer open.
+STATUSES = (
+    "received", "captured", "reviewed", "referral-drafted", "referral-returned", "qa-approved", "sent",
+    "removed", "not-removed", "appeal-drafted", "closed",
+)
+OPEN_STATUSES = tuple(s for s in STATUSES if s != "closed")
+
+# Incident reference systems (8.3.3) and, where the system has a known form, that form.
+REF_SYSTEMS = {"connect": "Connect", "cad": "CAD", "cris": "CRIS", "crimint": "Crimint", "merlin": "Merlin",
+               "apmis": "APMIS"}
+REF_FORMS = {
+    "CAD": (re.compile(r"\d{1,5}/\d{2}[A-Z]{3}\d{2}"), "1234/21NOV26 (number/ddMMMyy)"),
+    "CRIS": (re.compile(r"\d{7}/\d{2}"), "4212345/26 (seven digits/yy)"),
+    "Merlin": (re.compile(r"\d{2}[A-Z]{3}\d{6}"), "26MAB012345 (yy, three letters, six digits)"),
+    "Crimint": (re.compile(r"\d{5,12}"), "a number of 5 to 12 digits"),
+}
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+IMPORT_COLUMNS = ("applicant_name", "applicant_ocu", "applicant_unit", "upload_date", "incident_refs", "title",
+                  "url", "platform", "rationale", "subjects")
+REQUIRED = {
+    "applicant_name": "the applicant's name (--applicant)",
+    "applicant_ocu": "the applicant's OCU (--ocu)",
+    "applicant_unit": "the applicant's unit (--unit)",
+    "title": "the content's title (--title)",
+    "rationale": "the rationale for the referral (--rationale)",
+}
+
+
+class DuplicateTask(InputError):
+    def __init__(self, message: str, existing: str):
+        super().__init__(message)
+        self.existing = existing
+
+
+@dataclasses.dataclass
+class TaskInput:
+    """The tasking form's fields (8.3, 8.4) as received, before validation."""
+
+    url: str
+    title: str
+    applicant_name: str
+    applicant_ocu: str
+    applicant_unit: str
+    upload_date: str
+    rationale: str
+    platform: str | None = None
+    refs: list[str] = dataclasses.field(default_factory=list)
+    subjects: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class CleanTask:
+    fields: dict
+    refs: list[tuple[str, str]]
+    subjects: list[str]
+
+    def key(self) -> str:
+        """What makes a row the same row again: its content, so a re-import adds nothing."""
+        payload = audit.canonical_json([self.fields, self.refs, self.subjects])
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def parse_ref(text: str) -> tuple[str, str]:
+    """'CAD:1234/21Nov26' → ('CAD', '1234/21NOV26'), checked against the system's form where known."""
+    system, sep, reference = (text or "").partition(":")
+    system_name = REF_SYSTEMS.get(system.strip().lower())
+    if not sep or not system_name:
+        raise InputError(
+            f"incident reference {text!r} must be SYSTEM:REFERENCE with SYSTEM one of "
+            f"{', '.join(REF_SYSTEMS.values())}, e.g. CAD:1234/21NOV26."
+        )
+    reference = re.sub(r"\s+", "", reference).upper()
+    if not reference:
+        raise InputError(f"incident reference {text!r} has no reference after the colon.")
+    form = REF_FORMS.get(system_name)
+    if form and not form[0].fullmatch(reference):
+        raise InputError(f"{system_name} reference {reference!r} is not of the form {form[1]}.")
+    if system_name == "CAD" and reference[-5:-2] not in MONTHS:
+        raise InputError(f"CAD reference {reference!r} has no month: expected {REF_FORMS['CAD'][1]}.")
+    return system_name, reference
+
+
+def validate(raw: TaskInput, ctx: Context) -> CleanTask:
+    fields = {name: (getattr(raw, name) or "").strip() for name in REQUIRED}
+    for name, what in REQUIRED.items():
+        if not fields[name]:
+            raise InputError(f"{what} is missing: every referral needs it (SOP 8.3).")
+    if not (raw.url or "").strip():
+        raise InputError("the content URL is missing (--url): every referral needs it (SOP 8.3.5).")
+    canon, platform = platform_for(raw.url, raw.platform)
+    uploaded = parse_date(raw.upload_date, "upload date", today=ctx.today())
+    refs = [parse_ref(r) for r in raw.refs if r and r.strip()]
+    subjects = [s.strip() for s in raw.subjects if s and s.strip()]
+    fields.update(url=raw.url.strip(), canonical_url=canon, platform=platform, upload_date=uploaded.isoformat())
+    return CleanTask(fields=fields, refs=sorted(set(refs)), subjects=subjects)
+
+
+def open_task_for(ctx: Context, canonical_url: str) -> str | None:
+    row = ctx.db.execute(
+        f"SELECT id FROM tasks WHERE canonical_url = ? AND status IN ({','.join('?' * len(OPEN_STATUSES))}) "
+        "ORDER BY id LIMIT 1",
+        [canonical_url, *OPEN_STATUSES],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _insert(ctx: Context, clean: list[CleanTask], *, intake: str, self_tasked: bool = False,
+            keys: list[str | None] | None = None) -> list[str]:
+    """Write tasks, their references and subjects, and one audit entry each; inside a transaction."""
+    now = ctx.now()
+    officer = ctx.actor()
+    ids = next_ids(ctx.db, "T", now.year, len(clean))
+    at = iso(now)
+    keys = keys or [None] * len(clean)
+    task_rows, ref_rows, subject_rows, entries = [], [], [], []
+    for task_id, item, key in zip(ids, clean, keys):
+        task_rows.append({**item.fields, "id": task_id, "status": "received", "received_at": at, "updated_at": at,
+                          "self_tasked": int(self_tasked), "intake": intake, "import_key": key,
+                          "created_by": officer.number})
+        ref_rows += [{"task_id": task_id, "system": s, "reference": r} for s, r in item.refs]
+        subject_rows += [{"task_id": task_id, "name": n} for n in item.subjects]
+        entries.append(("task.add", "task", task_id, None, {
+            "intake": intake, "platform": item.fields["platform"], "url": item.fields["canonical_url"],
+            "self_tasked": self_tasked, "incident_refs": len(item.refs), "subjects": len(item.subjects)}))
+    _executemany(ctx, "tasks", task_rows)
+    _executemany(ctx, "incident_refs", ref_rows)
+    _executemany(ctx, "subjects", subject_rows)
+    audit.record_many(ctx, entries)
+    return ids
+
+
+def _executemany(ctx: Context, table: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    ctx.db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [[row.get(c) for c in columns] for row in rows],
+    )
+
+
+def add_task(ctx: Context, raw: TaskInput, *, allow_duplicate: bool = False, intake: str = "add",
+             self_tasked: bool = False) -> dict:
+    ctx.actor()
+    clean = validate(raw, ctx)
+    with transaction(ctx.db):
+        existing = open_task_for(ctx, clean.fields["canonical_url"])
+        if existing and not allow_duplicate:
+            raise DuplicateTask(
+                f"{clean.fields['canonical_url']} already has an open task, {existing}: work that one, "
+                "or add --allow-duplicate to open another.",
+                existing,
+            )
+        [task_id] = _insert(ctx, [clean], intake=intake, self_tasked=self_tasked)
+    return get_task(ctx, task_id)
+
+
+def get_task(ctx: Context, task_id: str) -> dict:
+    task_id = (task_id or "").strip().upper()
+    row = ctx.db.execute("SELECT * FROM tasks WHERE id = ?", [task_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+    task = dict(zip([d[0] for d in ctx.db.conn.execute("SELECT * FROM tasks LIMIT 0").description], row))
+    task["self_tasked"] = bool(task["self_tasked"])
+    task["incident_refs"] = [f"{s}:{r}" for s, r in ctx.db.execute(
+        "SELECT system, reference FROM incident_refs WHERE task_id = ? ORDER BY id", [task_id])]
+    task["subjects"] = [n for (n,) in ctx.db.execute("SELECT name FROM subjects WHERE task_id = ? ORDER BY id",
+                                                      [task_id])]
+    return task
+
+
+def list_tasks(ctx: Context, status: str | None = None) -> list[dict]:
+    if status and status not in STATUSES:
+        raise InputError(f"status {status!r} is not one of {', '.join(STATUSES)}.")
+    sql = ("SELECT id, status, received_at, platform, title, canonical_url AS url, applicant_name, applicant_ocu, "
+           "applicant_unit, upload_date, self_tasked FROM tasks")
+    params = []
+    if status:
+        sql += " WHERE status = ?"
+        params.append(status)
+    rows = [dict(r) for r in ctx.db.query(sql + " ORDER BY id", params)]
+    for row in rows:
+        row["self_tasked"] = bool(row["self_tasked"])
+    return rows
+
+
+def set_status(ctx: Context, task_id: str, status: str, action: str, *, reason: str | None = None,
+               detail: dict | None = None) -> None:
+    """Move a task to `status` and audit it; call inside the transaction of the change that causes it."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown task status {status}")
+    before = ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()
+    if before is None:
+        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+    ctx.db.execute("UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?", [status, iso(ctx.now()), task_id])
+    audit.record(ctx, action, "task", task_id, reason=reason,
+                 detail={"from": before[0], "to": status, **(detail or {})})
+
+
+# --------------------------------------------------------------------------------------- batch intake
+
+@dataclasses.dataclass
+class ImportRow:
+    line: int
+    raw_text: str
+    values: dict
+
+
+@dataclasses.dataclass
+class ImportResult:
+    imported: list[str]
+    skipped: list[dict]
+    rejected: list[dict]
+    rejects_file: str | None = None
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def read_rows(path: Path) -> tuple[str, list[ImportRow], str]:
+    """(kind, rows, header text) from a CSV or JSONL export; BOM, CRLF and quoted newlines handled."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist: check the path of the tasking export.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}): save the export as UTF-8 and retry.") from None
+    kind = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
+    if kind == "jsonl":
+        rows = []
+        for number, line in enumerate(text.splitlines(keepends=True), start=1):
+            if not line.strip():
+                continue
+            try:
+                values = json.loads(line)
+            except json.JSONDecodeError as exc:
+                values = {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}
+            if not isinstance(values, dict):
+                values = {"__error__": "not a JSON object"}
+            rows.append(ImportRow(number, line, values))
+        return kind, rows, ""
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InputError(f"{path} is empty: export the tasking form with its header row.") from None
+    missing = [c for c in IMPORT_COLUMNS if c not in header and c not in ("platform", "subjects", "incident_refs")]
+    if missing:
+        raise InputError(f"{path} lacks the column(s) {', '.join(missing)}: the header must name "
+                         f"{', '.join(IMPORT_COLUMNS)}.")
+    header_text = "".join(lines[: reader.line_num])
+    rows, start = [], reader.line_num
+    for record in reader:
+        end = reader.line_num
+        raw_text = "".join(lines[start:end])
+        if any(cell.strip() for cell in record):
+            values = dict(zip(header, record))
+            if len(record) != len(header):
+                values["__error__"] = f"has {len(record)} fields where the header has {len(header)}"
+            rows.append(ImportRow(start + 1, raw_text, values))
+        start = end
+    return kind, rows, header_text
+
+
+def _split(cell) -> list[str]:
+    if cell is None:
+        return []
+    if isinstance(cell, list):
+        return [str(c) for c in cell]
+    return [part for part in str(cell).split(";") if part.strip()]
+
+
+def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False) -> ImportResult:
+    """Validate every row first; import all (or, with skip_invalid, the good ones) in one transaction."""
+    ctx.actor()
+    path = Path(path)
+    kind, rows, header_text = read_rows(path)
+    good: list[tuple[ImportRow, CleanTask]] = []
+    rejected: list[dict] = []
+    for row in rows:
+        try:
+            if "__error__" in row.values:
+                raise InputError(row.values["__error__"])
+            v = row.values
+            raw = TaskInput(
+                url=str(v.get("url") or ""), title=str(v.get("title") or ""),
+                applicant_name=str(v.get("applicant_name") or ""), applicant_ocu=str(v.get("applicant_ocu") or ""),
+                applicant_unit=str(v.get("applicant_unit") or ""), upload_date=str(v.get("upload_date") or ""),
+                rationale=str(v.get("rationale") or ""), platform=(str(v.get("platform") or "").strip() or None),
+                refs=_split(v.get("incident_refs")), subjects=_split(v.get("subjects")),
+            )
+            good.append((row, validate(raw, ctx)))
+        except InputError as exc:
+            rejected.append({"line": row.line, "reason": exc.message, "raw": row.raw_text})
+    if rejected and not skip_invalid:
+        return ImportResult(imported=[], skipped=[], rejected=rejected)
+    result = ImportResult(imported=[], skipped=[], rejected=rejected)
+    with transaction(ctx.db):
+        keys_seen = {k for (k,) in ctx.db.execute("SELECT import_key FROM tasks WHERE import_key IS NOT NULL")}
+        open_urls = dict(ctx.db.execute(
+            f"SELECT canonical_url, id FROM tasks WHERE status IN ({','.join('?' * len(OPEN_STATUSES))})",
+            list(OPEN_STATUSES)).fetchall())
+        to_add, keys = [], []
+        for row, clean in good:
+            key = clean.key()
+            url = clean.fields["canonical_url"]
+            if key in keys_seen:
+                result.skipped.append({"line": row.line, "reason": "already imported"})
+            elif url in open_urls:
+                result.skipped.append({"line": row.line, "reason": f"open task {open_urls[url] or 'in this file'} "
+                                                                   "already covers this URL"})
+            else:
+                keys_seen.add(key)
+                open_urls[url] = None
+                to_add.append(clean)
+                keys.append(key)
+        if to_add:
+            result.imported = _insert(ctx, to_add, intake="import", keys=keys)
+        audit.record(ctx, "task.import", "file", path.name, detail={
+            "imported": len(result.imported), "skipped": len(result.skipped), "rejected": len(rejected)})
+    if rejected:
+        result.rejects_file = str(_write_rejects(path, kind, header_text, rejected))
+    return result
+
+
+def _write_rejects(path: Path, kind: str, header_text: str, rejected: Iterable[dict]) -> Path:
+    target = path.with_name(f"{path.stem}.rejects{path.suffix}")
+    body = "".join(r["raw"] if r["raw"].endswith(("\n", "\r")) else r["raw"] + "\n" for r in rejected)
+    target.write_text(header_text + body if kind == "csv" else body, encoding="utf-8", newline="")
+    return target

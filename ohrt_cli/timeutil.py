@@ -1,0 +1,58 @@
+"""Times and dates: UTC ISO-8601 with offset for our own times, validated ISO dates for outside ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .errors import InputError
+
+UTC = dt.timezone.utc
+
+
+def iso(moment: dt.datetime) -> str:
+    """UTC ISO-8601 with offset and seconds, the one form stored for our own times."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_date(text: str, what: str, *, today: dt.date | None = None) -> dt.date:
+    """A calendar date given by an officer or a platform, as YYYY-MM-DD; not in the future."""
+    text = (text or "").strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise InputError(f"{what} {text!r} is not a date: give it as YYYY-MM-DD, e.g. 2026-03-14.")
+    try:
+        value = dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not a real calendar date: check the day and month.") from None
+    if today is not None and value > today:
+        raise InputError(f"{what} {text} is in the future (today is {today}): check the date.")
+    return value
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, clamped to the end of a shorter month (29 Feb + 12 → 28 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def parse_quarter(text: str) -> tuple[dt.date, dt.date]:
+    """'2026Q3' → (first day, first day of the next quarter)."""
+    match = re.fullmatch(r"(\d{4})[Qq]([1-4])", (text or "").strip())
+    if not match:
+        raise InputError(f"quarter {text!r} is not of the form YYYYQn, e.g. 2026Q3.")
+    year, q = int(match[1]), int(match[2])
+    start = dt.date(year, 3 * (q - 1) + 1, 1)
+    return start, add_months(start, 3)

@@ -1,0 +1,132 @@
+"""Content URLs: only http(s), one canonical form per piece of content, and the platform it is on.
+
+The canonical form is what duplicates are found by (SOP 8.3.5): tracking parameters dropped, hosts
+folded (m., www., twitter.com → x.com), youtu.be and /shorts/ links mapped to the watch URL.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import InputError
+
+# SOP 4.1.4's platforms: registrable domain → (platform code, canonical host).
+PLATFORM_HOSTS = {
+    "youtube.com": ("youtube", "www.youtube.com"),
+    "youtu.be": ("youtube", "www.youtube.com"),
+    "youtube-nocookie.com": ("youtube", "www.youtube.com"),
+    "facebook.com": ("facebook", "www.facebook.com"),
+    "fb.com": ("facebook", "www.facebook.com"),
+    "fb.watch": ("facebook", "fb.watch"),
+    "instagram.com": ("instagram", "www.instagram.com"),
+    "instagr.am": ("instagram", "www.instagram.com"),
+    "snapchat.com": ("snapchat", "www.snapchat.com"),
+    "twitter.com": ("x", "x.com"),
+    "x.com": ("x", "x.com"),
+    "whatsapp.com": ("whatsapp", "whatsapp.com"),
+    "wa.me": ("whatsapp", "wa.me"),
+    "t.me": ("telegram", "t.me"),
+    "telegram.me": ("telegram", "t.me"),
+    "telegram.org": ("telegram", "telegram.org"),
+    "reddit.com": ("reddit", "www.reddit.com"),
+    "redd.it": ("reddit", "redd.it"),
+    "tiktok.com": ("tiktok", "www.tiktok.com"),
+}
+PLATFORMS = ("youtube", "facebook", "instagram", "snapchat", "x", "whatsapp", "telegram", "reddit", "tiktok")
+PLATFORM_NAMES = {
+    "youtube": "YouTube", "facebook": "Facebook", "instagram": "Instagram", "snapchat": "Snapchat",
+    "x": "X (Twitter)", "whatsapp": "WhatsApp", "telegram": "Telegram", "reddit": "Reddit", "tiktok": "TikTok",
+}
+PLATFORM_ALIASES = {"twitter": "x", "you tube": "youtube", "yt": "youtube", "fb": "facebook", "ig": "instagram"}
+
+TRACKING_PARAMS = {
+    "si", "fbclid", "gclid", "dclid", "msclkid", "igshid", "igsh", "mc_cid", "mc_eid", "feature",
+    "ref_src", "ref_url", "_r", "_t", "is_from_webapp", "sender_device", "share_app_id", "utm",
+}
+# Parameters that only place or dress the player, not choose the content.
+PLAYER_PARAMS = {"t", "start", "pp", "ab_channel", "list", "index", "s"}
+
+
+def platform_code(text: str) -> str:
+    """A platform as given by an officer (`--platform`): a known code, or a plain slug for any other."""
+    value = (text or "").strip().lower()
+    value = PLATFORM_ALIASES.get(value, value)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]{0,39}", value):
+        raise InputError(f"platform {text!r} is not a name: use e.g. youtube, tiktok, or another site's name.")
+    return value
+
+
+def _registrable(host: str) -> str | None:
+    parts = host.split(".")
+    for i in range(len(parts) - 1):
+        candidate = ".".join(parts[i:])
+        if candidate in PLATFORM_HOSTS:
+            return candidate
+    return None
+
+
+def canonical(url: str) -> tuple[str, str | None]:
+    """(canonical URL, platform code or None when the host is not one of SOP 4.1.4's platforms)."""
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InputError(f"URL {text!r} is not an http(s) address: copy the full link, starting https://.")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host or " " in text:
+        raise InputError(f"URL {text!r} has no valid host: copy the full link from the browser's address bar.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise InputError(f"URL {text!r} has an invalid port: check the link.") from None
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS]
+    path = re.sub(r"/{2,}", "/", parts.path) or "/"
+    domain = _registrable(host)
+    platform = None
+    if domain:
+        platform, host = PLATFORM_HOSTS[domain]
+        scheme, port = "https", None
+        query = [(k, v) for k, v in query if k.lower() not in PLAYER_PARAMS]
+        if platform == "youtube":
+            path, query = _youtube(domain, path, query)
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{host}:{port}"
+    else:
+        netloc = host
+    if len(path) > 1:
+        path = path.rstrip("/")
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), "")), platform
+
+
+def _youtube(domain: str, path: str, query: list) -> tuple[str, list]:
+    video = None
+    if domain == "youtu.be":
+        video = path.strip("/").split("/")[0]
+    else:
+        match = re.fullmatch(r"/(?:shorts|embed|live|v)/([A-Za-z0-9_-]+)/?", path)
+        if match:
+            video = match[1]
+        elif path == "/watch":
+            video = dict(query).get("v")
+    if video:
+        return "/watch", [("v", video)]
+    return path, query
+
+
+def platform_for(url: str, given: str | None) -> tuple[str, str]:
+    """(canonical URL, platform): the platform from the URL, or the officer's `--platform` for others."""
+    canon, detected = canonical(url)
+    if given:
+        chosen = platform_code(given)
+        if detected and chosen != detected:
+            raise InputError(
+                f"--platform {chosen} contradicts the URL, which is on {detected}: drop --platform or fix the URL."
+            )
+        return canon, chosen
+    if not detected:
+        raise InputError(
+            f"cannot tell the platform of {canon}: give it with --platform (e.g. --platform soundcloud)."
+        )
+    return canon, detected
