@@ -258,8 +258,11 @@ def m003_review(db):
         foreign_keys=[("review_id", "reviews", "id")],
     )
     db["findings"].create_index(["review_id"])
+    # A cited clause is kept as it read when cited, so the record stays true after the platform or the
+    # team changes its catalogue.
     db["review_clauses"].create(
-        {"id": int, "review_id": str, "clause_id": str, "explanation": str},
+        {"id": int, "review_id": str, "clause_id": str, "platform": str, "title": str, "summary": str,
+         "url": str, "as_of": str},
         pk="id",
         foreign_keys=[("review_id", "reviews", "id")],
     )
@@ -298,6 +301,9 @@ def m004_referral(db):
             "drafted_by": str,
             "drafted_at": str,
             "draft_path": str,
+            # The draft's main file as QA approves it: sending checks the file is still these bytes.
+            "draft_sha256": str,
+            "recipient": str,
             "message_id": str,
             "qa_by": str,
             "qa_at": str,
@@ -410,6 +416,10 @@ def m006_governance(db):
             "population": int,
             "size": int,
             "task_ids": str,
+            # The population as drawn from (JSON list, sorted) and its digest, so that a later check can
+            # say which tasks changed and a third party can reproduce the draw from this row alone.
+            "population_ids": str,
+            "population_sha256": str,
         },
         pk="quarter",
     )

@@ -224,6 +224,31 @@ def set_status(ctx: Context, task_id: str, status: str, action: str, *, reason: 
                  detail={"from": before[0], "to": status, **(detail or {})})
 
 
+def set_status_many(ctx: Context, changes: list[tuple[str, str, str | None, dict | None]], action: str) -> None:
+    """`set_status` for batch work: (task_id, status, reason, detail) for each task (once each), in one
+    `executemany` and one `record_many`; call inside the transaction of the change that causes them."""
+    if not changes:
+        return
+    for _, status, _, _ in changes:
+        if status not in STATUSES:
+            raise ValueError(f"unknown task status {status}")
+    ids = [task_id for task_id, _, _, _ in changes]
+    before: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        before.update(ctx.db.execute(
+            f"SELECT id, status FROM tasks WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    missing = [task_id for task_id in ids if task_id not in before]
+    if missing:
+        raise NotFound(f"no task {missing[0]!r} in this home: check the id with `ohrt task list`.")
+    at = iso(ctx.now())
+    ctx.db.conn.executemany("UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?",
+                            [[status, at, task_id] for task_id, status, _, _ in changes])
+    audit.record_many(ctx, [
+        (action, "task", task_id, reason, {"from": before[task_id], "to": status, **(detail or {})})
+        for task_id, status, reason, detail in changes])
+
+
 # --------------------------------------------------------------------------------------- batch intake
 
 @dataclasses.dataclass

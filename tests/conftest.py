@@ -142,6 +142,20 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
         pass
 
+    def copyfile(self, source, outputfile):
+        """`?kbps=N` on a URL sends the body at about N KiB/s, for tests that interrupt a download."""
+        import time
+        from urllib.parse import parse_qs, urlsplit
+
+        rate = parse_qs(urlsplit(self.path).query).get("kbps")
+        if not rate:
+            return super().copyfile(source, outputfile)
+        chunk = 8 * 1024
+        while data := source.read(chunk):
+            outputfile.write(data)
+            outputfile.flush()
+            time.sleep(len(data) / (float(rate[0]) * 1024))
+
     def send_head(self):
         if "Range" not in self.headers:
             return super().send_head()
@@ -187,6 +201,13 @@ class _Limited:
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-body (a killed capture, yt-dlp's probe) is not a server error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass

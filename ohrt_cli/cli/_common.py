@@ -99,6 +99,7 @@ def print_table(rows: Iterable[dict], columns: list[tuple[str, str]], *, title: 
     """A rich table of `rows` with (key, heading) columns; a plain line when there are none."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     rows = list(rows)
     if not rows:
@@ -108,7 +109,8 @@ def print_table(rows: Iterable[dict], columns: list[tuple[str, str]], *, title: 
     for _, heading in columns:
         table.add_column(heading, overflow="fold")
     for row in rows:
-        table.add_row(*["" if row.get(key) is None else str(row.get(key)) for key, _ in columns])
+        # Text, not markup: a title such as "Drill [Official Video]" must print as it is.
+        table.add_row(*[Text("" if row.get(key) is None else str(row.get(key))) for key, _ in columns])
     Console(width=None if is_terminal() else 160).print(table)
 
 

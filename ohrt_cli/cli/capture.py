@@ -1,0 +1,290 @@
+"""`ohrt capture …` and `ohrt verify`: content to the write-once evidence store (SOP 9.1), and its check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._common import is_terminal, json_option, new_app, print_json, print_record, print_table, run
+
+capture_app = new_app(
+    "Capture content to the write-once evidence store (SOP 9.1): hashed, signed, with review copies.\n\n"
+    "Example: ohrt capture 'https://www.tiktok.com/@a/video/1' --task T-2026-000001",
+    default="new",
+)
+
+CAPTURE_COLUMNS = [("id", "Capture"), ("task_id", "Task"), ("status", "Status"), ("media_kind", "Kind"),
+                   ("title", "Title"), ("started_at", "Started (UTC)"), ("officer", "Officer")]
+FILE_COLUMNS = [("path", "File"), ("role", "Role"), ("bytes", "Bytes"), ("sha256", "sha256"), ("status", "Status"),
+                ("error", "Error")]
+
+
+@capture_app.command("new")
+def capture_new(
+    url: Optional[str] = typer.Argument(None, help="The content's URL (a page or the media itself).",
+                                        show_default=False),
+    task: Optional[str] = typer.Option(None, "--task", help="Task to link to (default: the open task for this "
+                                       "URL, else a new self-tasked one)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why: the rationale when self-tasking (SOP 8.5), "
+                                         "or why a --file was not downloaded."),
+    file: Optional[Path] = typer.Option(None, "--file", help="Ingest this file (obtained elsewhere, e.g. a screen "
+                                        "recording) instead of downloading; needs --url and --reason."),
+    source_url: Optional[str] = typer.Option(None, "--url", help="With --file: the URL the content was on."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help="A text file of URLs, one per line (# comments); "
+                                         "captures them all, carrying on past failures."),
+    title: Optional[str] = typer.Option(None, "--title", help="Title for a self-tasked task (default: the page's "
+                                        "title, or the file's name)."),
+    no_derivatives: bool = typer.Option(False, "--no-derivatives", help="Keep the original only; make the review "
+                                        "copies later with `ohrt capture finish ID`."),
+    as_json: bool = json_option("Print the capture (or the batch summary) as JSON."),
+) -> None:
+    """Capture a URL (or a file, or a batch of URLs) to the store and link it to its task.
+
+    The capture is written in a temporary folder and renamed into place only when complete; a failure
+    leaves nothing behind (exit 1). Without an open task for the URL, --reason self-tasks it (SOP 8.5).
+
+    Example: ohrt capture 'https://youtu.be/dQw4w9WgXcQ' --reason 'Seen on patrol, goads a rival group'
+    """
+    from ..errors import InputError
+
+    chosen = [name for name, value in (("URL", url), ("--file", file), ("--batch", batch)) if value]
+    if len(chosen) != 1:
+        raise InputError("give one of: a URL, --file PATH --url URL, or --batch FILE (e.g. ohrt capture "
+                         "'https://youtu.be/…' --reason 'why').")
+    if source_url and not file:
+        raise InputError("--url goes with --file: for a download give the URL on its own (ohrt capture URL).")
+    if batch and task:
+        raise InputError("--task does not go with --batch: each URL goes to its own open task, or is self-tasked "
+                         "with --reason.")
+    derive = not no_derivatives
+    with _Display(enabled=is_terminal() and not as_json) as display:
+        if batch:
+            _batch(batch, reason, derive, display, as_json)
+            return
+        if file:
+            if not source_url:
+                raise InputError("--file needs --url: the address the content was on (SOP 8.3.5).")
+            from ..capture import capture_file
+
+            result = run(lambda ctx: capture_file(ctx, file, url=source_url, reason=reason, task_id=task,
+                                                  progress=display.event, derivatives=derive, title=title))
+        else:
+            from ..capture import capture_url
+
+            result = run(lambda ctx: capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
+                                                 derivatives=derive, title=title))
+    if as_json:
+        print_json(result)
+    else:
+        _print_result(result)
+
+
+def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display", as_json: bool) -> None:
+    from ..capture import capture_batch
+
+    summary = run(lambda ctx: capture_batch(ctx, path, reason=reason, progress=display.event, derivatives=derive))
+    display.stop()
+    if as_json:
+        print_json(summary)
+    else:
+        rows = [{**r, "result": r["capture_id"] if r["ok"] else "failed"} for r in summary["results"]]
+        print_table(rows, [("line", "Line"), ("url", "URL"), ("task_id", "Task"), ("result", "Capture")],
+                    title=f"captured {summary['captured']}, failed {summary['failed']}")
+        for row in summary["results"]:
+            if not row["ok"]:
+                typer.secho(f"line {row['line']}: {row['error']}", fg=typer.colors.RED, err=True)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+def _print_result(result: dict) -> None:
+    how = "new self-tasked task" if result["task_created"] else "task"
+    typer.echo(f"{result['id']} captured for {how} {result['task_id']}: {result['title'] or result['requested_url']}")
+    for entry in result["files"]:
+        if entry["role"] == "original":
+            typer.echo(f"  original: {entry['path']} ({entry['bytes']:,} bytes, sha256 {entry['sha256']})")
+    for dup in result["duplicates"]:
+        shared = ", stored once by hard link" if dup["linked"] else ""
+        typer.echo(f"  same bytes as earlier capture {dup['capture_id']} ({dup['path']}{shared})")
+    _print_derivatives(result)
+    for match in result.get("matches") or []:
+        typer.echo(f"  matches library item {match.get('item_id') or match.get('id')}: {match}")
+    typer.echo(f"  folder: {result['path']}")
+
+
+def _print_derivatives(capture: dict) -> None:
+    states: dict[str, str] = {}
+    for entry in capture["files"]:
+        if entry["role"] in ("original", "info", "thumbnail", "subtitle"):
+            continue
+        states.setdefault(entry["role"], entry["status"])
+    if states:
+        typer.echo("  derivatives: " + ", ".join(f"{role} {status}" for role, status in states.items()))
+    for entry in capture["files"]:
+        if entry["status"] == "failed":
+            typer.secho(f"  {entry['role']} failed: {entry['error']}", fg=typer.colors.YELLOW, err=True)
+    if capture["derivatives_failed"]:
+        typer.echo(f"  make the missing ones with: ohrt capture finish {capture['id']}")
+
+
+class _Display:
+    """A rich progress bar on a terminal (bytes, speed, ETA, then each derivative); silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.progress = None
+        self.download = None
+        self.steps: dict = {}
+
+    def __enter__(self) -> "_Display":
+        if self.enabled:
+            from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                     DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def event(self, event: dict) -> None:
+        if self.progress is None:
+            return
+        if event["event"] == "download":
+            if self.download is None or event["status"] == "downloading" and event["downloaded"] == 0:
+                self.download = self.progress.add_task(f"downloading {event['name'][:40]}", total=None)
+            self.progress.update(self.download, completed=event["downloaded"] or 0, total=event["total"])
+        elif event["event"] == "step":
+            role = event["role"]
+            if event["status"] == "started":
+                self.steps[role] = self.progress.add_task(f"making {role}", total=None)
+            elif role in self.steps:
+                self.progress.update(self.steps[role], description=f"{role}: {event['status']}", total=1, completed=1)
+                self.progress.console.print(f"  {role}: {event['status']}")
+
+
+@capture_app.command("finish")
+def capture_finish(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+                   as_json: bool = json_option()) -> None:
+    """Make the derivatives that failed or were skipped, and re-sign the manifest; originals are not touched.
+
+    Exit 1 if any still fails.
+
+    Example: ohrt capture finish C-2026-000001
+    """
+    from ..capture import finish_capture
+
+    with _Display(enabled=is_terminal() and not as_json) as display:
+        result = run(lambda ctx: finish_capture(ctx, capture_id, progress=display.event))
+    if as_json:
+        print_json(result)
+    elif not result["made"] and not result["still_failed"]:
+        typer.echo(f"{result['id']} has every derivative: nothing to do.")
+    else:
+        if result["made"]:
+            typer.echo(f"{result['id']}: made {', '.join(result['made'])}; manifest re-signed.")
+        for failed in result["still_failed"]:
+            typer.secho(f"{result['id']}: {failed['role']} failed again: {failed['error']}", fg=typer.colors.RED,
+                        err=True)
+    if result["still_failed"]:
+        raise typer.Exit(1)
+
+
+@capture_app.command("open")
+def capture_open(
+    capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why you consult it (required, DPA 2018 s.62)."),
+    play: bool = typer.Option(False, "--play", help="Also open it in the desktop's player."),
+    as_json: bool = json_option(),
+) -> None:
+    """Print the path of the capture's review copy, logging the consultation and its reason (DPA 2018 s.62).
+
+    Example: ohrt capture open C-2026-000001 --reason 'review for T-2026-000001' --play
+    """
+    from ..capture import open_capture
+    from ..capture import play as play_file
+
+    result = run(lambda ctx: open_capture(ctx, capture_id, reason=reason))
+    if result["note"]:
+        typer.secho(f"note: {result['note']}", fg=typer.colors.YELLOW, err=True)
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(result["path"])
+    if play:
+        play_file(result["path"])
+
+
+@capture_app.command("list")
+def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only this task's captures."),
+                 as_json: bool = json_option()) -> None:
+    """List captures, oldest first.
+
+    Example: ohrt capture list --task T-2026-000001
+    """
+    from ..capture import list_captures
+
+    rows = run(lambda ctx: list_captures(ctx, task))
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, CAPTURE_COLUMNS, empty="no captures")
+
+
+@capture_app.command("show")
+def capture_show(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+                 as_json: bool = json_option()) -> None:
+    """Show one capture with every file, its role, size, hash and state.
+
+    Example: ohrt capture show C-2026-000001 --json
+    """
+    from ..capture import get_capture
+
+    capture = run(lambda ctx: get_capture(ctx, capture_id))
+    if as_json:
+        print_json(capture)
+        return
+    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k != "files"])
+    print_table(capture["files"], FILE_COLUMNS)
+
+
+def verify(
+    capture_ids: Optional[List[str]] = typer.Argument(None, help="Capture ids (default: every capture).",
+                                                      show_default=False),
+    as_json: bool = json_option(),
+) -> None:
+    """Re-hash every file of the captures, check each manifest's signature and SHA256SUMS; exit 0 with the
+    count when all is intact, exit 1 naming each changed, missing or unexpected file.
+
+    Example: ohrt verify C-2026-000001
+    """
+    from ..capture import verify_captures
+
+    report = run(lambda ctx: verify_captures(ctx, capture_ids or None))
+    if as_json:
+        print_json(report)
+    else:
+        for problem in report["problems"]:
+            typer.secho(f"{problem['capture']}: {problem['problem']} {problem['path']}: {problem['detail']}",
+                        fg=typer.colors.RED, err=True)
+        if report["intact"]:
+            typer.echo(f"store intact: {report['checked']} capture(s), {report['files']} file(s) re-hashed")
+        else:
+            typer.secho(f"store NOT intact: {len(report['problems'])} problem(s) in {report['checked']} capture(s)",
+                        fg=typer.colors.RED, err=True)
+    if not report["intact"]:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(capture_app, name="capture")
+    app.command("verify")(verify)

@@ -1,0 +1,244 @@
+"""`ohrt refer …` and `ohrt intel`: referral to platforms, QA, sending, outcomes, appeals (SOP 10)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ._common import fail, json_option, new_app, print_json, print_record, print_table, run
+
+refer_app = new_app(
+    "Referrals to platforms: draft, QA, send, record the decision, appeal (SOP 10). `ohrt refer TASK` drafts.\n\n"
+    "Example: ohrt refer T-2026-000001",
+    default="draft",
+)
+
+LIST_COLUMNS = [("id", "Referral"), ("task_id", "Task"), ("kind", "Kind"), ("platform", "Platform"),
+                ("route", "Route"), ("status", "Status"), ("version", "v"), ("sent_on", "Sent"),
+                ("outcome_on", "Decided")]
+SHOW_FIELDS = [("id", "referral"), ("kind", "kind"), ("appeal_of", "appeal of"), ("task_id", "task"),
+               ("review_id", "review"), ("platform", "platform"), ("route", "route"), ("recipient", "to"),
+               ("status", "status"), ("version", "version"), ("drafted_by", "drafted by"),
+               ("drafted_at", "drafted at"), ("draft_file", "draft"), ("message_id", "message id"),
+               ("qa_by", "QA by"), ("qa_at", "QA at"), ("sent_on", "sent on"), ("sent_via", "sent via"),
+               ("platform_ref", "platform ref"), ("outcome", "outcome"), ("outcome_on", "decided on"),
+               ("outcome_note", "note"), ("appeals", "appeals")]
+NEXT = {
+    "drafted": "next: a sergeant who did not draft it checks it: ohrt refer qa {id} --approve (or --return --note …)",
+    "returned": "next: mend it and draft again: ohrt refer draft {task}",
+    "approved": "next: send it, then: ohrt refer sent {id} [--platform-ref REF] (or --smtp to send it now)",
+    "sent": "next: when the platform decides: ohrt refer outcome {id} --removed | --not-removed",
+    "not-removed": "next: consider an appeal (SOP 10.7): ohrt refer appeal {id}, or ohrt refer close {task} --reason …",
+    "removed": "done: the content was removed.",
+}
+
+
+def _summary(referral: dict) -> None:
+    """Print what was done to a referral and what comes next."""
+    typer.echo(f"{referral['id']} ({referral['kind']}, v{referral['version']}) is {referral['status']}"
+               + (f": {referral['draft_file']}" if referral["status"] == "drafted" else ""))
+    for path in referral["files"] if referral["status"] == "drafted" else []:
+        if path != referral["draft_file"]:
+            typer.echo(f"  also: {path}")
+    for warning in referral.get("warnings") or []:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(NEXT[referral["status"]].format(id=referral["id"], task=referral["task_id"]))
+
+
+@refer_app.command("draft")
+def refer_draft(
+    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001 (its review must decide to refer)."),
+    as_json: bool = json_option("Print the drafted referral as JSON."),
+) -> None:
+    """Draft the referral of a reviewed task from the templates (SOP 10.1): an .eml for mailbox and
+    individual routes, portal text and a checklist for the Trusted Flagger portal. Run it again on a
+    returned draft to make the next version. Also reachable as `ohrt refer TASK`.
+
+    Example: ohrt refer draft T-2026-000001
+    """
+    from ..refer import draft_referral
+
+    referral = run(lambda ctx: draft_referral(ctx, task_id))
+    print_json(referral) if as_json else _summary(referral)
+
+
+@refer_app.command("qa")
+def refer_qa(
+    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    approve: Optional[bool] = typer.Option(None, "--approve/--return", help="Approve the draft, or return it to be "
+                                           "drafted again (with --note).", show_default=False),
+    note: Optional[str] = typer.Option(None, "--note", help="What to mend (needed with --return)."),
+    as_json: bool = json_option("Print the referral as JSON."),
+) -> None:
+    """Quality-check a draft (SOP 10.2): by a sergeant or above who did not draft it.
+
+    Example: ohrt --officer 2345 refer qa R-2026-000001 --approve
+    """
+    from ..refer import qa_referral
+
+    if approve is None:
+        fail("say --approve or --return --note TEXT.")
+    referral = run(lambda ctx: qa_referral(ctx, referral_id, approve=approve, note=note))
+    print_json(referral) if as_json else _summary(referral)
+
+
+@refer_app.command("sent")
+def refer_sent(
+    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    on: Optional[str] = typer.Option(None, "--on", help="Date it was sent, YYYY-MM-DD (default: today)."),
+    platform_ref: Optional[str] = typer.Option(None, "--platform-ref", help="The platform's or portal's reference."),
+    smtp: bool = typer.Option(False, "--smtp", help="Send the approved .eml now through the relay in config.toml "
+                              "[smtp], and record its Message-ID."),
+    as_json: bool = json_option("Print the referral as JSON."),
+) -> None:
+    """Record that an approved referral went to the platform (SOP 10.5), or send it now with --smtp.
+
+    Example: ohrt refer sent R-2026-000001 --on 2026-11-03 --platform-ref TF-88231
+    """
+    from ..refer import mark_sent
+
+    referral = run(lambda ctx: mark_sent(ctx, referral_id, on=on, platform_ref=platform_ref, smtp=smtp))
+    if as_json:
+        print_json(referral)
+        return
+    if referral["sent_via"] == "smtp":
+        typer.echo(f"sent {referral['id']} to {referral['recipient']} as {referral['message_id']}")
+    _summary(referral)
+
+
+@refer_app.command("outcome")
+def refer_outcome(
+    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    removed: Optional[bool] = typer.Option(None, "--removed/--not-removed", help="The platform took the content "
+                                           "down (10.6.1), or left it up (10.6.2).", show_default=False),
+    on: Optional[str] = typer.Option(None, "--on", help="Date of the platform's decision, YYYY-MM-DD (default: "
+                                     "today)."),
+    note: Optional[str] = typer.Option(None, "--note", help="What the platform said."),
+    as_json: bool = json_option("Print the referral as JSON."),
+) -> None:
+    """Record the platform's decision (SOP 10.6). A removal of musical content goes into the Domain library.
+
+    Example: ohrt refer outcome R-2026-000001 --removed --on 2026-11-05
+    """
+    from ..refer import record_outcome
+
+    if removed is None:
+        fail("say --removed or --not-removed.")
+    referral = run(lambda ctx: record_outcome(ctx, referral_id, removed=removed, on=on, note=note))
+    if as_json:
+        print_json(referral)
+        return
+    _summary(referral)
+    if referral.get("library_item"):
+        typer.echo(f"Domain library: {referral['library_item'].get('id')}")
+
+
+@refer_app.command("appeal")
+def refer_appeal(
+    referral_id: str = typer.Argument(..., help="The referral the platform did not act on, e.g. R-2026-000001."),
+    grounds: Optional[str] = typer.Option(None, "--grounds", help="Further grounds of appeal, in words the "
+                                          "platform may read (only what the content shows)."),
+    as_json: bool = json_option("Print the drafted appeal as JSON."),
+) -> None:
+    """Draft an appeal against a platform's decision not to remove (SOP 10.7), citing the original
+    referral. It goes through QA, sending and outcome like a referral.
+
+    Example: ohrt refer appeal R-2026-000001
+    """
+    from ..refer import draft_appeal
+
+    referral = run(lambda ctx: draft_appeal(ctx, referral_id, grounds=grounds))
+    print_json(referral) if as_json else _summary(referral)
+
+
+@refer_app.command("close")
+def refer_close(
+    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    reason: str = typer.Option(..., "--reason", help="Why the task is closed, e.g. why no appeal (SOP 10.7)."),
+    as_json: bool = json_option(),
+) -> None:
+    """Close a task whose platform has decided: removed, or not removed and not to be appealed.
+
+    Example: ohrt refer close T-2026-000001 --reason 'no grounds for appeal'
+    """
+    from ..refer import close_task
+
+    result = run(lambda ctx: close_task(ctx, task_id, reason=reason))
+    print_json(result) if as_json else typer.echo(f"{result['task_id']} closed ({result['outcome']})")
+
+
+@refer_app.command("list")
+def refer_list(
+    status: Optional[str] = typer.Option(None, "--status", help="Only referrals in this status: drafted, returned, "
+                                         "approved, sent, removed, not-removed."),
+    task_id: Optional[str] = typer.Option(None, "--task", help="Only this task's referrals."),
+    as_json: bool = json_option(),
+) -> None:
+    """List referrals and appeals.
+
+    Example: ohrt refer list --status sent
+    """
+    from ..refer import list_referrals
+
+    rows = run(lambda ctx: list_referrals(ctx, status=status, task_id=task_id))
+    print_json(rows) if as_json else print_table(rows, LIST_COLUMNS, empty="no referrals")
+
+
+@refer_app.command("show")
+def refer_show(
+    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    as_json: bool = json_option(),
+) -> None:
+    """Show one referral: its route, status, QA history, sending and the platform's decision.
+
+    Example: ohrt refer show R-2026-000001 --json
+    """
+    from ..refer import get_referral
+
+    referral = run(lambda ctx: get_referral(ctx, referral_id))
+    if as_json:
+        print_json(referral)
+        return
+    print_record(referral, SHOW_FIELDS)
+    for check in referral["qa"]:
+        typer.echo(f"  QA v{check['version']}: {check['verdict']} by {check['officer']} at {check['at']}"
+                   + (f" — {check['note']}" if check["note"] else ""))
+
+
+@refer_app.command("routes")
+def refer_routes(as_json: bool = json_option()) -> None:
+    """Show how referrals reach each platform (SOP 10.5): shipped defaults with config.toml's [routes.*].
+
+    Example: ohrt refer routes
+    """
+    from ..refer import list_routes
+
+    rows = run(lambda ctx: list_routes(ctx))
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["to"] = row["problem"] or (row["portal"] if row["route"] == "portal" else
+                                       f"{row['contact_name']} <{row['contact']}>".strip()
+                                       + (" (placeholder)" if row["placeholder"] else ""))
+    print_table(rows, [("platform", "Platform"), ("route", "Route"), ("to", "To")])
+
+
+def intel(
+    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    as_json: bool = json_option("Print {task_id, review_id, text} as JSON."),
+) -> None:
+    """Print the Connect intelligence record of a referred task (SOP 10.4) as text to paste.
+
+    Example: ohrt intel T-2026-000001
+    """
+    from ..refer import intel_record
+
+    record = run(lambda ctx: intel_record(ctx, task_id))
+    print_json(record) if as_json else typer.echo(record["text"], nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(refer_app, name="refer")
+    app.command("intel")(intel)

@@ -1,0 +1,401 @@
+"""The quarterly report's figures (SOP 7.2): what each one counts, aggregated in SQL over the tables of
+the flow, and how it is published anonymised (6.5).
+
+Every figure is measured for two quarters (the one reported and the one before) by a `Period`, then
+published by the rules below: small counts suppressed, rates and durations withheld when they would rest
+on too few cases. `governance.build_report` assembles the result; nothing here renders or writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .governance import Quarter
+
+# A review counts in the quarter of its date of content review (8.6.1), a referral in that of the day it
+# was sent (8.6.3), a platform's decision in that of the day it was made: dates the officer gives.
+# For durations, a step happened at the moment it was recorded or, when it was recorded on a later day
+# than the date given, at the end of that day: the best moment the record holds.
+
+
+def _moment(recorded: str, day: str) -> str:
+    """SQL for the best moment of a step: `recorded` (a timestamp), capped at the end of `day`."""
+    return f"MIN({recorded}, COALESCE({day} || 'T23:59:59+00:00', {recorded}))"
+
+
+# ---------------------------------------------------------------------------- publication rules (6.5)
+
+# Figures are published as: an int; "<T" for a count from 1 to T-1 (T = the threshold); ">=T" for a count
+# of at least T blurred so that a suppressed neighbour cannot be worked out from the total; None for a
+# rate, mean or duration that is withheld (fewer than T cases, or made of counts that are suppressed).
+# A zero is shown as 0: it identifies no one, and hiding it would hide that a platform had no work.
+
+
+def threshold_of(ctx: "Context") -> int:
+    """`report.small_count_threshold` from config.toml (default 5), checked."""
+    value = ctx.settings.get("report.small_count_threshold", 5)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"report.small_count_threshold in {ctx.settings.path} is {value!r}: make it a whole number "
+                         "of at least 1 (5 is the default; 1 suppresses nothing).")
+    return value
+
+
+def publish_count(n: int, threshold: int) -> int | str:
+    return n if n == 0 or n >= threshold else f"<{threshold}"
+
+
+def publish_cells(cells: dict[str, int], threshold: int) -> dict[str, int | str]:
+    """Suppress small cells of a breakdown whose total is published. When exactly one cell is suppressed
+    the total would give it away, so the smallest other non-zero cell is blurred to ">=T" as well."""
+    shown: dict[str, int | str] = {key: publish_count(n, threshold) for key, n in cells.items()}
+    small = [key for key, value in shown.items() if isinstance(value, str)]
+    exact = sorted((n, key) for key, n in cells.items() if n and not isinstance(shown[key], str))
+    if len(small) == 1 and exact:
+        shown[exact[0][1]] = f">={threshold}"
+    return shown
+
+
+def publish_rate(part: int, whole: int, threshold: int) -> float | None:
+    """A percentage, only when the counts it is made of (part, whole - part) would both be shown exactly."""
+    if whole == 0 or whole < threshold:
+        return None
+    if isinstance(publish_count(part, threshold), str) or isinstance(publish_count(whole - part, threshold), str):
+        return None
+    return round(100 * part / whole, 1)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Linear interpolation between closest ranks of the sorted values (Excel's PERCENTILE.INC,
+    numpy's default); `percentile(v, 0.5)` is the median."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# -------------------------------------------------------------------------------------- figures (7.2)
+
+
+@dataclasses.dataclass
+class Count:
+    n: int
+    breakdowns: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Rate:
+    """A percentage of `part` in `whole`, overall and per breakdown key."""
+
+    part: int
+    whole: int
+    breakdowns: dict[str, dict[str, tuple[int, int]]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Stat:
+    """A summary (median, 90th percentile, mean) of per-case values; withheld below the threshold."""
+
+    values: list[float]
+    kind: str  # median | p90 | mean
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """One figure of the report: where it goes, what it is called, and which Period measure gives it
+    (`stat` picks cases, median or 90th percentile out of a list of durations)."""
+
+    section: str
+    id: str
+    title: str
+    unit: str  # count | percent | days | score
+    measure: str
+    stat: str | None = None  # cases | median | p90, for durations
+
+
+SECTIONS = [
+    ("demand", "Demand", "referrals received from colleagues (SOP 8.1–8.5)"),
+    ("work", "Work", "review, decision and referral (SOP 9, 10.1–10.5)"),
+    ("results", "Results", "platforms' decisions, appeals and re-uploads (SOP 10.6–10.7)"),
+    ("timeliness", "Timeliness", "days between the steps, median and 90th percentile"),
+    ("library", "Domain library", "removed musical content kept 12 months (SOP 10.8)"),
+    ("assurance", "Assurance", "the quarter's dip sample (SOP 7.5)"),
+]
+
+BREAKDOWN_TITLES = {"platform": "platform", "ocu_unit": "commissioning OCU / unit", "decision": "decision",
+                    "outcome": "platform's decision"}
+
+
+class Period:
+    """The raw numbers of one quarter, each from one SQL aggregate over the tables of the flow."""
+
+    def __init__(self, db, q: "Quarter"):
+        self.db, self.q = db, q
+        self.window = [q.lo, q.hi]
+        self._cache: dict[str, Any] = {}
+
+    def measure(self, name: str) -> Any:
+        """The measure `name` (a method below), computed once however many figures use it."""
+        if name not in self._cache:
+            self._cache[name] = getattr(self, name)()
+        return self._cache[name]
+
+    def _one(self, sql: str, params: list | None = None) -> Any:
+        row = self.db.execute(sql, self.window if params is None else params).fetchone()
+        return (row[0] if row else 0) or 0
+
+    def _by(self, sql: str, params: list | None = None) -> dict[str, int]:
+        return {("" if key is None else str(key)): n for key, n in
+                self.db.execute(sql, self.window if params is None else params)}
+
+    # demand (8.1–8.5)
+
+    def received(self) -> Count:
+        where = "FROM tasks WHERE received_at >= ? AND received_at < ?"
+        return Count(self._one(f"SELECT COUNT(*) {where}"), {
+            "platform": self._by(f"SELECT platform, COUNT(*) {where} GROUP BY platform"),
+            "ocu_unit": self._by(
+                "SELECT CASE WHEN self_tasked THEN 'self-tasked (8.5)' ELSE COALESCE(NULLIF(applicant_ocu, ''), '?') "
+                f"|| ' / ' || COALESCE(NULLIF(applicant_unit, ''), '?') END AS k, COUNT(*) {where} GROUP BY k"),
+        })
+
+    def self_tasked(self) -> Count:
+        return Count(self._one(
+            "SELECT COUNT(*) FROM tasks WHERE self_tasked AND received_at >= ? AND received_at < ?"))
+
+    # work (9, 10.1–10.5)
+
+    def reviewed(self) -> Count:
+        """Tasks reviewed in the quarter, by the decision of each one's last review in it."""
+        latest = ("SELECT task_id, decision, MAX(reviewed_at) FROM reviews "
+                  "WHERE review_date >= ? AND review_date < ? GROUP BY task_id")
+        decisions = self._by(f"SELECT decision, COUNT(*) FROM ({latest}) GROUP BY decision")
+        return Count(sum(decisions.values()), {"decision": decisions})
+
+    def qa_returns(self) -> Count:
+        return Count(self._one("SELECT COUNT(*) FROM referral_qa WHERE verdict = 'returned' AND at >= ? AND at < ?"))
+
+    def referrals_sent(self) -> Count:
+        by = self._by("SELECT platform, COUNT(*) FROM referrals WHERE kind = 'referral' AND sent_on >= ? "
+                      "AND sent_on < ? GROUP BY platform")
+        return Count(sum(by.values()), {"platform": by})
+
+    # results (10.6–10.7)
+
+    def _decided(self) -> dict[str, tuple[int, int]]:
+        """{platform: (removed, decided)} for referrals (not appeals) the platforms decided in the quarter."""
+        rows = self.db.execute(
+            "SELECT platform, SUM(outcome = 'removed'), COUNT(*) FROM referrals WHERE kind = 'referral' "
+            "AND outcome IN ('removed', 'not-removed') AND outcome_on >= ? AND outcome_on < ? GROUP BY platform",
+            self.window)
+        return {str(platform): (removed, total) for platform, removed, total in rows}
+
+    def removed(self) -> Count:
+        by = {k: removed for k, (removed, _) in self.measure("_decided").items()}
+        return Count(sum(by.values()), {"platform": by})
+
+    def not_removed(self) -> Count:
+        by = {k: total - removed for k, (removed, total) in self.measure("_decided").items()}
+        return Count(sum(by.values()), {"platform": by})
+
+    def removal_rate(self) -> Rate:
+        by = self.measure("_decided")
+        return Rate(sum(r for r, _ in by.values()), sum(t for _, t in by.values()), {"platform": by})
+
+    def appeals_sent(self) -> Count:
+        return Count(self._one(
+            "SELECT COUNT(*) FROM referrals WHERE kind = 'appeal' AND sent_on >= ? AND sent_on < ?"))
+
+    def appeals_decided(self) -> Count:
+        by = self._by("SELECT outcome, COUNT(*) FROM referrals WHERE kind = 'appeal' AND outcome IN "
+                      "('removed', 'not-removed') AND outcome_on >= ? AND outcome_on < ? GROUP BY outcome")
+        return Count(sum(by.values()), {"outcome": by})
+
+    def reuploads(self) -> Count:
+        """Re-uploads detected: captures that matched an item of the Domain library (recorded by the
+        library stage as audit entries 'library.match', one per capture that matched)."""
+        return Count(self._one(
+            "SELECT COUNT(DISTINCT object_id) FROM audit WHERE action = 'library.match' AND at >= ? AND at < ?"))
+
+    # timeliness: durations in days, between the best moments of two steps (see _moment)
+
+    def _days(self, sql: str, params: list | None = None) -> list[float]:
+        return [days for (days,) in self.db.execute(sql, self.window if params is None else params)
+                if days is not None]
+
+    def receipt_to_review(self) -> list[float]:
+        """From a task's receipt to its first review, for tasks first reviewed in the quarter."""
+        return self._days(
+            f"SELECT julianday(MIN({_moment('r.reviewed_at', 'r.review_date')})) - julianday(t.received_at) "
+            "FROM reviews r JOIN tasks t ON t.id = r.task_id "
+            "WHERE r.task_id IN (SELECT task_id FROM reviews WHERE review_date >= ? AND review_date < ?) "
+            "GROUP BY r.task_id HAVING MIN(r.review_date) >= ?", [*self.window, self.q.lo])
+
+    def review_to_referral(self) -> list[float]:
+        """From the review a referral rests on to its sending, for referrals sent in the quarter."""
+        sent, reviewed = _moment("rf.sent_at", "rf.sent_on"), _moment("rv.reviewed_at", "rv.review_date")
+        return self._days(
+            f"SELECT julianday({sent}) - julianday({reviewed}) "
+            "FROM referrals rf JOIN reviews rv ON rv.id = rf.review_id "
+            "WHERE rf.kind = 'referral' AND rf.sent_on >= ? AND rf.sent_on < ?")
+
+    def referral_to_decision(self) -> list[float]:
+        """From the day a referral was sent to the day of the platform's decision, for decisions in the
+        quarter (both are dates, so whole days)."""
+        return self._days(
+            "SELECT julianday(outcome_on) - julianday(sent_on) FROM referrals WHERE kind = 'referral' "
+            "AND outcome IN ('removed', 'not-removed') AND outcome_on >= ? AND outcome_on < ?")
+
+    # library (10.8, 2.2): states at the quarter's end
+
+    def library_size(self) -> Count:
+        return Count(self._one(
+            "SELECT COUNT(*) FROM library_items i WHERE i.created_at < ? AND NOT EXISTS (SELECT 1 FROM tombstones "
+            "s WHERE s.object_id = i.id AND s.purged_at < ?)", [self.q.hi, self.q.hi]))
+
+    def library_added(self) -> Count:
+        return Count(self._one("SELECT COUNT(*) FROM library_items WHERE created_at >= ? AND created_at < ?"))
+
+    def library_purged(self) -> Count:
+        return Count(self._one(
+            "SELECT COUNT(DISTINCT object_id) FROM tombstones WHERE object_id LIKE 'L-%' AND purged_at >= ? "
+            "AND purged_at < ?"))
+
+    def library_held(self) -> Count:
+        return Count(self._one(
+            "SELECT COUNT(DISTINCT item_id) FROM holds WHERE placed_at < ? AND (released_at IS NULL OR "
+            "released_at >= ?)", [self.q.hi, self.q.hi]))
+
+    def library_expiring(self) -> Count:
+        """Items held at the quarter's end, not under hold then, whose retention ends in the next quarter."""
+        nxt = self.q.next()
+        return Count(self._one(
+            "SELECT COUNT(*) FROM library_items i WHERE i.created_at < ? AND i.expires_on >= ? AND i.expires_on < ? "
+            "AND NOT EXISTS (SELECT 1 FROM tombstones s WHERE s.object_id = i.id AND s.purged_at < ?) "
+            "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.item_id = i.id AND h.placed_at < ? AND "
+            "(h.released_at IS NULL OR h.released_at >= ?))",
+            [self.q.hi, nxt.lo, nxt.hi, self.q.hi, self.q.hi, self.q.hi]))
+
+    # assurance (7.5)
+
+    def _dip_results(self) -> list[tuple[int, int, int]]:
+        return self.db.execute(
+            "SELECT r.accurate, r.quality, r.compliant FROM dip_sample_results r WHERE r.quarter = ? AND r.id = "
+            "(SELECT MAX(id) FROM dip_sample_results x WHERE x.quarter = r.quarter AND x.task_id = r.task_id)",
+            [self.q.name]).fetchall()
+
+    def dip_sampled(self) -> Count:
+        return Count(self._one("SELECT size FROM dip_samples WHERE quarter = ?", [self.q.name]))
+
+    def dip_recorded(self) -> Count:
+        return Count(len(self.measure("_dip_results")))
+
+    def dip_accurate(self) -> Rate:
+        results = self.measure("_dip_results")
+        return Rate(sum(a for a, _, _ in results), len(results))
+
+    def dip_compliant(self) -> Rate:
+        results = self.measure("_dip_results")
+        return Rate(sum(c for _, _, c in results), len(results))
+
+    def dip_quality(self) -> Stat:
+        return Stat([q for _, q, _ in self.measure("_dip_results")], "mean")
+
+
+
+
+def _timing(stem: str, title: str) -> list[Spec]:
+    return [Spec("timeliness", f"{stem}_cases", f"{title}: cases", "count", stem, "cases"),
+            Spec("timeliness", f"{stem}_median", f"{title}: median", "days", stem, "median"),
+            Spec("timeliness", f"{stem}_p90", f"{title}: 90th percentile", "days", stem, "p90")]
+
+
+FIGURES: list[Spec] = [
+    Spec("demand", "received", "Referrals received", "count", "received"),
+    Spec("demand", "self_tasked", "of which self-tasked (8.5)", "count", "self_tasked"),
+    Spec("work", "reviewed", "Tasks reviewed (deployments)", "count", "reviewed"),
+    Spec("work", "qa_returns", "Referrals returned at QA (10.2)", "count", "qa_returns"),
+    Spec("work", "referrals_sent", "Referrals sent to platforms", "count", "referrals_sent"),
+    Spec("results", "removed", "Referrals: content removed", "count", "removed"),
+    Spec("results", "not_removed", "Referrals: content not removed", "count", "not_removed"),
+    Spec("results", "removal_rate", "Removal rate", "percent", "removal_rate"),
+    Spec("results", "appeals_sent", "Appeals sent (10.7)", "count", "appeals_sent"),
+    Spec("results", "appeals_decided", "Appeals decided", "count", "appeals_decided"),
+    Spec("results", "reuploads", "Re-uploads detected (library matches)", "count", "reuploads"),
+    *_timing("receipt_to_review", "Receipt to review"),
+    *_timing("review_to_referral", "Review to referral sent"),
+    *_timing("referral_to_decision", "Referral to platform's decision"),
+    Spec("library", "library_size", "Items in the library at quarter end", "count", "library_size"),
+    Spec("library", "library_added", "Items added", "count", "library_added"),
+    Spec("library", "library_purged", "Items purged after retention", "count", "library_purged"),
+    Spec("library", "library_held", "Items under hold at quarter end", "count", "library_held"),
+    Spec("library", "library_expiring", "Items due to expire next quarter", "count", "library_expiring"),
+    Spec("assurance", "dip_sampled", "Deployments dip-sampled", "count", "dip_sampled"),
+    Spec("assurance", "dip_recorded", "Dip-sample results recorded", "count", "dip_recorded"),
+    Spec("assurance", "dip_accurate", "Data recorded accurately", "percent", "dip_accurate"),
+    Spec("assurance", "dip_compliant", "Compliant with the SOP", "percent", "dip_compliant"),
+    Spec("assurance", "dip_quality", "Mean quality of review (1–5)", "score", "dip_quality"),
+]
+
+
+def _raw(spec: Spec, period: "Period") -> Any:
+    value = period.measure(spec.measure)
+    if spec.stat == "cases":
+        return Count(len(value))
+    if spec.stat:
+        return Stat(value, spec.stat)
+    return value
+
+
+def _publish(raw: Any, threshold: int) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """(published value, {breakdown: {key: published value}}) for one quarter's raw figure."""
+    if isinstance(raw, Count):
+        return publish_count(raw.n, threshold), {by: publish_cells(cells, threshold)
+                                                 for by, cells in raw.breakdowns.items()}
+    if isinstance(raw, Rate):
+        return publish_rate(raw.part, raw.whole, threshold), {
+            by: {key: publish_rate(p, w, threshold) for key, (p, w) in cells.items()}
+            for by, cells in raw.breakdowns.items()}
+    if isinstance(raw, Stat):
+        if len(raw.values) < threshold or not raw.values:
+            return None, {}
+        if raw.kind == "mean":
+            return round(sum(raw.values) / len(raw.values), 2), {}
+        return round(percentile(raw.values, 0.5 if raw.kind == "median" else 0.9), 1), {}
+    raise TypeError(raw)
+
+
+def _order_value(value: Any, threshold: int) -> float:
+    """Where a published value sorts: only what is published decides the order of a breakdown."""
+    if value is None:
+        return -1
+    if isinstance(value, str):
+        return threshold if value.startswith(">=") else 0.5
+    return float(value)
+
+
+def _figure(spec: Spec, this: tuple, previous: tuple, threshold: int) -> dict:
+    (value, breakdowns), (prev_value, prev_breakdowns) = this, previous
+    rows: dict[str, list[dict]] = {}
+    for by in sorted(set(breakdowns) | set(prev_breakdowns), key=list(BREAKDOWN_TITLES).index):
+        now, before = breakdowns.get(by, {}), prev_breakdowns.get(by, {})
+        keys = sorted(set(now) | set(before), key=lambda k: (-_order_value(now.get(k, 0), threshold),
+                                                              -_order_value(before.get(k, 0), threshold), k))
+        zero = 0 if spec.unit == "count" else None
+        rows[by] = [{"key": k, "this_quarter": now.get(k, zero), "previous_quarter": before.get(k, zero)}
+                    for k in keys]
+    return {"section": spec.section, "id": spec.id, "title": spec.title, "unit": spec.unit,
+            "this_quarter": value, "previous_quarter": prev_value, "breakdowns": rows}
+
+
+def figures(db, q: "Quarter", threshold: int) -> list[dict]:
+    """Every figure of FIGURES for quarter `q` beside the quarter before it, published."""
+    now, before = Period(db, q), Period(db, q.previous())
+    return [_figure(spec, _publish(_raw(spec, now), threshold), _publish(_raw(spec, before), threshold), threshold)
+            for spec in FIGURES]

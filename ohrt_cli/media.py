@@ -1,0 +1,489 @@
+"""ffmpeg, ffprobe and yt-dlp, wrapped: the "audio/video conversion software" of SOP 9.1.
+
+* `download` fetches one item with yt-dlp's Python API (imported once, on first use): best quality,
+  merges and fix-ups by ffmpeg with `-bitexact` so a third party repeating them gets the same bytes,
+  never a playlist, no self-update, no cache. yt-dlp's reason for a failure is passed on in one line.
+* `probe`, `media_kind`, `is_review_ready` read what a file is (ffprobe through ffmpeg-python).
+* `plan_derivatives` builds the exact ffmpeg command of each review derivative (ffmpeg-python), with
+  paths relative to the capture folder so the manifest's command can be run again there; `run_step`
+  runs one. A step's failure raises `StepFailed`, which the caller records and carries on from.
+
+This is ground: no tasks, captures or database here.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Failure
+
+# ffmpeg post-processors of yt-dlp that write the original; each gets -bitexact on its output.
+BITEXACT_PPS = ("merger", "fixupm3u8", "fixupm4a", "fixupstretched", "fixuptimestamp", "fixupduration",
+                "fixupduplicatemoov")
+IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif_pipe",
+                 "jpegxl_pipe", "jpegls_pipe", "pgm_pipe", "ppm_pipe", "svg_pipe", "qoi_pipe"}
+FONT_CANDIDATES = ("DejaVuSansMono.ttf", "DejaVuSans.ttf", "LiberationMono-Regular.ttf", "FreeMono.ttf")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "/System/Library/Fonts")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RESTRICTED = re.compile(r"\b(private|removed|unavailable|deleted|terminated|suspended|blocked|copyright|sign in|"
+                        r"log in|login|age[- ]restricted|members[- ]only|not available in your country)\b", re.I)
+UNREACHABLE = re.compile(r"Errno|timed out|Connection (refused|reset|aborted)|Name or service not known|"
+                         r"Temporary failure in name resolution|Network is unreachable|SSL", re.I)
+
+DEFAULTS = {"review_preset": "veryfast", "review_crf": 23, "keyframes_max": 100, "contact_sheet_tiles": 16,
+            "font": ""}
+
+
+class DiskFull(Failure):
+    """No space left where the capture is being written."""
+
+
+class StepFailed(Exception):
+    """One derivative step failed; `reason` is one line from the tool."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def disk_full(where: Path | str) -> DiskFull:
+    return DiskFull(f"disk full while writing {where}: nothing was kept; free space there (or move the home) "
+                    "and capture again.")
+
+
+# --------------------------------------------------------------------------------------------- tools
+
+def require_tools() -> None:
+    """Refuse early, in one line, when ffmpeg or ffprobe is not installed."""
+    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+    if missing:
+        raise Failure(f"{' and '.join(missing)} not found on PATH: install ffmpeg (Debian/Ubuntu: sudo apt-get "
+                      "install ffmpeg, or run `make setup`) and capture again.")
+
+
+@functools.lru_cache(maxsize=None)
+def _tool_version(tool: str) -> str:
+    try:
+        first = subprocess.run([tool, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "unknown"
+    match = re.match(rf"{tool} version (\S+)", first)
+    return match[1] if match else first.strip()
+
+
+def tool_versions() -> dict:
+    """The exact versions to record with every capture (a third party needs them to repeat a step)."""
+    from importlib.metadata import version
+
+    return {"yt_dlp": _yt_dlp_version(), "ffmpeg": _tool_version("ffmpeg"), "ffprobe": _tool_version("ffprobe"),
+            "ffmpeg_python": version("ffmpeg-python")}
+
+
+def _yt_dlp_version() -> str:
+    from yt_dlp.version import __version__
+
+    return __version__
+
+
+@functools.lru_cache(maxsize=None)
+def _yt_dlp():
+    """yt-dlp is imported once per process, on first use (a batch shares it)."""
+    import yt_dlp
+
+    return yt_dlp
+
+
+# ----------------------------------------------------------------------------------------- download
+
+@dataclass
+class Progress:
+    """One block written by the downloader."""
+
+    status: str  # downloading | finished | error
+    temp_path: str | None
+    path: str | None
+    downloaded: int | None
+    total: int | None
+    speed: float | None
+    eta: float | None
+
+
+@dataclass
+class Fetched:
+    info: dict
+    originals: list[Path]
+    postprocessors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Logger:
+    """Keeps yt-dlp quiet on the terminal; its warnings go into the manifest instead."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def debug(self, message: str) -> None:
+        pass
+
+    info = debug
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(ANSI.sub("", message).strip())
+
+    def error(self, message: str) -> None:
+        pass
+
+
+def ytdlp_options(folder: Path, logger: _Logger, hooks: list[Callable], pp_hooks: list[Callable]) -> dict:
+    """yt-dlp's settings for an evidential capture into `folder` (original/ and source/)."""
+    return {
+        "format": "bv*+ba/b",
+        "noplaylist": True,
+        "paths": {"home": str(folder)},
+        "outtmpl": {"default": "original/%(id).80B.%(ext)s", "infojson": "source/%(id).80B",
+                    "thumbnail": "source/%(id).80B", "subtitle": "source/%(id).80B"},
+        "restrictfilenames": True,
+        "windowsfilenames": True,
+        "writeinfojson": True,
+        "writethumbnail": True,
+        "writesubtitles": True,
+        "subtitleslangs": ["all", "-live_chat"],
+        "postprocessor_args": {f"{pp}+ffmpeg_o": ["-bitexact"] for pp in BITEXACT_PPS},
+        "ffmpeg_location": shutil.which("ffmpeg"),
+        "cachedir": False,
+        "nopart": False,
+        "overwrites": False,
+        "quiet": True,
+        "no_warnings": False,
+        "noprogress": True,
+        "color": {"stdout": "no_color", "stderr": "no_color"},
+        "logger": logger,
+        "progress_hooks": hooks,
+        "postprocessor_hooks": pp_hooks,
+        "retries": 3,
+        "fragment_retries": 3,
+        "socket_timeout": 30,
+    }
+
+
+def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] | None = None) -> Fetched:
+    """Download the one item at `url` into `folder` (original/, source/); raise Failure in one line."""
+    yt_dlp = _yt_dlp()
+    logger = _Logger()
+    ran: list[str] = []
+
+    def hook(status: dict) -> None:
+        if on_progress is not None:
+            on_progress(Progress(
+                status=status.get("status", ""), temp_path=status.get("tmpfilename"), path=status.get("filename"),
+                downloaded=status.get("downloaded_bytes"),
+                total=status.get("total_bytes") or status.get("total_bytes_estimate"),
+                speed=status.get("speed"), eta=status.get("eta")))
+
+    def pp_hook(status: dict) -> None:
+        if status.get("status") == "finished" and status.get("postprocessor") != "MoveFiles":
+            ran.append(status["postprocessor"])
+
+    try:
+        with yt_dlp.YoutubeDL(ytdlp_options(folder, logger, [hook], [pp_hook])) as ydl:
+            found = ydl.extract_info(url, download=False, process=False)
+            _refuse_playlists(found, url)
+            info = ydl.sanitize_info(ydl.process_ie_result(found, download=True))
+    except yt_dlp.utils.YoutubeDLError as exc:  # DownloadError, and UnavailableVideoError for write errors
+        raise explain_download_error(url, exc, folder) from None
+    if info.get("_type") in ("playlist", "multi_video"):
+        info = (info.get("entries") or [{}])[0]
+    originals = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
+    originals = [p for p in originals if p.is_file()]
+    if not originals:
+        raise Failure(f"no media found at {url}: yt-dlp found the page but downloaded nothing; check that it plays "
+                      "in a browser, or save it another way and use `ohrt capture --file`.")
+    return Fetched(info=info, originals=originals, postprocessors=ran, warnings=logger.warnings)
+
+
+def _refuse_playlists(found: dict, url: str) -> None:
+    if found.get("_type") not in ("playlist", "multi_video"):
+        return
+    entries = found.get("entries")
+    entries = list(entries) if entries is not None else []
+    found["entries"] = entries
+    if len(entries) != 1:
+        raise Failure(f"{url} is a playlist or channel of {len(entries)} items, not one piece of content: capture "
+                      "each item by its own URL (several at once with `ohrt capture --batch FILE`).")
+
+
+def explain_download_error(url: str, exc: Exception, folder: Path) -> Failure:
+    """yt-dlp's reason in one readable line, with how to go on."""
+    reason = one_line(getattr(exc, "msg", None) or str(exc))
+    cause = exc.exc_info[1] if getattr(exc, "exc_info", None) else None
+    if "No space left on device" in reason or "[Errno 28]" in reason or getattr(cause, "errno", None) == 28:
+        return disk_full(folder)
+    if "Unsupported URL" in reason:
+        return Failure(f"no media found at {url} (yt-dlp: unsupported URL, and no video or audio embedded in the "
+                       "page): check that it plays in a browser; if it does, save it another way and ingest it "
+                       "with `ohrt capture --file PATH --url URL --reason TEXT`.")
+    if re.search(r"HTTP Error (4\d\d|5\d\d)", reason):
+        return Failure(f"could not fetch {url}: {reason}; check that the link opens in a browser (the content may "
+                       "have been removed).")
+    if RESTRICTED.search(reason):
+        return Failure(f"cannot capture {url}: {reason}; the content is private, removed or restricted on the "
+                       "platform: record that on the task.")
+    if UNREACHABLE.search(reason):
+        return Failure(f"could not reach {url}: {reason}; check the network connection (and any proxy), then "
+                       "capture again.")
+    return Failure(f"download of {url} failed: {reason}; check the URL and your connection, then capture again.")
+
+
+def one_line(message: str) -> str:
+    """yt-dlp's message without its prefix, colours, bug-report advice or Python cause."""
+    text = ANSI.sub("", message)
+    text = re.sub(r"^\s*ERROR:\s*", "", text)
+    text = re.sub(r";?\s*please report this issue on.*$", "", text, flags=re.I | re.S)
+    text = re.sub(r"\s*\(caused by .*\)\s*$", "", text, flags=re.S)
+    text = re.sub(r"^\[[\w:]+\]\s+[^:]{1,120}:\s+", "", text)
+    return re.sub(r"\s+", " ", text).strip().rstrip(".")
+
+
+# -------------------------------------------------------------------------------------------- probe
+
+def probe(path: Path) -> dict:
+    """ffprobe's format and streams, as JSON; Failure when the file is not media ffprobe can read."""
+    import ffmpeg
+
+    try:
+        return ffmpeg.probe(str(path), cmd="ffprobe")
+    except ffmpeg.Error as exc:
+        detail = one_line((exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:][0]
+                          if exc.stderr else "unreadable")
+        raise Failure(f"{path.name} is not audio, video or an image that ffprobe can read ({detail}): "
+                      "check the file.") from None
+
+
+def streams(info: dict, kind: str) -> list[dict]:
+    """The streams of one kind, leaving out cover art (attached pictures)."""
+    return [s for s in info.get("streams", []) if s.get("codec_type") == kind
+            and not (s.get("disposition") or {}).get("attached_pic")]
+
+
+def media_kind(info: dict) -> str | None:
+    """video, audio or image; None when the file holds none of them."""
+    video, audio = streams(info, "video"), streams(info, "audio")
+    format_name = (info.get("format") or {}).get("format_name", "")
+    if video and (format_name in IMAGE_FORMATS or _single_still(info, video[0])) and not audio:
+        return "image"
+    if video:
+        return "video"
+    if audio:
+        return "audio"
+    return None
+
+
+def _single_still(info: dict, video: dict) -> bool:
+    return video.get("codec_name") in ("mjpeg", "png", "webp", "bmp") and video.get("nb_frames") in (None, "1") \
+        and not (info.get("format") or {}).get("duration")
+
+
+def duration(info: dict) -> float | None:
+    value = (info.get("format") or {}).get("duration")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def is_review_ready(path: Path, info: dict) -> bool:
+    """True when the file already plays anywhere: H.264 (yuv420p) with AAC or no sound, in an MP4."""
+    video, audio = streams(info, "video"), streams(info, "audio")
+    container = "mp4" in (info.get("format") or {}).get("format_name", "").split(",")
+    return (container and path.suffix.lower() in (".mp4", ".m4v") and len(video) == 1
+            and video[0].get("codec_name") == "h264" and video[0].get("pix_fmt") == "yuv420p"
+            and all(a.get("codec_name") == "aac" for a in audio))
+
+
+def is_listening_ready(path: Path, info: dict) -> bool:
+    """An audio-only original that already plays anywhere (AAC in M4A/MP4, or MP3)."""
+    audio = streams(info, "audio")
+    if len(audio) != 1:
+        return False
+    codec, suffix = audio[0].get("codec_name"), path.suffix.lower()
+    return (codec == "aac" and suffix in (".m4a", ".mp4")) or (codec == "mp3" and suffix == ".mp3")
+
+
+# ------------------------------------------------------------------------------------- derivatives
+
+@dataclass
+class Step:
+    """One review derivative: its role, where it goes (relative to the capture folder) and the exact command."""
+
+    role: str
+    output: str
+    command: list[str]
+    note: str | None = None
+    options: dict = field(default_factory=dict)
+
+
+def settings_with_defaults(settings: Any) -> dict:
+    """The `[capture]` settings of config.toml over the shipped defaults."""
+    return {name: settings.get(f"capture.{name}", default) for name, default in DEFAULTS.items()}
+
+
+def plan_derivatives(source: str, info: dict, kind: str, options: dict) -> list[Step]:
+    """The derivatives that apply to one original (`source`, relative to the capture folder).
+
+    Video: review copy (unless the original already plays anywhere), audio track (when it has sound),
+    keyframes, contact sheet. Audio: a listening copy unless the original already is one. Image: none."""
+    path = Path(source)
+    steps: list[Step] = []
+    has_audio = bool(streams(info, "audio"))
+    if kind == "video":
+        if not is_review_ready(path, info):
+            steps.append(review_step(source, info, options))
+        if has_audio:
+            steps.append(audio_step(source, info))
+        steps.append(keyframes_step(source, info, options))
+        steps.append(contact_sheet_step(source, info, options))
+    elif kind == "audio" and not is_listening_ready(path, info):
+        steps.append(audio_step(source, info))
+    return steps
+
+
+def _compile(stream) -> list[str]:
+    return ["ffmpeg", "-nostdin", "-hide_banner", *stream.compile(cmd="ffmpeg")[1:]]
+
+
+def review_step(source: str, info: dict, options: dict) -> Step:
+    """H.264/AAC MP4 that plays anywhere; even dimensions, as yuv420p requires."""
+    import ffmpeg
+
+    src = ffmpeg.input(source)
+    video = src["v:0"].filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
+    audio = streams(info, "audio")
+    inputs = [video] + ([src["a:0"]] if audio else [])
+    audio_args = {}
+    if audio:
+        audio_args = {"acodec": "copy"} if audio[0].get("codec_name") == "aac" else {"acodec": "aac", "b:a": "160k"}
+    out = ffmpeg.output(*inputs, "derived/review.mp4", vcodec="libx264", preset=str(options["review_preset"]),
+                        crf=options["review_crf"], pix_fmt="yuv420p", movflags="+faststart", bitexact=None,
+                        **audio_args)
+    return Step("review", "derived/review.mp4", _compile(out))
+
+
+def audio_step(source: str, info: dict) -> Step:
+    """The first audio track for listening: copied when AAC or MP3, else AAC."""
+    import ffmpeg
+
+    codec = streams(info, "audio")[0].get("codec_name")
+    target, args = {"aac": ("derived/audio.m4a", {"acodec": "copy"}),
+                    "mp3": ("derived/audio.mp3", {"acodec": "copy"})}.get(
+        codec, ("derived/audio.m4a", {"acodec": "aac", "b:a": "192k"}))
+    out = ffmpeg.output(ffmpeg.input(source)["a:0"], target, vn=None, bitexact=None, **args)
+    return Step("audio", target, _compile(out))
+
+
+def keyframes_step(source: str, info: dict, options: dict) -> Step:
+    """The stream's key frames as JPEGs (only key frames are decoded), at most `keyframes_max`, evenly
+    thinned; `showinfo` reports each one's time, which goes into the manifest."""
+    import ffmpeg
+
+    length = duration(info) or 0
+    spacing = max(length / max(int(options["keyframes_max"]), 1), 0.0)
+    video = (ffmpeg.input(source, skip_frame="nokey")["v:0"]
+             .filter("select", f"isnan(prev_selected_t)+gte(t-prev_selected_t,{spacing:.3f})")
+             .filter("showinfo"))
+    out = ffmpeg.output(video, "derived/keyframes/kf-%04d.jpg", vsync="vfr", bitexact=None,
+                        frames=int(options["keyframes_max"]), **{"q:v": 2})
+    return Step("keyframes", "derived/keyframes", _compile(out))
+
+
+def contact_sheet_step(source: str, info: dict, options: dict) -> Step:
+    """One JPEG of evenly spaced frames, each stamped with its time in the original."""
+    import ffmpeg
+
+    tiles = max(int(options["contact_sheet_tiles"]), 1)
+    columns = min(4, tiles)
+    rows = math.ceil(tiles / columns)
+    spacing = (duration(info) or tiles) / tiles
+    video = (ffmpeg.input(source)["v:0"]
+             .filter("select", f"isnan(prev_selected_t)+gte(t-prev_selected_t,{spacing:.3f})")
+             .filter("scale", 320, -2))
+    font = options["font"] or find_font()
+    note = None
+    if font:
+        video = video.filter("drawtext", fontfile=font, text="%{pts:hms}", x=4, y="h-th-4", fontsize=14,
+                             fontcolor="white", box=1, boxcolor="black@0.6")
+    else:
+        note = "no font found (install fonts-dejavu-core): tiles have no time stamps"
+    video = video.filter("tile", f"{columns}x{rows}")
+    out = ffmpeg.output(video, "derived/contact-sheet.jpg", vframes=1, update=1, bitexact=None, **{"q:v": 3})
+    return Step("contact-sheet", "derived/contact-sheet.jpg", _compile(out), note=note,
+                options={"tiles": tiles, "timestamps": bool(font)})
+
+
+@functools.lru_cache(maxsize=None)
+def find_font() -> str | None:
+    """A TrueType font for drawtext: DejaVu (fc-match first), else any of the usual candidates."""
+    if shutil.which("fc-match"):
+        found = subprocess.run(["fc-match", "-f", "%{file}", "DejaVu Sans Mono"], capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.endswith((".ttf", ".otf")) and os.path.isfile(found.stdout):
+            return found.stdout
+    for root in FONT_DIRS:
+        for dirpath, _, files in os.walk(root):
+            for name in FONT_CANDIDATES:
+                if name in files:
+                    return os.path.join(dirpath, name)
+    return None
+
+
+def run_step(step: Step, cwd: Path) -> str:
+    """Run one derivative's command in the capture folder `cwd`; its stderr on success.
+
+    Raises DiskFull when ffmpeg ran out of space, StepFailed with ffmpeg's own reason otherwise."""
+    if step.role == "keyframes":
+        (cwd / step.output).mkdir(parents=True, exist_ok=True)
+    else:
+        (cwd / step.output).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        result = subprocess.run(step.command, cwd=cwd, capture_output=True, text=True, errors="replace")
+    except OSError as exc:
+        raise StepFailed(f"could not run ffmpeg ({exc.strerror})") from None
+    if "No space left on device" in result.stderr:
+        raise disk_full(cwd / step.output)
+    if result.returncode != 0:
+        raise StepFailed(ffmpeg_reason(result.stderr, result.returncode))
+    outputs = step_outputs(step, cwd)
+    if not outputs:
+        raise StepFailed("ffmpeg wrote no output")
+    return result.stderr
+
+
+def ffmpeg_reason(stderr: str, code: int) -> str:
+    """The lines of ffmpeg's stderr that say why, joined into one."""
+    lines = [ANSI.sub("", line).strip() for line in stderr.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("frame=", "size=", "video:", "Stream mapping", "Press"))]
+    telling = [line for line in lines if re.search(r"error|invalid|cannot|could not|unable|no such|not found|"
+                                                    r"unknown|failed", line, re.I)]
+    # the first complaint is usually the cause, the last the consequence
+    chosen = list(dict.fromkeys((telling[:1] + telling[-1:]) or lines[-1:] or [f"ffmpeg exited with status {code}"]))
+    return re.sub(r"\[[\w@ x0-9]+\]\s*", "", " / ".join(chosen))[:400]
+
+
+def step_outputs(step: Step, cwd: Path) -> list[str]:
+    """The files a step made, relative to `cwd`."""
+    target = cwd / step.output
+    if step.role == "keyframes":
+        return sorted(f"{step.output}/{p.name}" for p in target.glob("kf-*.jpg")) if target.is_dir() else []
+    return [step.output] if target.is_file() and target.stat().st_size > 0 else []
+
+
+def keyframe_times(stderr: str) -> list[float]:
+    """Each output key frame's time in the original, from showinfo's log."""
+    return [float(t) for t in re.findall(r"Parsed_showinfo.*?pts_time:\s*([0-9.]+)", stderr)]

@@ -1,0 +1,472 @@
+"""The write-once evidence store: one folder per capture, hashed, signed and checkable by a third party.
+
+SOP 9.1 asks that content be transferred "to a standalone computer"; the West Midlands practice asks that
+it be captured "to an evidential standard". ACPO principle 1 (the original is never changed) and 3 (an
+audit trail a third party can repeat) are what this module keeps:
+
+* a capture is written in `captures/.tmp-<pid>-<token>/`, locked by its writer, and renamed into
+  `captures/<C-id>/` only when complete, so an interrupted capture never looks complete and the next
+  capture sweeps the leftover away;
+* every stored file is made read-only (0444) once hashed;
+* `manifest.json` lists every file with its sha256, md5 and size; `manifest.sig` is a raw Ed25519
+  signature over its exact bytes (openssl checks it); `SHA256SUMS` is accepted by `sha256sum -c`;
+* `verify_folder` re-hashes everything and names each changed, missing or unexpected file. It is written
+  for any folder in that layout, so evidence packages reuse it.
+
+This is ground: it knows files, hashes and signatures, not tasks or captures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import stat
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+# 1 MiB reads keep hashlib (which releases the GIL for large buffers) busy with few system calls.
+HASH_BUFFER = 1 << 20
+MANIFEST, SIGNATURE, SUMS = "manifest.json", "manifest.sig", "SHA256SUMS"
+CONTROL_FILES = (MANIFEST, SIGNATURE, SUMS)
+TMP_PREFIX = ".tmp-"
+# A temporary folder whose writer's lock is free is a leftover once its pid is gone, or after this long
+# (which covers a pid reused by an unrelated process).
+STALE_AFTER_S = 600
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    md5: str | None
+    bytes: int
+
+
+# ------------------------------------------------------------------------------------------- hashing
+
+def hash_file(path: Path, *, md5: bool = True) -> Digest:
+    """sha256 (and md5, for hash-sharing schemes) of a file in one pass; md5 runs on a second thread so
+    the pair costs little more than sha256 alone."""
+    sha = hashlib.sha256()
+    other = hashlib.md5() if md5 else None
+    size = 0
+    with open(path, "rb", buffering=0) as handle, ThreadPoolExecutor(1) if other else _no_pool() as pool:
+        pending = None
+        while chunk := handle.read(HASH_BUFFER):
+            size += len(chunk)
+            if other is not None:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(other.update, chunk)
+            sha.update(chunk)
+        if pending is not None:
+            pending.result()
+    return Digest(sha.hexdigest(), other.hexdigest() if other else None, size)
+
+
+@contextlib.contextmanager
+def _no_pool():
+    yield None
+
+
+def copy_hashed(source: Path, target: Path) -> Digest:
+    """Copy `source` to a new file `target`, hashing the very bytes written."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    with open(source, "rb", buffering=0) as src, open(target, "xb") as dst:
+        while chunk := src.read(HASH_BUFFER):
+            dst.write(chunk)
+            sha.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+    return Digest(sha.hexdigest(), md5.hexdigest(), size)
+
+
+class _Follower(threading.Thread):
+    """Hashes a file while another writer appends to it, following the inode through a rename."""
+
+    def __init__(self, path: Path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.sha, self.md5 = hashlib.sha256(), hashlib.md5()
+        self.size = 0
+        self.inode: tuple[int, int] | None = None
+        self.valid = True
+        self.done = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            handle = self._open()
+        except OSError:
+            self.valid = False
+            return
+        if handle is None:
+            return
+        with handle:
+            info = os.fstat(handle.fileno())
+            self.inode = (info.st_dev, info.st_ino)
+            while not self.stop.is_set():
+                finishing = self.done.is_set()
+                chunk = handle.read(HASH_BUFFER)
+                if chunk:
+                    self.sha.update(chunk)
+                    self.md5.update(chunk)
+                    self.size += len(chunk)
+                    continue
+                if os.fstat(handle.fileno()).st_size < self.size:
+                    self.valid = False  # truncated and rewritten: the bytes hashed are not the file's
+                    return
+                if finishing:
+                    return
+                time.sleep(0.005)
+
+    def _open(self):
+        while not self.stop.is_set():
+            try:
+                return open(self.path, "rb", buffering=0)
+            except FileNotFoundError:
+                if self.done.is_set():
+                    self.valid = False
+                    return None
+                time.sleep(0.005)
+        return None
+
+
+class StreamHashers:
+    """Hash downloads while they are written, so hashing costs no extra time after the download.
+
+    Fed with (temporary path, bytes so far) after every block the downloader writes. A digest is only
+    used for a final file that is the very inode followed, of the very size hashed, written without any
+    restart (bytes so far never went down); otherwise `digest_for` returns None and the caller hashes the
+    file afresh. Merged or post-processed files are new inodes, so they are always hashed afresh."""
+
+    def __init__(self) -> None:
+        self._followers: dict[str, _Follower] = {}
+        self._last: dict[str, int] = {}
+
+    def update(self, temp_path: str, downloaded: int | None, *, finished: bool = False) -> None:
+        follower = self._followers.get(temp_path)
+        if follower is None:
+            follower = self._followers[temp_path] = _Follower(Path(temp_path))
+            follower.start()
+        if downloaded is not None:
+            if downloaded < self._last.get(temp_path, 0):
+                follower.valid = False
+            self._last[temp_path] = downloaded
+        if finished:
+            follower.done.set()
+
+    def digest_for(self, path: Path) -> Digest | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        for follower in self._followers.values():
+            if follower.inode != (info.st_dev, info.st_ino):
+                continue
+            follower.done.set()
+            follower.join()
+            if follower.valid and follower.size == info.st_size:
+                return Digest(follower.sha.hexdigest(), follower.md5.hexdigest(), follower.size)
+        return None
+
+    def close(self) -> None:
+        for follower in self._followers.values():
+            follower.stop.set()
+        for follower in self._followers.values():
+            follower.join()
+
+
+# -------------------------------------------------------------------------------- the staging folder
+
+class Staging:
+    """A capture being written: `captures/.tmp-<pid>-<token>/`, flock-ed by its writer for its whole
+    life so that a sweep never removes a folder still being written."""
+
+    def __init__(self, captures_dir: Path):
+        captures_dir.mkdir(parents=True, exist_ok=True)
+        self.path = captures_dir / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        self.path.mkdir()
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.published: Path | None = None
+
+    def publish(self, target: Path) -> Path:
+        """Rename the finished folder to its final name (atomic on one file system)."""
+        _fsync_dir(self.path)
+        os.rename(self.path, target)
+        _fsync_dir(target.parent)
+        self.published = target
+        return target
+
+    def discard(self) -> None:
+        remove_tree(self.published or self.path)
+        self.published = None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@contextlib.contextmanager
+def staging(captures_dir: Path) -> Iterator[Staging]:
+    """A fresh staging folder; removed with everything in it unless published, whatever goes wrong."""
+    stage = Staging(captures_dir)
+    try:
+        yield stage
+        if stage.published is None:
+            remove_tree(stage.path)
+    except BaseException:
+        stage.discard()
+        raise
+    finally:
+        stage.release()
+
+
+def sweep(captures_dir: Path, *, now: float | None = None) -> list[str]:
+    """Remove the temporary folders of captures that were interrupted (killed, Ctrl-C, power cut):
+    those whose writer no longer holds their lock and whose pid is gone, or which are old."""
+    removed = []
+    now = time.time() if now is None else now
+    if not captures_dir.is_dir():
+        return removed
+    for entry in captures_dir.iterdir():
+        if not entry.name.startswith(TMP_PREFIX) or not entry.is_dir():
+            continue
+        if _is_stale(entry, now):
+            remove_tree(entry)
+            removed.append(entry.name)
+    return removed
+
+
+def _is_stale(folder: Path, now: float) -> bool:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # its writer is alive and still writing
+        pid = _pid_of(folder.name)
+        old = now - folder.stat().st_mtime > STALE_AFTER_S
+        return old or pid is None or not _alive(pid)
+    finally:
+        os.close(fd)
+
+
+def _pid_of(name: str) -> int | None:
+    head = name[len(TMP_PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a store folder even though its files are read-only."""
+    if not path.exists():
+        return
+
+    def _retry(function, target, _exc):
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), 0o755)
+        function(target)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=_retry)
+    else:
+        shutil.rmtree(path, onerror=_retry)
+
+
+def make_read_only(path: Path) -> None:
+    os.chmod(path, READ_ONLY)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+# ------------------------------------------------------------------------------ manifest and sealing
+
+def manifest_bytes(manifest: dict) -> bytes:
+    """The exact bytes signed: sorted keys, two-space indent, UTF-8, one final newline."""
+    return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def sums_text(entries: list[tuple[str, str]]) -> str:
+    """`sha256sum` format: '<hex>  <path>' per line, sorted by path."""
+    return "".join(f"{sha}  {path}\n" for path, sha in sorted(entries))
+
+
+def stored_files(manifest: dict) -> list[dict]:
+    """The manifest's entries that are files on disk (made and hashed)."""
+    return [f for f in manifest.get("files", []) if f.get("status") == "ok" and f.get("sha256") and f.get("path")]
+
+
+def seal(folder: Path, manifest: dict, sign: Callable[[bytes], bytes]) -> str:
+    """Write manifest.json, manifest.sig and SHA256SUMS into `folder`; returns the manifest's sha256.
+
+    Each is written beside its final name and renamed over it, so a re-seal (`capture finish`) replaces
+    whole files; SHA256SUMS is written last and covers the manifest and its signature too."""
+    data = manifest_bytes(manifest)
+    signature = sign(data)
+    manifest_sha = hashlib.sha256(data).hexdigest()
+    entries = [(f["path"], f["sha256"]) for f in stored_files(manifest)]
+    entries += [(MANIFEST, manifest_sha), (SIGNATURE, hashlib.sha256(signature).hexdigest())]
+    for name, content in ((MANIFEST, data), (SIGNATURE, signature), (SUMS, sums_text(entries).encode())):
+        _write_replace(folder / name, content)
+    _fsync_dir(folder)
+    return manifest_sha
+
+
+def _write_replace(path: Path, content: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    with open(partial, "xb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    make_read_only(partial)
+    os.replace(partial, path)
+
+
+def read_manifest(folder: Path) -> dict:
+    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------- verification
+
+def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | None = None) -> dict:
+    """Re-hash every file of a sealed folder and check its signature and SHA256SUMS.
+
+    Works for any folder in the store layout (manifest.json with a `files` list of {path, sha256,
+    status}, manifest.sig, SHA256SUMS). `manifest_sha256`, when given, is the manifest's hash as recorded
+    elsewhere (the database), so a replaced manifest is caught even with a valid signature from this key.
+
+    Returns {"folder", "files" (count checked), "intact", "problems": [{"path", "problem", "detail"}]} where
+    problem is one of: changed, missing, unexpected, signature, sums, manifest."""
+    problems: list[dict] = []
+
+    def problem(path: str, kind: str, detail: str) -> None:
+        problems.append({"path": path, "problem": kind, "detail": detail})
+
+    if not folder.is_dir():
+        problem(str(folder), "missing", "the whole folder is missing")
+        return {"folder": str(folder), "files": 0, "intact": False, "problems": problems}
+    manifest = _check_manifest(folder, public_pem, manifest_sha256, problem)
+    sums = _read_sums(folder, problem)
+    listed = dict(sums)
+    if manifest is not None:
+        for entry in stored_files(manifest):
+            if entry["path"] not in listed:
+                problem(entry["path"], "sums", "in manifest.json but not in SHA256SUMS")
+                listed[entry["path"]] = entry["sha256"]
+            elif listed[entry["path"]] != entry["sha256"]:
+                problem(entry["path"], "sums", "SHA256SUMS and manifest.json give different hashes")
+    checked = 0
+    for path, expected in sorted(listed.items()):
+        target = folder / path
+        if not _inside(folder, target) or not target.is_file():
+            problem(path, "missing", "listed but not in the folder")
+            continue
+        checked += 1
+        if path in (MANIFEST, SIGNATURE):
+            actual = hashlib.sha256(target.read_bytes()).hexdigest()
+        else:
+            actual = hash_file(target, md5=False).sha256
+        if actual != expected:
+            problem(path, "changed", f"sha256 is {actual[:16]}…, recorded {expected[:16]}…")
+    for path in _files_in(folder):
+        if path not in listed and path != SUMS:
+            problem(path, "unexpected", "in the folder but not recorded")
+    return {"folder": str(folder), "files": checked, "intact": not problems, "problems": problems}
+
+
+def _check_manifest(folder: Path, public_pem: bytes, expected_sha: str | None, problem) -> dict | None:
+    from . import signing
+
+    try:
+        data = (folder / MANIFEST).read_bytes()
+    except FileNotFoundError:
+        problem(MANIFEST, "missing", "the manifest is missing")
+        return None
+    try:
+        signature = (folder / SIGNATURE).read_bytes()
+    except FileNotFoundError:
+        problem(SIGNATURE, "missing", "the signature is missing")
+    else:
+        if not signing.verify(public_pem, signature, data):
+            problem(SIGNATURE, "signature", "does not verify manifest.json with this home's public key")
+    if expected_sha and hashlib.sha256(data).hexdigest() != expected_sha:
+        problem(MANIFEST, "manifest", "differs from the manifest recorded in the database")
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        problem(MANIFEST, "manifest", "is not valid JSON")
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _read_sums(folder: Path, problem) -> list[tuple[str, str]]:
+    try:
+        text = (folder / SUMS).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem(SUMS, "missing", "SHA256SUMS is missing")
+        return []
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        sha, sep, path = line.partition("  ")
+        if not sep or len(sha) != 64:
+            problem(SUMS, "sums", f"line {number} is not '<sha256>  <path>'")
+            continue
+        entries.append((path.lstrip("*"), sha))
+    return entries
+
+
+def _inside(folder: Path, target: Path) -> bool:
+    try:
+        target.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _files_in(folder: Path) -> list[str]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
+    return found
