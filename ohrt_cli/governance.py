@@ -128,11 +128,11 @@ def _check_seed(seed: str) -> str:
 
 
 def _sample_row(ctx: Context, name: str) -> dict | None:
-    row = ctx.db.execute("SELECT * FROM dip_samples WHERE quarter = ?", [name]).fetchone()
+    cursor = ctx.db.execute("SELECT * FROM dip_samples WHERE quarter = ?", [name])
+    row = cursor.fetchone()
     if row is None:
         return None
-    columns = [d[0] for d in ctx.db.conn.execute("SELECT * FROM dip_samples LIMIT 0").description]
-    sample = dict(zip(columns, row))
+    sample = dict(zip([d[0] for d in cursor.description], row))
     sample["task_ids"] = json.loads(sample["task_ids"] or "[]")
     sample["population_ids"] = json.loads(sample["population_ids"] or "[]")
     return sample
@@ -224,7 +224,16 @@ def _yes_no(value: str | bool, what: str) -> bool:
     raise InputError(f"{what} {value!r} must be yes or no, e.g. --{what} yes.")
 
 
-def record_result(ctx: Context, task_id: str, *, accurate: str | bool, quality: int, compliant: str | bool,
+def _quality(value: int | str) -> int | None:
+    """A quality score 1–5 as given (int, or text from the command line); None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*[1-5]\s*", value):
+        return int(value)
+    return value if isinstance(value, int) and 1 <= value <= 5 else None
+
+
+def record_result(ctx: Context, task_id: str, *, accurate: str | bool, quality: int | str, compliant: str | bool,
                   note: str | None = None, quarter_text: str | None = None) -> dict:
     """Record a dip-sample result for one task drawn (7.5): accuracy of data recording, quality of review
     (1–5), compliance with the SOP, and a note to feed back.
@@ -234,7 +243,8 @@ def record_result(ctx: Context, task_id: str, *, accurate: str | bool, quality: 
     officer = ctx.actor("sergeant")
     task_id = (task_id or "").strip().upper()
     accurate, compliant = _yes_no(accurate, "accurate"), _yes_no(compliant, "compliant")
-    if not isinstance(quality, int) or not 1 <= quality <= 5:
+    score = _quality(quality)
+    if score is None:
         raise InputError(f"quality {quality!r} must be a whole number from 1 (poor) to 5 (excellent), "
                          "e.g. --quality 4.")
     note = (note or "").strip()
@@ -243,7 +253,7 @@ def record_result(ctx: Context, task_id: str, *, accurate: str | bool, quality: 
                          "it is fed back to the officer (SOP 7.5).")
     with transaction(ctx.db):
         name = _quarter_sampling(ctx, task_id, quarter_text)
-        reviewers = {officer for (officer,) in ctx.db.execute(
+        reviewers = {number for (number,) in ctx.db.execute(
             "SELECT DISTINCT officer FROM reviews WHERE task_id = ?", [task_id])}
         if officer.number in reviewers:
             raise NotAllowed(f"{officer} reviewed {task_id}: another supervisor must record its dip-sample result.")
@@ -252,9 +262,9 @@ def record_result(ctx: Context, task_id: str, *, accurate: str | bool, quality: 
         ctx.db.execute(
             "INSERT INTO dip_sample_results (quarter, task_id, accurate, quality, compliant, note, officer, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [name, task_id, int(accurate), quality, int(compliant), note, officer.number, iso(ctx.now())])
+            [name, task_id, int(accurate), score, int(compliant), note, officer.number, iso(ctx.now())])
         audit.record(ctx, "dip_sample.record", "task", task_id, detail={
-            "quarter": name, "accurate": accurate, "quality": quality, "compliant": compliant,
+            "quarter": name, "accurate": accurate, "quality": score, "compliant": compliant,
             "note_given": bool(note), "corrects": previous})
     sample = get_sample(ctx, name)
     return next(task for task in sample["tasks"] if task["task_id"] == task_id)

@@ -85,6 +85,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 @dataclasses.dataclass
 class Count:
+    """A number of things, overall and per breakdown key."""
+
     n: int
     breakdowns: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
@@ -128,8 +130,10 @@ SECTIONS = [
     ("assurance", "Assurance", "the quarter's dip sample (SOP 7.5)"),
 ]
 
-BREAKDOWN_TITLES = {"platform": "platform", "ocu_unit": "commissioning OCU / unit", "decision": "decision",
-                    "outcome": "platform's decision"}
+SELF_TASKED = "self-tasked (8.5)"
+
+# The breakdowns a figure may have, in the order they are shown.
+BREAKDOWNS = ("platform", "ocu_unit", "decision", "outcome")
 
 
 class Period:
@@ -156,18 +160,25 @@ class Period:
 
     # demand (8.1–8.5)
 
+    def _demand(self) -> list[tuple[str, str, int]]:
+        """(platform, commissioning OCU / unit, tasks) for the tasks received in the quarter: one scan
+        that every demand figure is made from. Self-tasked work (8.5) is its own 'unit'."""
+        rows = self.db.execute(
+            "SELECT platform, self_tasked, applicant_ocu, applicant_unit, COUNT(*) FROM tasks "
+            "WHERE received_at >= ? AND received_at < ? GROUP BY 1, 2, 3, 4", self.window)
+        return [(platform or "", SELF_TASKED if self_tasked else f"{ocu or '?'} / {unit or '?'}", n)
+                for platform, self_tasked, ocu, unit, n in rows]
+
     def received(self) -> Count:
-        where = "FROM tasks WHERE received_at >= ? AND received_at < ?"
-        return Count(self._one(f"SELECT COUNT(*) {where}"), {
-            "platform": self._by(f"SELECT platform, COUNT(*) {where} GROUP BY platform"),
-            "ocu_unit": self._by(
-                "SELECT CASE WHEN self_tasked THEN 'self-tasked (8.5)' ELSE COALESCE(NULLIF(applicant_ocu, ''), '?') "
-                f"|| ' / ' || COALESCE(NULLIF(applicant_unit, ''), '?') END AS k, COUNT(*) {where} GROUP BY k"),
-        })
+        by_platform: dict[str, int] = {}
+        by_unit: dict[str, int] = {}
+        for platform, unit, n in self.measure("_demand"):
+            by_platform[platform] = by_platform.get(platform, 0) + n
+            by_unit[unit] = by_unit.get(unit, 0) + n
+        return Count(sum(by_platform.values()), {"platform": by_platform, "ocu_unit": by_unit})
 
     def self_tasked(self) -> Count:
-        return Count(self._one(
-            "SELECT COUNT(*) FROM tasks WHERE self_tasked AND received_at >= ? AND received_at < ?"))
+        return Count(sum(n for _, unit, n in self.measure("_demand") if unit == SELF_TASKED))
 
     # work (9, 10.1–10.5)
 
@@ -383,7 +394,7 @@ def _order_value(value: Any, threshold: int) -> float:
 def _figure(spec: Spec, this: tuple, previous: tuple, threshold: int) -> dict:
     (value, breakdowns), (prev_value, prev_breakdowns) = this, previous
     rows: dict[str, list[dict]] = {}
-    for by in sorted(set(breakdowns) | set(prev_breakdowns), key=list(BREAKDOWN_TITLES).index):
+    for by in sorted(set(breakdowns) | set(prev_breakdowns), key=BREAKDOWNS.index):
         now, before = breakdowns.get(by, {}), prev_breakdowns.get(by, {})
         keys = sorted(set(now) | set(before), key=lambda k: (-_order_value(now.get(k, 0), threshold),
                                                               -_order_value(before.get(k, 0), threshold), k))

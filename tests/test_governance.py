@@ -175,11 +175,13 @@ def test_record_needs_a_supervisor_who_did_not_review_the_task(ohrt, drawn):
 @pytest.mark.parametrize("flags, message", [
     (["--accurate", "maybe", "--quality", "4", "--compliant", "yes"], "must be yes or no"),
     (["--accurate", "yes", "--quality", "6", "--compliant", "yes"], "from 1 (poor) to 5 (excellent)"),
+    (["--accurate", "yes", "--quality", "good", "--compliant", "yes"], "quality 'good' must be a whole number"),
     (["--accurate", "yes", "--quality", "3", "--compliant", "no"], "needs a --note"),
 ])
 def test_record_refuses_bad_results_and_records_nothing(ohrt, drawn, flags, message):
     result = record(ohrt, drawn[0], *flags)
     assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert ohrt.json("dip-sample", "show", "2026Q3")["summary"]["recorded"] == 0
 
 

@@ -277,3 +277,15 @@ def test_format_follows_the_out_suffix_and_defaults_to_the_last_complete_quarter
     home.ok("report", "--out", tmp_path / "r.csv", env=AFTER_Q3)
     assert (tmp_path / "r.csv").read_text().startswith("section,figure,breakdown")
     assert "# Online Harm Referral Team — quarterly report 2026Q3" in home.ok("report", env=AFTER_Q3).stdout
+
+
+def test_publication_rules():
+    from ohrt_cli.kpi import percentile, publish_cells, publish_count, publish_rate
+
+    assert [publish_count(n, 5) for n in (0, 1, 4, 5, 120)] == [0, "<5", "<5", 5, 120]
+    assert publish_cells({"a": 10, "b": 2, "c": 0}, 5) == {"a": ">=5", "b": "<5", "c": 0}
+    assert publish_cells({"a": 10, "b": 7, "c": 2}, 5) == {"a": 10, "b": ">=5", "c": "<5"}
+    assert publish_cells({"a": 10, "b": 2, "c": 3}, 5) == {"a": 10, "b": "<5", "c": "<5"}
+    assert publish_rate(7, 10, 5) is None  # 3 not removed would be a small count
+    assert publish_rate(10, 10, 5) == 100.0 and publish_rate(0, 6, 5) == 0.0 and publish_rate(5, 12, 5) == 41.7
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([1, 1.5, 2, 2, 4, 10, 11], 0.9) == pytest.approx(10.4)

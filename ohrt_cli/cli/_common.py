@@ -59,7 +59,10 @@ class DefaultGroup(OhrtGroup):
     default_command: str = ""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+        if not args:  # a bare `ohrt capture` shows the group's help, as other groups do
+            typer.echo(ctx.get_help())
+            raise typer.Exit(0)
+        if args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 

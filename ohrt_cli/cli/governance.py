@@ -63,7 +63,7 @@ def dip_draw(
 def dip_record(
     task_id: str = typer.Argument(..., help="A task drawn in the dip sample, e.g. T-2026-000012."),
     accurate: str = typer.Option(..., "--accurate", help="Was the data recorded accurately? yes or no."),
-    quality: int = typer.Option(..., "--quality", help="Quality of the review, 1 (poor) to 5 (excellent)."),
+    quality: str = typer.Option(..., "--quality", help="Quality of the review, 1 (poor) to 5 (excellent)."),
     compliant: str = typer.Option(..., "--compliant", help="Was the SOP complied with? yes or no."),
     note: Optional[str] = typer.Option(None, "--note", help="Feedback for the officer and line manager; needed "
                                        "when the answer to --accurate or --compliant is no."),

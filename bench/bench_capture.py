@@ -1,0 +1,139 @@
+"""Capture figures (issue 3), against files served on 127.0.0.1 by a server in this process:
+
+* wall time of `ohrt capture --no-derivatives` ÷ plain `yt-dlp` for the same ≥ 100 MB file (target ≤ 1.15);
+* hashing throughput of the store (sha256 + md5 in one pass) ÷ `sha256sum` on the same file (target ≥ 0.9);
+* derivative time per minute of 720p video (`ohrt capture finish` after a capture without derivatives).
+
+The 100 MB file is raw 720p video in Matroska (made in about a second); the derivative clip is 20 s of
+720p H.264/AAC in Matroska, so that every derivative, the review copy included, has to be made.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+ROUNDS = 3
+DERIVATIVE_SECONDS = 20
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def make_media(site: Path) -> tuple[Path, Path]:
+    big = site / "raw720.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3", "-c:v", "rawvideo",
+            "-pix_fmt", "yuv420p", str(big))
+    clip = site / "clip720.mkv"
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={DERIVATIVE_SECONDS}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:duration={DERIVATIVE_SECONDS}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip))
+    return big, clip
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def new_home(path: Path) -> dict:
+    env = {**os.environ, "OHRT_HOME": str(path), "OHRT_OFFICER": "2345"}
+    subprocess.run([str(BIN / "ohrt"), "init", "--team", "Bench", "--mailbox", "bench@example.police.uk",
+                    "--officer", "PS Bench", "--number", "2345"], env=env, check=True, capture_output=True)
+    return env
+
+
+def timed(args: list, **kwargs) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, **kwargs)
+    return time.perf_counter() - start
+
+
+def capture_vs_ytdlp(work: Path, url: str) -> tuple[float, float]:
+    ours, theirs = [], []
+    for i in range(ROUNDS):
+        env = new_home(work / f"home-{i}")
+        ours.append(timed([str(BIN / "ohrt"), "capture", url, "--no-derivatives", "--reason", "bench", "--json"],
+                          env=env))
+        out = work / f"ytdlp-{i}"
+        out.mkdir()
+        theirs.append(timed([str(BIN / "yt-dlp"), "-q", "--no-progress", "-o", "%(id)s.%(ext)s", url], cwd=out))
+        shutil.rmtree(out)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def hashing(path: Path) -> tuple[float, float]:
+    """MB/s of the store's hashing (sha256 and md5 together) and of sha256sum, best of ROUNDS, warm cache."""
+    from ohrt_cli.store import hash_file
+
+    size = path.stat().st_size / 1e6
+    hash_file(path)
+    ours = min(_time(lambda: hash_file(path)) for _ in range(ROUNDS))
+    theirs = min(timed(["sha256sum", str(path)]) for _ in range(ROUNDS))
+    return size / ours, size / theirs
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def derivatives(work: Path, url: str) -> float:
+    import json
+
+    env = new_home(work / "home-derivatives")
+    out = subprocess.run([str(BIN / "ohrt"), "capture", url, "--no-derivatives", "--reason", "bench", "--json"],
+                         env=env, check=True, capture_output=True, text=True)
+    capture_id = json.loads(out.stdout)["id"]
+    seconds = timed([str(BIN / "ohrt"), "capture", "finish", capture_id], env=env)
+    return seconds / DERIVATIVE_SECONDS * 60
+
+
+def run(work: Path) -> list[dict]:
+    site = work / "site"
+    site.mkdir()
+    big, clip = make_media(site)
+    server, base = serve(site)
+    try:
+        ours, theirs = capture_vs_ytdlp(work, f"{base}/{big.name}")
+        ours_mb, sha256sum_mb = hashing(big)
+        per_minute = derivatives(work, f"{base}/{clip.name}")
+    finally:
+        server.shutdown()
+    size = big.stat().st_size / 1e6
+    ratio, hash_ratio = ours / theirs, ours_mb / sha256sum_mb
+    return [
+        {"figure": f"capture ÷ yt-dlp, {size:.0f} MB on loopback (median of {ROUNDS}: "
+                   f"{ours:.2f} s ÷ {theirs:.2f} s)", "value": ratio, "unit": "×", "target": "≤ 1.15",
+         "ok": ratio <= 1.15},
+        {"figure": f"store hashing ÷ sha256sum ({ours_mb:.0f} ÷ {sha256sum_mb:.0f} MB/s; sha256+md5)",
+         "value": hash_ratio, "unit": "×", "target": "≥ 0.9", "ok": hash_ratio >= 0.9},
+        {"figure": "derivatives per minute of 720p video (review copy, audio, keyframes, contact sheet)",
+         "value": per_minute, "unit": "s/min", "target": "", "ok": None},
+    ]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in run(Path(tmp)):
+            print(f"{row['figure']}: {row['value']:.3f} {row['unit']} (target {row['target'] or '—'})")
