@@ -23,6 +23,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 ROUNDS = 3
+LINE_MB_S = 40  # a 320 Mbit/s line
 DERIVATIVE_SECONDS = 20
 
 
@@ -42,13 +43,36 @@ def make_media(site: Path) -> tuple[Path, Path]:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    """Serves the site; under /line/ at LINE_MB_S, as over a real connection rather than loopback."""
+
     def log_message(self, *args):
         pass
 
+    def translate_path(self, path):
+        return super().translate_path(path.replace("/line/", "/", 1))
+
+    def copyfile(self, source, outputfile):
+        if not self.path.startswith("/line/"):
+            return super().copyfile(source, outputfile)
+        chunk, start, sent = 1 << 20, time.perf_counter(), 0
+        while data := source.read(chunk):
+            outputfile.write(data)
+            sent += len(data)
+            ahead = sent / (LINE_MB_S * 1e6) - (time.perf_counter() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # yt-dlp hangs up on its first probe
+            super().handle_error(request, client_address)
+
 
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -67,6 +91,7 @@ def timed(args: list, **kwargs) -> float:
 
 
 def capture_vs_ytdlp(work: Path, url: str) -> tuple[float, float]:
+    work.mkdir()
     ours, theirs = [], []
     for i in range(ROUNDS):
         env = new_home(work / f"home-{i}")
@@ -113,7 +138,8 @@ def run(work: Path) -> list[dict]:
     big, clip = make_media(site)
     server, base = serve(site)
     try:
-        ours, theirs = capture_vs_ytdlp(work, f"{base}/{big.name}")
+        ours, theirs = capture_vs_ytdlp(work / "loopback", f"{base}/{big.name}")
+        line_ours, line_theirs = capture_vs_ytdlp(work / "line", f"{base}/line/{big.name}")
         ours_mb, sha256sum_mb = hashing(big)
         per_minute = derivatives(work, f"{base}/{clip.name}")
     finally:
@@ -124,6 +150,9 @@ def run(work: Path) -> list[dict]:
         {"figure": f"capture ÷ yt-dlp, {size:.0f} MB on loopback (median of {ROUNDS}: "
                    f"{ours:.2f} s ÷ {theirs:.2f} s)", "value": ratio, "unit": "×", "target": "≤ 1.15",
          "ok": ratio <= 1.15},
+        {"figure": f"capture ÷ yt-dlp, same file at {LINE_MB_S} MB/s (median of {ROUNDS}: {line_ours:.2f} s ÷ "
+                   f"{line_theirs:.2f} s)", "value": line_ours / line_theirs, "unit": "×", "target": "",
+         "ok": None},
         {"figure": f"store hashing ÷ sha256sum ({ours_mb:.0f} ÷ {sha256sum_mb:.0f} MB/s; sha256+md5)",
          "value": hash_ratio, "unit": "×", "target": "≥ 0.9", "ok": hash_ratio >= 0.9},
         {"figure": "derivatives per minute of 720p video (review copy, audio, keyframes, contact sheet)",

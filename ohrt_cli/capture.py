@@ -8,20 +8,22 @@ nothing behind: no row, no folder, no task. A derivative that fails is recorded 
 nothing else; `finish_capture` makes it later. `capture_file` ingests media obtained elsewhere (a screen
 recording of a live stream). `open_capture` is a consultation, logged with its reason (DPA 2018 s.62).
 
-Store layout (review, library and evidence read it): see `store.py` and CONTRACTS.
+The store's layout, which review, library and evidence read, is described in `store.py` and the README.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import filecmp
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from . import __version__, audit, media, store, tasks, urls
@@ -58,6 +60,7 @@ class Draft:
     duration: float | None = None
     finished_at: str = ""
     duplicates: list[dict] = field(default_factory=list)
+    probe: dict | None = None
 
     @property
     def original(self) -> dict:
@@ -71,43 +74,41 @@ def capture_url(ctx: Context, url: str, *, task_id: str | None = None, reason: s
     """Download `url` to the store and link it to its task (SOP 9.1; self-tasked under 8.5 when no open
     task exists, with `reason` as the rationale). Returns the capture (see `get_capture`) with
     `task_created`, `duplicates` and `matches`."""
-    officer = ctx.actor()
-    reason = _clean(reason)
-    canon, platform = urls.canonical(url)
-    media.require_tools()
-    task = _task_for(ctx, canon, task_id, reason)
-    store.sweep(ctx.captures_dir)
-    with _disk_guard(ctx), store.staging(ctx.captures_dir) as stage:
-        draft = Draft(stage=stage, method="download", requested_url=url.strip(), canonical_url=canon,
-                      platform=platform, officer=officer.as_dict(), started_at=iso(ctx.now()), reason=reason,
-                      title=_clean(title))
-        _download(draft, progress)
-        _complete(ctx, draft, derivatives, progress)
-        result = _commit(ctx, draft, task)
-    return _after_commit(ctx, result)
+    return _capture(ctx, "download", url, task_id=task_id, reason=reason, title=title, progress=progress,
+                    derivatives=derivatives, fetch=lambda draft: _download(draft, progress))
 
 
 def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None, task_id: str | None = None,
                  progress: Progress | None = None, derivatives: bool = True, title: str | None = None) -> dict:
     """Ingest media obtained elsewhere (a screen recording of a live stream, say) as the capture of `url`,
     marked as ingested in the manifest. `reason` (why it could not be downloaded) is required."""
-    officer = ctx.actor()
-    reason = _clean(reason)
-    if not reason:
+    if not _clean(reason):
         raise InputError("--reason is missing: say why this content was obtained other than by download "
                          "(e.g. 'live stream, screen-recorded').")
     source = Path(path).expanduser()
     if not source.is_file():
         raise InputError(f"{source} is not a file: check the path of the recording.")
+    return _capture(ctx, "file", url, task_id=task_id, reason=reason, title=title, progress=progress,
+                    derivatives=derivatives, fetch=lambda draft: _ingest(draft, source))
+
+
+def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason: str | None, title: str | None,
+             progress: Progress | None, derivatives: bool, fetch: Callable[[Draft], None]) -> dict:
+    """Every capture's course: check the officer, URL, tools and task first (nothing is fetched for a
+    capture that would be refused); fetch into a staging folder; hash, probe and derive there; commit;
+    then the library's fingerprints. Any failure before the commit removes the staging folder."""
+    officer = ctx.actor()
+    reason = _clean(reason)
     canon, platform = urls.canonical(url)
     media.require_tools()
     task = _task_for(ctx, canon, task_id, reason)
+    media.prefetch_versions()
     store.sweep(ctx.captures_dir)
     with _disk_guard(ctx), store.staging(ctx.captures_dir) as stage:
-        draft = Draft(stage=stage, method="file", requested_url=url.strip(), canonical_url=canon,
+        draft = Draft(stage=stage, method=method, requested_url=url.strip(), canonical_url=canon,
                       platform=platform, officer=officer.as_dict(), started_at=iso(ctx.now()), reason=reason,
                       title=_clean(title))
-        _ingest(draft, source)
+        fetch(draft)
         _complete(ctx, draft, derivatives, progress)
         result = _commit(ctx, draft, task)
     return _after_commit(ctx, result)
@@ -183,19 +184,19 @@ def _task_for(ctx: Context, canonical_url: str, task_id: str | None, reason: str
     return None
 
 
-class _disk_guard:
-    """Turns 'no space left on device' anywhere in a capture into one clear line."""
-
-    def __init__(self, ctx: Context):
-        self.where = ctx.captures_dir
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if exc is not None and store.is_disk_full(exc):
-            raise media.disk_full(self.where) from None
-        return False
+@contextlib.contextmanager
+def _disk_guard(ctx: Context) -> Iterator[None]:
+    """'No space left on device' anywhere in a capture (files or database) becomes one clear line."""
+    try:
+        yield
+    except OSError as exc:
+        if store.is_disk_full(exc):
+            raise media.disk_full(ctx.captures_dir) from None
+        raise
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc):
+            raise media.disk_full(ctx.home) from None
+        raise
 
 
 def _download(draft: Draft, progress: Progress | None) -> None:
@@ -216,7 +217,9 @@ def _download(draft: Draft, progress: Progress | None) -> None:
         draft.extra["yt_dlp"] = {"format": "bv*+ba/b", "postprocessors": fetched.postprocessors,
                                  "postprocessor_args": ["-bitexact"], "warnings": fetched.warnings}
         _keep_only(draft.stage.path / "original", fetched.originals)
+        probing = media.probe_soon(fetched.originals[0])
         draft.files += [_record(draft.stage.path, p, "original", hashers.digest_for(p)) for p in fetched.originals]
+        draft.probe = probing.result()
     finally:
         hashers.close()
     draft.files += _record_sources(draft.stage.path)
@@ -274,7 +277,7 @@ def _complete(ctx: Context, draft: Draft, derivatives: bool, progress: Progress 
     """Probe the original, note earlier captures of the same bytes, make the derivatives."""
     original = draft.original
     path = draft.stage.path / original["path"]
-    info = media.probe(path)
+    info = draft.probe or media.probe(path)
     info.get("format", {})["filename"] = original["path"]
     kind = media.media_kind(info)
     if kind is None:
@@ -316,13 +319,14 @@ def _same_bytes(ctx: Context, draft: Draft) -> list[dict]:
 
 def _share(new: Path, earlier: Path) -> bool:
     """Replace `new` by a hard link to `earlier` when their bytes are the same, byte for byte."""
+    link = new.with_name(new.name + ".link")
     try:
         if new.stat().st_size != earlier.stat().st_size or not filecmp.cmp(new, earlier, shallow=False):
             return False
-        link = new.with_name(new.name + ".link")
         os.link(earlier, link)
         os.replace(link, new)
-    except OSError:
+    except OSError:  # another file system, or the earlier file is gone: keep our own copy
+        link.unlink(missing_ok=True)
         return False
     return True
 
@@ -367,7 +371,7 @@ def _run(folder: Path, step: media.Step, original: dict) -> list[dict]:
     outputs = media.step_outputs(step, folder)
     if step.role == "keyframes":
         times = media.keyframe_times(log)
-        return [_record(folder, folder / rel, "keyframes", **dict(extra), **_at(times, i))
+        return [_record(folder, folder / rel, "keyframes", **extra, **_at(times, i))
                 for i, rel in enumerate(outputs)]
     return [_record(folder, folder / outputs[0], step.role, **extra, **step.options)]
 
@@ -392,8 +396,8 @@ def _commit(ctx: Context, draft: Draft, task_id: str | None) -> dict:
     with transaction(ctx.db):
         task_id, created = _task_inside(ctx, draft, task_id)
         capture_id = next_id(ctx.db, "C", ctx.now())
-        manifest = _manifest(ctx, capture_id, task_id, draft)
-        manifest_sha = store.seal(draft.stage.path, manifest, _signer(ctx))
+        seal = store.make_seal(_manifest(ctx, capture_id, task_id, draft), _signer(ctx))
+        manifest_sha = seal.manifest_sha256
         _insert(ctx, capture_id, task_id, draft, manifest_sha)
         failed = [f["role"] for f in draft.files if f["status"] in PENDING]
         audit.record(ctx, "capture.add", "capture", capture_id, reason=draft.reason, detail={
@@ -401,8 +405,9 @@ def _commit(ctx: Context, draft: Draft, task_id: str | None) -> dict:
             "originals": [f["sha256"] for f in draft.files if f["role"] == "original"],
             "manifest_sha256": manifest_sha, "derivatives_pending": failed, "self_tasked": created,
             "same_as": sorted({d["capture_id"] for d in draft.duplicates})})
-        if tasks.get_task(ctx, task_id)["status"] == "received":
+        if ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()[0] == "received":
             tasks.set_status(ctx, task_id, "captured", "task.captured", detail={"capture": capture_id})
+        store.write_seal(draft.stage.path, seal)
         target = ctx.captures_dir / capture_id
         _clear_orphan(ctx, target)
         draft.stage.publish(target)
@@ -428,11 +433,18 @@ def _task_inside(ctx: Context, draft: Draft, task_id: str | None) -> tuple[str, 
     return task["id"], True
 
 
-def _task_title(draft: Draft) -> str:
-    """The officer's --title, else the page's own title (yt-dlp numbers embedded players: 'Title (1)')."""
-    title = draft.title or draft.info.get("title") or ""
-    if draft.info.get("extractor") == "html5":
+def content_title(info: dict) -> str | None:
+    """The content's title as the platform shows it. For a page with a <video> tag yt-dlp numbers the
+    embedded players ('Title (1)'); the page's own title is what an officer sees and cites."""
+    title = (info.get("title") or "").strip()
+    if info.get("extractor") == "html5":
         title = re.sub(r"\s*\(\d+\)$", "", title)
+    return title or None
+
+
+def _task_title(draft: Draft) -> str:
+    """The officer's --title, else the content's title, else (for a file) its name, else the URL."""
+    title = draft.title or content_title(draft.info) or ""
     if not title and draft.method == "file":
         title = Path(draft.original["path"]).stem
     return title.strip() or draft.canonical_url
@@ -479,7 +491,7 @@ def _manifest(ctx: Context, capture_id: str, task_id: str, draft: Draft) -> dict
         "extractor": info.get("extractor"), "platform_item_id": info.get("id"),
         "channel": info.get("channel"), "channel_id": info.get("channel_id"), "uploader": info.get("uploader"),
         "uploader_id": info.get("uploader_id"), "upload_date": _iso_day(info.get("upload_date")),
-        "title": info.get("title") or draft.title, "duration": draft.duration, "media_kind": draft.kind,
+        "title": content_title(info) or draft.title, "duration": draft.duration, "media_kind": draft.kind,
         "officer": draft.officer, "host": socket.gethostname(), "started_at": draft.started_at,
         "finished_at": draft.finished_at, "reason": draft.reason,
         "tools": {"ohrt": __version__, **media.tool_versions()},
@@ -514,7 +526,7 @@ def _insert(ctx: Context, capture_id: str, task_id: str, draft: Draft, manifest_
         "finished_at": draft.finished_at, "requested_url": draft.requested_url,
         "final_url": info.get("webpage_url") or info.get("original_url"), "extractor": info.get("extractor"),
         "platform_item_id": info.get("id"), "channel": info.get("channel") or info.get("uploader"),
-        "upload_date": _iso_day(info.get("upload_date")), "title": info.get("title") or draft.title,
+        "upload_date": _iso_day(info.get("upload_date")), "title": content_title(info) or draft.title,
         "duration": draft.duration, "media_kind": draft.kind, "folder": f"captures/{capture_id}",
         "manifest_sha256": manifest_sha, "derivatives_failed": pending, "purged_at": None})
     _insert_files(ctx, capture_id, draft.files)
@@ -609,7 +621,10 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
     if "fingerprints" in pending:
         _, error = _library_hook(ctx, capture["id"])
         _set_fingerprints(ctx, capture["id"], "failed" if error else "ok", error)
-        (failed.append({"role": "fingerprints", "error": error}) if error else made.add("fingerprints"))
+        if error:
+            failed.append({"role": "fingerprints", "error": error})
+        else:
+            made.add("fingerprints")
     return {"id": capture["id"], "made": sorted(made), "still_failed": failed, "capture": get_capture(ctx, capture_id)}
 
 
@@ -632,16 +647,16 @@ def _remake(ctx: Context, capture_id: str, folder: Path, manifest: dict, origina
         failed = [{"role": e["role"], "error": e["error"]} for e in entries if e["status"] != "ok"]
         if not made:
             return made, failed
-        keep = [e for e in entries if e["role"] in made]
+        attempted = {e["role"] for e in entries}
         moved: list[Path] = []
         try:
-            _move_in(scratch.path, folder, keep, moved)
-            manifest["files"] = [f for f in manifest["files"] if f["role"] not in made] + keep
+            _move_in(scratch.path, folder, [e for e in entries if e["status"] == "ok"], moved)
+            manifest["files"] = [f for f in manifest["files"] if f["role"] not in attempted] + entries
             manifest.setdefault("revisions", []).append({
                 "at": iso(ctx.now()), "officer": ctx.actor().as_dict(), "made": sorted(made),
                 "tools": {"ohrt": __version__, **media.tool_versions()}})
             with transaction(ctx.db):
-                _reseal(ctx, capture_id, folder, manifest, roles=made, action="capture.finish",
+                _reseal(ctx, capture_id, folder, manifest, roles=attempted, action="capture.finish",
                         detail={"made": sorted(made), "still_failed": [f["role"] for f in failed]})
         except BaseException:
             for path in moved:
@@ -662,9 +677,11 @@ def _move_in(scratch: Path, folder: Path, entries: list[dict], moved: list[Path]
 
 def _reseal(ctx: Context, capture_id: str, folder: Path, manifest: dict, *, roles: set[str], action: str,
             detail: dict) -> None:
-    """Inside a transaction: re-sign the manifest and mirror the files of `roles` into the rows."""
+    """Inside a transaction: mirror the files of `roles` into the rows, then re-sign the manifest (written
+    last, so a failure rolls the rows back and leaves the signed folder as it was)."""
     manifest["files"] = _ordered(manifest["files"])
-    manifest_sha = store.seal(folder, manifest, _signer(ctx))
+    seal = store.make_seal(manifest, _signer(ctx))
+    manifest_sha = seal.manifest_sha256
     ctx.db.execute(f"DELETE FROM capture_files WHERE capture_id = ? AND role IN ({','.join('?' * len(roles))})",
                    [capture_id, *sorted(roles)])
     _insert_files(ctx, capture_id, [f for f in manifest["files"] if f["role"] in roles])
@@ -672,6 +689,7 @@ def _reseal(ctx: Context, capture_id: str, folder: Path, manifest: dict, *, role
     ctx.db.execute("UPDATE captures SET manifest_sha256 = ?, derivatives_failed = ?, status = ? WHERE id = ?",
                    [manifest_sha, pending, "incomplete" if pending else "complete", capture_id])
     audit.record(ctx, action, "capture", capture_id, detail={**detail, "manifest_sha256": manifest_sha})
+    store.write_seal(folder, seal)
 
 
 # ------------------------------------------------------------------------------------------- reading

@@ -79,7 +79,8 @@ class Context:
                 "no acting officer: give --officer NUMBER, set OHRT_OFFICER, or set team.officer in config.toml."
             )
         if at_least and RANK[self.officer.role] < RANK[at_least]:
-            raise NotAllowed(f"{self.officer} may not do this: it needs a {at_least} or above.")
+            article = "an" if at_least[0] in "aeiou" else "a"
+            raise NotAllowed(f"{self.officer} may not do this: it needs {article} {at_least} or above.")
         return self.officer
 
     def close(self) -> None:

@@ -353,11 +353,19 @@ def m005_library(db):
             "rationale": str,
             "summary": str,
             "breach": str,
+            # the review summarised, and for imported items (source 'import') whose hashes they are
+            "review_id": str,
+            "source_name": str,
+            "source_key": str,
+            "source_ref": str,
+            "duration": float,
         },
         pk="id",
         foreign_keys=[("task_id", "tasks", "id")],
     )
     db["library_items"].create_index(["expires_on"])
+    db["library_items"].create_index(["task_id"])
+    db["library_items"].create_index(["source_key", "source_ref"])
     db["holds"].create(
         {
             "id": int,
@@ -374,20 +382,32 @@ def m005_library(db):
         foreign_keys=[("item_id", "library_items", "id")],
     )
     db["holds"].create_index(["item_id"])
+    # One row per capture (or per imported item): the numbers of fingerprint.Fingerprint as little-endian
+    # blobs. The index columns come first so that building the look-up index reads little else.
     db["fingerprints"].create(
         {
             "id": int,
             "capture_id": str,
-            "kind": str,
-            "position": float,
-            "value": str,
-            "quality": int,
-            "source": str,
-            "source_item": str,
+            "item_id": str,
+            "index_pdq": bytes,
+            "index_audio": bytes,
+            "created_at": str,
+            "duration": float,
+            "frames": int,
+            "audio_values": int,
+            "crop": str,
+            "tools": str,
+            "positions": bytes,
+            "quality": bytes,
+            "pdq": bytes,
+            "audio": bytes,
         },
         pk="id",
     )
-    db["fingerprints"].create_index(["capture_id"])
+    db["fingerprints"].create_index(["capture_id"], unique=True)
+    db["fingerprints"].create_index(["item_id"], unique=True)
+    # Changes whenever the set of fingerprints the library matches against changes; names the index cache.
+    db["library_generation"].create({"id": int, "token": str, "changed_at": str}, pk="id")
     db["tombstones"].create(
         {
             "id": int,
@@ -398,10 +418,16 @@ def m005_library(db):
             "purged_at": str,
             "purged_by": str,
             "detail": str,
+            # 'purging' is committed before anything is deleted, 'done' after: a purge cut short is
+            # finished by the next run (library.purge)
+            "state": str,
+            "started_at": str,
+            "expired_on": str,
         },
         pk="id",
     )
     db["tombstones"].create_index(["object_id"])
+    db["tombstones"].create_index(["state"])
 
 
 @migration

@@ -19,6 +19,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -79,12 +81,35 @@ def _tool_version(tool: str) -> str:
     return match[1] if match else first.strip()
 
 
-def tool_versions() -> dict:
-    """The exact versions to record with every capture (a third party needs them to repeat a step)."""
+def _collect_versions() -> dict:
     from importlib.metadata import version
 
     return {"yt_dlp": _yt_dlp_version(), "ffmpeg": _tool_version("ffmpeg"), "ffprobe": _tool_version("ffprobe"),
             "ffmpeg_python": version("ffmpeg-python")}
+
+
+_versions: dict = {}
+_versions_ready = threading.Event()
+_versions_started = threading.Lock()
+
+
+def prefetch_versions() -> None:
+    """Ask the tools for their versions on a side thread, while the download runs."""
+    if _versions_started.acquire(blocking=False):
+        def collect() -> None:
+            try:
+                _versions.update(_collect_versions())
+            finally:
+                _versions_ready.set()
+
+        threading.Thread(target=collect, daemon=True).start()
+
+
+def tool_versions() -> dict:
+    """The exact versions to record with every capture (a third party needs them to repeat a step)."""
+    prefetch_versions()
+    _versions_ready.wait()
+    return dict(_versions) or _collect_versions()
 
 
 def _yt_dlp_version() -> str:
@@ -216,8 +241,9 @@ def _refuse_playlists(found: dict, url: str) -> None:
     entries = list(entries) if entries is not None else []
     found["entries"] = entries
     if len(entries) != 1:
-        raise Failure(f"{url} is a playlist or channel of {len(entries)} items, not one piece of content: capture "
-                      "each item by its own URL (several at once with `ohrt capture --batch FILE`).")
+        raise Failure(f"{url} holds {len(entries)} items (a playlist, a channel, or a page with several videos), "
+                      "not one piece of content: capture each by its own URL (its page or the media's address; "
+                      "several at once with `ohrt capture --batch FILE`).")
 
 
 def explain_download_error(url: str, exc: Exception, folder: Path) -> Failure:
@@ -261,10 +287,19 @@ def probe(path: Path) -> dict:
     try:
         return ffmpeg.probe(str(path), cmd="ffprobe")
     except ffmpeg.Error as exc:
-        detail = one_line((exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-1:][0]
-                          if exc.stderr else "unreadable")
+        lines = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        detail = one_line(lines[-1]) if lines else "unreadable"
         raise Failure(f"{path.name} is not audio, video or an image that ffprobe can read ({detail}): "
                       "check the file.") from None
+
+
+def probe_soon(path: Path) -> Future:
+    """`probe` on a side thread (ffprobe is a process of its own), to overlap it with hashing."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(probe, path)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def streams(info: dict, kind: str) -> list[dict]:
@@ -332,8 +367,16 @@ class Step:
 
 
 def settings_with_defaults(settings: Any) -> dict:
-    """The `[capture]` settings of config.toml over the shipped defaults."""
-    return {name: settings.get(f"capture.{name}", default) for name, default in DEFAULTS.items()}
+    """The `[capture]` settings of config.toml over the shipped defaults; whole numbers checked here,
+    names (preset, font) left to ffmpeg, whose refusal is recorded as a failed derivative."""
+    from .errors import InputError
+
+    options = {name: settings.get(f"capture.{name}", default) for name, default in DEFAULTS.items()}
+    for name in ("review_crf", "keyframes_max", "contact_sheet_tiles"):
+        if not isinstance(options[name], int) or isinstance(options[name], bool) or options[name] < 0:
+            raise InputError(f"[capture] {name} = {options[name]!r} in config.toml is not a whole number: "
+                             f"correct it (default {DEFAULTS[name]}).")
+    return options
 
 
 def plan_derivatives(source: str, info: dict, kind: str, options: dict) -> list[Step]:

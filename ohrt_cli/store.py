@@ -337,20 +337,49 @@ def stored_files(manifest: dict) -> list[dict]:
     return [f for f in manifest.get("files", []) if f.get("status") == "ok" and f.get("sha256") and f.get("path")]
 
 
-def seal(folder: Path, manifest: dict, sign: Callable[[bytes], bytes]) -> str:
-    """Write manifest.json, manifest.sig and SHA256SUMS into `folder`; returns the manifest's sha256.
+@dataclass(frozen=True)
+class Seal:
+    """The three control files of a folder, made before anything is written."""
 
-    Each is written beside its final name and renamed over it, so a re-seal (`capture finish`) replaces
-    whole files; SHA256SUMS is written last and covers the manifest and its signature too."""
+    manifest: bytes
+    signature: bytes
+    sums: bytes
+
+    @property
+    def manifest_sha256(self) -> str:
+        return hashlib.sha256(self.manifest).hexdigest()
+
+
+def make_seal(manifest: dict, sign: Callable[[bytes], bytes]) -> Seal:
+    """manifest.json's bytes, their signature, and SHA256SUMS covering every stored file, the manifest and
+    the signature."""
     data = manifest_bytes(manifest)
     signature = sign(data)
-    manifest_sha = hashlib.sha256(data).hexdigest()
     entries = [(f["path"], f["sha256"]) for f in stored_files(manifest)]
-    entries += [(MANIFEST, manifest_sha), (SIGNATURE, hashlib.sha256(signature).hexdigest())]
-    for name, content in ((MANIFEST, data), (SIGNATURE, signature), (SUMS, sums_text(entries).encode())):
-        _write_replace(folder / name, content)
-    _fsync_dir(folder)
-    return manifest_sha
+    entries += [(MANIFEST, hashlib.sha256(data).hexdigest()), (SIGNATURE, hashlib.sha256(signature).hexdigest())]
+    return Seal(data, signature, sums_text(entries).encode())
+
+
+def write_seal(folder: Path, seal: Seal) -> None:
+    """Write the control files, each beside its final name then renamed over it (SHA256SUMS last); if any
+    write fails, the previous ones are put back, so a re-seal never leaves a half-signed folder."""
+    previous = {name: (folder / name).read_bytes() for name in CONTROL_FILES if (folder / name).exists()}
+    try:
+        for name, content in ((MANIFEST, seal.manifest), (SIGNATURE, seal.signature), (SUMS, seal.sums)):
+            _write_replace(folder / name, content)
+        _fsync_dir(folder)
+    except BaseException:
+        for name, content in previous.items():
+            with contextlib.suppress(OSError):
+                _write_replace(folder / name, content)
+        raise
+
+
+def seal(folder: Path, manifest: dict, sign: Callable[[bytes], bytes]) -> str:
+    """Make and write the control files; returns the manifest's sha256."""
+    made = make_seal(manifest, sign)
+    write_seal(folder, made)
+    return made.manifest_sha256
 
 
 def _write_replace(path: Path, content: bytes) -> None:

@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,51 @@ def ohrt(*args: str, check: bool = True) -> str:
     return result.stdout.strip()
 
 
+def serve_demo_clip(folder: Path) -> str:
+    """Make a 10-second clip with ffmpeg, publish it on a page with a <video> tag, and serve the folder on
+    127.0.0.1 (a thread of this process); returns the page's URL."""
+    import functools
+    import http.server
+    import threading
+
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10",
+                    "-f", "lavfi", "-i", "sine=frequency=440:duration=10",
+                    "-c:v", "libvpx", "-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus",
+                    "-shortest", str(folder / "drill.webm")], check=True)
+    (folder / "watch.html").write_text(
+        '<!doctype html><html><head><title>Demo drill video</title>'
+        '<meta property="og:title" content="Demo drill video"></head>'
+        '<body><video controls src="drill.webm"></video></body></html>', encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):  # a client hanging up is not news
+            pass
+
+    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/watch.html"
+
+
+def demo_capture(folder: Path) -> str:
+    """Capture (SOP 9.1): a colleague's task for the served page, then the capture, its record and the
+    store's check. Returns the capture id."""
+    page = serve_demo_clip(folder)
+    ohrt("task", "add", "--url", page, "--platform", "demo-site", "--title", "Demo drill video",
+         "--applicant", "DC Rae", "--ocu", "Central West", "--unit", "Gangs", "--uploaded", "2026-11-02",
+         "--rationale", "Goads a rival group after a stabbing")
+    capture_id = ohrt("capture", page).split()[0]
+    ohrt("capture", "show", capture_id)
+    ohrt("verify")
+    return capture_id
+
+
 def main() -> None:
     home = Path(os.environ.setdefault("OHRT_HOME", str(ROOT / "demo-home")))
     print(f"demo home: {home}")
@@ -36,6 +82,8 @@ def main() -> None:
          "--ref", "CAD:1234/02NOV26", "--rationale", "Goads a rival group after a stabbing",
          "--subject", "Demo Subject", "--allow-duplicate")
     ohrt("task", "list")
+    with tempfile.TemporaryDirectory(prefix="ohrt-demo-site-") as site:
+        demo_capture(Path(site))
     ohrt("audit", "verify")
 
 

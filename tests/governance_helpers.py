@@ -5,6 +5,7 @@ Insp Ray Diaz 9001 (inspector), and — added here — PS Kim Park 2346 (sergean
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -108,3 +109,43 @@ def review_batch(ohrt: Ohrt, tmp: Path, task_ids: list[str], when: str, *, offic
                                      "reason": "content gone; nothing harmful in the description",
                                      "review_date": when[:10]}) + "\n")
     ohrt.ok("review", "--batch", path, env={"OHRT_OFFICER": officer, **at(when)})
+
+
+def write_library_rows(ohrt: Ohrt) -> None:
+    """STAND-IN, written directly with sqlite: the library stage (`ohrt_cli/library.py`) is not in the tree
+    yet, so its items, holds, tombstones and re-upload matches are written here in the shape the report
+    reads (library_items, holds, tombstones; audit entries 'library.match' through the real audit chain).
+    Replace with the library's own commands once it exists.
+
+    At the end of 2026Q3 (2026Q2): size 4 (4), added 1 (1), purged 1 (0), under hold 1 (0), expiring next
+    quarter and not held 1 (1); re-uploads detected 2 (0)."""
+    from ohrt_cli import audit
+    from ohrt_cli.context import open_context
+    from ohrt_cli.db import transaction
+
+    db = ohrt.db()
+    tasks = [row[0] for row in db.execute("SELECT id FROM tasks ORDER BY id LIMIT 5")]
+    items = [  # id, created, expires
+        ("L-2026-000001", "2026-04-10T09:00:00+00:00", "2027-04-10"),
+        ("L-2026-000002", "2026-08-01T09:00:00+00:00", "2027-08-01"),
+        ("L-2025-000003", "2025-07-15T09:00:00+00:00", "2026-07-15"),  # purged 2026-07-16
+        ("L-2025-000004", "2025-11-02T09:00:00+00:00", "2026-11-02"),  # expires in Q4
+        ("L-2025-000005", "2025-10-20T09:00:00+00:00", "2026-10-20"),  # expires in Q4, held from 2026-09-01
+    ]
+    for (item_id, created, expires), task_id in zip(items, tasks):
+        db["library_items"].insert({"id": item_id, "task_id": task_id, "source": "removal", "status": "kept",
+                                    "created_at": created, "expires_on": expires, "format": "music-video",
+                                    "title": SECRET_TITLE, "url": "https://www.youtube.com/watch?v=secretvid77",
+                                    "channel": "Quenby Crew Official", "platforms": "youtube"})
+    db["holds"].insert({"item_id": "L-2025-000005", "investigation": "Op Quenby", "reason": "CPIA 1996",
+                        "placed_by": SERGEANT, "placed_at": "2026-09-01T09:00:00+00:00"})
+    db["tombstones"].insert({"object_type": "library_item", "object_id": "L-2025-000003", "task_id": tasks[2],
+                             "rule": "retention 12 months (SOP 10.8)", "purged_at": "2026-07-16T02:00:00+00:00",
+                             "purged_by": "scheduled", "detail": "{}"})
+    db.conn.close()
+    ctx = open_context(ohrt.home, SERGEANT)
+    ctx.clock = lambda: dt.datetime(2026, 8, 5, 9, 0, tzinfo=dt.timezone.utc)
+    with transaction(ctx.db):
+        for capture_id in ("C-2026-000101", "C-2026-000101", "C-2026-000102"):  # two entries, one capture
+            audit.record(ctx, "library.match", "capture", capture_id, detail={"item": "L-2026-000001"})
+    ctx.close()

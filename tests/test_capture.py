@@ -204,6 +204,16 @@ def test_page_without_media_fails_and_leaves_nothing(ohrt, site):
     nothing_kept(ohrt)
 
 
+def test_a_page_with_several_videos_is_refused_as_not_one_piece_of_content(ohrt, site, make_clip):
+    site.put("clips/one.mp4", make_clip("one", seconds=2))
+    site.put("clips/two.mp4", make_clip("two", seconds=2, freq=880))
+    url = site.put("pages/two.html", '<html><head><title>Two</title></head><body><video src="../clips/one.mp4">'
+                   '</video><video src="../clips/two.mp4"></video></body></html>')
+    result = ohrt("capture", url, *REASON)
+    assert result.exit_code == 1 and "holds 2 items" in result.stderr
+    nothing_kept(ohrt)
+
+
 def test_malformed_url_is_refused_as_bad_input(ohrt):
     result = ohrt("capture", "javascript:alert(1)", *REASON)
     assert result.exit_code == 2 and result.stderr.startswith("error:")
@@ -243,6 +253,25 @@ def test_kill_during_download_leaves_no_complete_folder_and_next_capture_sweeps_
     done = capture(ohrt, clip_url, *REASON)
     assert [p.name for p in captures.iterdir()] == [done["id"]]
     assert ohrt.ok("verify").stdout.startswith("store intact: 1 capture(s)")
+
+
+def test_leftovers_of_dead_or_old_captures_are_swept_but_live_ones_kept(ohrt, clip_url):
+    from ohrt_cli import store
+
+    captures = ohrt.home / "captures"
+    dead = captures / ".tmp-999999999-dead"  # no such pid
+    (dead / "original").mkdir(parents=True)
+    (dead / "original" / "x.mp4.part").write_bytes(b"partial")
+    old = captures / f".tmp-{os.getpid()}-old"
+    old.mkdir()
+    os.utime(old, (time.time() - 2 * store.STALE_AFTER_S,) * 2)
+    live = store.Staging(captures)  # still being written: its lock is held
+    try:
+        capture(ohrt, clip_url, *REASON)
+        assert not dead.exists() and not old.exists() and live.path.is_dir()
+    finally:
+        live.release()
+        store.remove_tree(live.path)
 
 
 def test_disk_full_fails_in_one_line_and_leaves_nothing(ohrt, clip_url):

@@ -14,7 +14,7 @@ import pytest
 from conftest import FIRST, Ohrt
 from governance_helpers import (INSPECTOR, OFFICER_NAMES, SECRET_APPLICANT, SECRET_RATIONALE, SECRET_SUBJECT,
                                 SECRET_TITLE, SERGEANT, add_task, appeal, at, refer, review,
-                                set_route_contact)
+                                set_route_contact, write_library_rows)
 
 AFTER_Q3 = {"OHRT_OFFICER": SERGEANT, **at("2026-10-05T09:00:00")}
 YT = "https://www.youtube.com/watch?v=secretvid{:02d}"
@@ -289,3 +289,16 @@ def test_publication_rules():
     assert publish_rate(7, 10, 5) is None  # 3 not removed would be a small count
     assert publish_rate(10, 10, 5) == 100.0 and publish_rate(0, 6, 5) == 0.0 and publish_rate(5, 12, 5) == 41.7
     assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([1, 1.5, 2, 2, 4, 10, 11], 0.9) == pytest.approx(10.4)
+
+
+def test_report_library_and_reupload_figures(home):
+    set_threshold(home, 1)
+    write_library_rows(home)  # a stand-in for the library stage, see governance_helpers
+    f = figures(home)
+    assert both(f["library_size"]) == (4, 4)
+    assert both(f["library_added"]) == (1, 1)
+    assert both(f["library_purged"]) == (1, 0)
+    assert both(f["library_held"]) == (1, 0)
+    assert both(f["library_expiring"]) == (1, 1)
+    assert both(f["reuploads"]) == (2, 0)
+    home.ok("audit", "verify")

@@ -10,7 +10,8 @@ import typer
 from ._common import is_terminal, json_option, new_app, print_json, print_record, print_table, run
 
 capture_app = new_app(
-    "Capture content to the write-once evidence store (SOP 9.1): hashed, signed, with review copies.\n\n"
+    "Capture content to the write-once evidence store (SOP 9.1): hashed, signed, with review copies. "
+    "`ohrt capture URL` is short for `ohrt capture new URL`.\n\n"
     "Example: ohrt capture 'https://www.tiktok.com/@a/video/1' --task T-2026-000001",
     default="new",
 )
@@ -136,15 +137,12 @@ class _Display:
         self.enabled = enabled
         self.progress = None
         self.download = None
+        self.downloading = None
         self.steps: dict = {}
 
     def __enter__(self) -> "_Display":
         if self.enabled:
-            from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn,
-                                       TimeRemainingColumn, TransferSpeedColumn)
-
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                     DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+            self.progress = _progress_bar()
             self.progress.start()
         return self
 
@@ -160,16 +158,43 @@ class _Display:
         if self.progress is None:
             return
         if event["event"] == "download":
-            if self.download is None or event["status"] == "downloading" and event["downloaded"] == 0:
-                self.download = self.progress.add_task(f"downloading {event['name'][:40]}", total=None)
-            self.progress.update(self.download, completed=event["downloaded"] or 0, total=event["total"])
+            self._download(event)
         elif event["event"] == "step":
-            role = event["role"]
-            if event["status"] == "started":
-                self.steps[role] = self.progress.add_task(f"making {role}", total=None)
-            elif role in self.steps:
-                self.progress.update(self.steps[role], description=f"{role}: {event['status']}", total=1, completed=1)
-                self.progress.console.print(f"  {role}: {event['status']}")
+            self._step(event)
+
+    def _download(self, event: dict) -> None:
+        if event["name"] != self.downloading:  # a new file (picture and sound may come separately)
+            self.downloading = event["name"]
+            self.download = self.progress.add_task(f"downloading {event['name'][:40]}", total=None)
+        self.progress.update(self.download, completed=event["downloaded"] or 0, total=event["total"])
+
+    def _step(self, event: dict) -> None:
+        role = event["role"]
+        if event["status"] == "started":
+            self.steps[role] = self.progress.add_task(f"making {role}", total=None, step=True)
+        elif role in self.steps:
+            self.progress.remove_task(self.steps.pop(role))
+            self.progress.console.print(f"  {role}: {event['status']}")
+
+
+def _progress_bar():
+    """Spinner and description for every row; bar, bytes, speed and ETA only for downloads."""
+    from rich.progress import (BarColumn, DownloadColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn,
+                               TimeRemainingColumn, TransferSpeedColumn)
+    from rich.text import Text
+
+    class DownloadOnly(ProgressColumn):
+        def __init__(self, inner: ProgressColumn):
+            super().__init__()
+            self.inner = inner
+
+        def render(self, task):
+            return Text("") if task.fields.get("step") else self.inner.render(task)
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                    *(DownloadOnly(c) for c in (BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                                                TimeRemainingColumn())),
+                    transient=True)
 
 
 @capture_app.command("finish")
@@ -260,6 +285,8 @@ def capture_show(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-
 def verify(
     capture_ids: Optional[List[str]] = typer.Argument(None, help="Capture ids (default: every capture).",
                                                       show_default=False),
+    package: Optional[Path] = typer.Option(None, "--package", help="Check an evidence package that comes back "
+                                           "(its folder or zip) instead of the store.", show_default=False),
     as_json: bool = json_option(),
 ) -> None:
     """Re-hash every file of the captures, check each manifest's signature and SHA256SUMS; exit 0 with the
@@ -267,6 +294,14 @@ def verify(
 
     Example: ohrt verify C-2026-000001
     """
+    if package is not None:
+        from ..errors import InputError
+        from .evidence import verify_package_command
+
+        if capture_ids:
+            raise InputError("give capture ids or --package, not both: e.g. ohrt verify --package DIR.")
+        verify_package_command(package, as_json)
+        return
     from ..capture import verify_captures
 
     report = run(lambda ctx: verify_captures(ctx, capture_ids or None))

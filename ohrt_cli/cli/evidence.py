@@ -1,0 +1,100 @@
+"""`ohrt export`: the evidence package for the officer in the case; and the `--package` check that
+`ohrt verify` offers for a package that comes back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import json_option, print_json, run
+
+
+def export(
+    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Folder to write the package into, which must exist "
+                                      "(default: HOME/exports); the package is a new folder in it named "
+                                      "TASK-evidence-DATE.", show_default=False),
+    recipient: Optional[str] = typer.Option(None, "--recipient", help="Who receives it, as 'NAME, UNIT' "
+                                            "(the officer in the case); recorded in the disclosure log."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why it is disclosed (DPA 2018 s.62); "
+                                         "recorded in the disclosure log."),
+    make_zip: bool = typer.Option(False, "--zip", help="Also write TASK-evidence-DATE.zip and its .sha256 "
+                                  "beside the package."),
+    include_sensitive: bool = typer.Option(False, "--include-sensitive", help="Add subjects, incident "
+                                           "references and indices research in data/sensitive/ with handling "
+                                           "instructions (SOP 6.3); recorded in the disclosure log."),
+    as_json: bool = json_option("Print what was made as JSON."),
+) -> None:
+    """Build the task's evidence package for the officer in the case: a BagIt bag (RFC 8493) of every
+    capture (re-verified first), the review, the referrals and the platform's decisions, the audit trail,
+    the public key and report.html, validated before it is renamed into place; the disclosure is audited.
+
+    Example: ohrt export T-2026-000001 --to /media/usb --recipient 'DC Jo Bloggs, Trident Central' --reason 'CPS charging file'
+    """
+    from ..evidence import export_package
+
+    result = run(lambda ctx: export_package(ctx, task_id, to=to, recipient=recipient, reason=reason,
+                                            make_zip=make_zip, include_sensitive=include_sensitive))
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"{result['task_id']} exported for {result['recipient']}: {result['package']}")
+    captures = ", ".join(result["captures"]) or "none"
+    typer.echo(f"  bag valid: {result['files']} file(s), {result['bytes']:,} bytes; captures verified: {captures}")
+    typer.echo(f"  report: {result['report']}")
+    if result["zip"]:
+        typer.echo(f"  zip: {result['zip']} (sha256 {result['zip_sha256']})")
+    typer.echo("  sensitive material: " + ("included in data/sensitive/ with handling instructions (SOP 6.3)"
+                                           if result["include_sensitive"] else "not included (SOP 6.3)"))
+    typer.echo(f"  disclosure logged: audit entry {result['audit_seq']}")
+    typer.echo(f"check it with: ohrt verify --package {result['package']}")
+
+
+def verify_package_command(package: Path, as_json: bool) -> None:
+    """`ohrt verify --package DIR`: check a package that comes back; exit 1 naming each problem. Runs
+    with or without a home: with one, it also says whether the key is the home's and which export it is."""
+    from ..context import open_context
+    from ..errors import HomeError
+    from ..evidence import verify_package
+    from ._common import STATE
+
+    try:
+        ctx = open_context(STATE.home, STATE.officer)
+    except HomeError:
+        ctx = None
+    try:
+        report = verify_package(package, ctx=ctx)
+    finally:
+        if ctx is not None:
+            ctx.close()
+    if as_json:
+        print_json(report)
+    else:
+        _print_package_report(report)
+    if not report["intact"]:
+        raise typer.Exit(1)
+
+
+def _print_package_report(report: dict) -> None:
+    for problem in report["problems"]:
+        typer.secho(f"{problem['check']} check: {problem['problem']} {problem['path']}: {problem['detail']}",
+                    fg=typer.colors.RED, err=True)
+    if not report["intact"]:
+        typer.secho(f"package NOT intact: {len(report['problems'])} problem(s) in {report['package']}",
+                    fg=typer.colors.RED, err=True)
+        return
+    captures = ", ".join(c["id"] for c in report["captures"]) or "none"
+    typer.echo(f"package intact: {report['package']} (task {report['task_id']})")
+    typer.echo(f"  bag valid; captures verified: {captures}; {report['audit_entries']} audit entries match "
+               f"their hashes; key {report['public_key_fingerprint']}")
+    if report["key_matches_home"]:
+        typer.echo("  signed with this home's key")
+    if report["export"]:
+        export = report["export"]
+        typer.echo(f"  exported {export['at']} to {export['recipient']} (audit entry {export['audit_seq']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

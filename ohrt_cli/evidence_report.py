@@ -1,0 +1,322 @@
+"""What an evidence package says to its readers: the view that `templates/export/` renders into
+`report.html` (for a court and the officer in the case), `review/review.txt`, `HOW-TO-CHECK.txt` and,
+with sensitive material, `sensitive/HANDLING.txt` (SOP 6.3).
+
+The report follows the West Midlands practice of preparing captured material for court presentation
+(seeds/000): what was captured, from where, when and by whom, with which tool versions; every hash; the
+contact sheet; the review's findings (SOP 9.2) with their time ranges; the referral history (SOP 10); and
+the exact commands to check all of it. The view is built field by field; subjects, incident references and
+indices research are never in it, whatever the package holds (`REPORT_FORBIDDEN` names them).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__, signing, urls
+from .context import Context
+from .render import Renderer
+
+if TYPE_CHECKING:
+    from .evidence import Package
+
+_SENSITIVE = ("sensitive material never goes into the report or texts of a package: with --include-sensitive it "
+              "is in data/sensitive/ alone (SOP 6.3)")
+REPORT_FORBIDDEN = {name: _SENSITIVE for name in ("subjects", "incident_refs", "indices_research", "research",
+                                                  "sensitive")}
+EMBED_LIMIT = 8 << 20  # a contact sheet larger than this is linked, not embedded
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+               ".gif": "image/gif"}
+METHODS = {"download": "downloaded from the URL with yt-dlp",
+           "file": "ingested from a file obtained otherwise (e.g. a screen recording)"}
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+
+
+def renderer(ctx: Context) -> Renderer:
+    """The export templates of this home (team overrides in HOME/templates/export/ first)."""
+    found = Renderer(ctx.home, "export", REPORT_FORBIDDEN)
+    found.env.filters.update(when=when, size=size, short=short)
+    return found
+
+
+def when(value) -> str:
+    """'2026-11-21T23:08:44+00:00' → '2026-11-21 23:08:44 UTC'; anything else as it is."""
+    text = str(value or "")
+    if len(text) >= 19 and text[10] == "T":
+        return f"{text[:10]} {text[11:19]} UTC"
+    return text or "—"
+
+
+def size(value) -> str:
+    if value in (None, ""):
+        return "—"
+    number = int(value)
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if number >= scale:
+            return f"{number:,} bytes ({number / scale:.1f} {unit})"
+    return f"{number:,} bytes"
+
+
+def short(value, length: int = 16) -> str:
+    text = str(value or "")
+    return f"{text[:length]}…" if len(text) > length else text
+
+
+# --------------------------------------------------------------------------------------------- view
+
+def view(ctx: Context, package: "Package", root: Path) -> dict:
+    """Everything the export templates may show, built from the package's records (`root` is the payload
+    as written so far, whose files the report lists with their hashes)."""
+    from . import review as review_stage
+
+    officers = {o.number: o for o in ctx.settings.officers}
+
+    def officer(number) -> str:
+        found = officers.get(str(number or ""))
+        return f"{found.name} ({found.number}, {found.role})" if found else (str(number) if number else "—")
+
+    events = _events(package.audit, officer)
+    return {
+        "marking": ctx.settings.get("export.marking", DEFAULT_MARKING),
+        "team": {"name": ctx.settings.team_name, "mailbox": ctx.settings.mailbox},
+        "package": {
+            "name": package.name, "exported_at": package.exported_at,
+            "exported_by": f"{package.officer['name']} ({package.officer['number']}, {package.officer['role']})",
+            "recipient": package.recipient, "reason": package.reason,
+            "include_sensitive": package.include_sensitive,
+            "fingerprint": signing.fingerprint(package.public_pem), "ohrt": __version__,
+        },
+        "task": _task(package, officer),
+        "withheld": {k: len(v) for k, v in package.sensitive.items()},
+        "captures": [_capture(c, root, officer) for c in package.captures],
+        "purged": [{"id": c["id"], "purged_at": c["purged_at"]} for c in package.purged],
+        "review": _review(package.review, officer, review_stage) if package.review else None,
+        "earlier_reviews": [{"id": r["id"], "reviewed_at": r["reviewed_at"], "officer": officer(r["officer"]),
+                             "decision": r["decision"], "superseded_by": r["superseded_by"]}
+                            for r in package.reviews if r.get("superseded_by")],
+        "referrals": [_referral(r, root, officer, events.get(r["id"], [])) for r in package.referrals],
+        "library": [_library_item(i, officer) for i in package.library],
+        "audit": [_audit_row(e) for e in package.audit],
+        "chain": package.chain,
+        "other_files": _other_files(root),
+        "checks": check_commands(package.name, [c["id"] for c in package.captures]),
+    }
+
+
+def _task(package: "Package", officer) -> dict:
+    task = package.task
+    return {
+        "id": task["id"], "status": task["status"], "received_at": task["received_at"], "url": task["url"],
+        "canonical_url": task["canonical_url"], "platform": task["platform"],
+        "platform_name": urls.PLATFORM_NAMES.get(task["platform"], task["platform"]), "title": task["title"],
+        "upload_date": task["upload_date"], "applicant": task["applicant_name"], "ocu": task["applicant_ocu"],
+        "unit": task["applicant_unit"], "rationale": task["rationale"], "self_tasked": task["self_tasked"],
+        "created_by": officer(task["created_by"]),
+    }
+
+
+def _capture(capture: dict, root: Path, officer) -> dict:
+    manifest = capture["manifest"]
+    folder = root / "captures" / capture["id"]
+    files = [_file_row(f) for f in manifest.get("files", [])]
+    by_officer = manifest.get("officer") or {}
+    return {
+        "id": capture["id"], "status": capture["status"], "method": manifest.get("method"),
+        "method_text": METHODS.get(manifest.get("method"), manifest.get("method") or "—"),
+        "requested_url": manifest.get("requested_url"), "final_url": manifest.get("final_url"),
+        "canonical_url": manifest.get("canonical_url"), "media_url": manifest.get("media_url"),
+        "extractor": manifest.get("extractor"), "platform_item_id": manifest.get("platform_item_id"),
+        "channel": manifest.get("channel"), "uploader": manifest.get("uploader"),
+        "upload_date": manifest.get("upload_date"), "title": manifest.get("title"),
+        "duration": _duration(manifest.get("duration")), "media_kind": manifest.get("media_kind"),
+        "started_at": manifest.get("started_at"), "finished_at": manifest.get("finished_at"),
+        "officer": (f"{by_officer.get('name')} ({by_officer.get('number')}, {by_officer.get('role')})"
+                    if by_officer else officer(capture["officer"])),
+        "host": manifest.get("host"), "reason": manifest.get("reason"), "ingest": manifest.get("ingest"),
+        "clock": manifest.get("clock"),
+        "tools": [{"name": k, "version": v} for k, v in sorted((manifest.get("tools") or {}).items())],
+        "revisions": [{"at": r.get("at"), "officer": (r.get("officer") or {}).get("name"), "made": r.get("made"),
+                       "tools": ", ".join(f"{k} {v}" for k, v in sorted((r.get("tools") or {}).items()))}
+                      for r in manifest.get("revisions") or []],
+        "manifest_sha256": capture["manifest_sha256"],
+        "signature_sha256": _sha256(folder / "manifest.sig"),
+        "files": [f for f in files if f["status"] == "ok"],
+        "not_made": [f for f in files if f["status"] != "ok"],
+        "commands": [f for f in files if f["command"] and f["status"] == "ok" and f["role"] != "keyframes"]
+        + _keyframe_command(files),
+        "contact_sheet": _picture(manifest, folder, capture["id"]),
+    }
+
+
+def _file_row(entry: dict) -> dict:
+    command = entry.get("command")
+    return {"path": entry.get("path") or "—", "role": entry.get("role"), "bytes": entry.get("bytes"),
+            "sha256": entry.get("sha256"), "md5": entry.get("md5"), "status": entry.get("status"),
+            "error": entry.get("error"), "parent": entry.get("parent_sha256"), "at": entry.get("at"),
+            "command": " ".join(shlex.quote(str(c)) for c in command) if command else None}
+
+
+def _keyframe_command(files: list[dict]) -> list[dict]:
+    """The keyframes are many files of one command: show it once."""
+    frames = [f for f in files if f["role"] == "keyframes" and f["command"] and f["status"] == "ok"]
+    return [{**frames[0], "path": f"derived/keyframes/ ({len(frames)} frames)"}] if frames else []
+
+
+def _picture(manifest: dict, folder: Path, capture_id: str) -> dict | None:
+    """The contact sheet (or, for an image, the image itself), embedded so the report needs no other file."""
+    files = {f.get("role"): f for f in manifest.get("files", []) if f.get("status") == "ok"}
+    chosen = files.get("contact-sheet")
+    if chosen is None and manifest.get("media_kind") == "image":
+        chosen = files.get("original")
+    if chosen is None or Path(chosen["path"]).suffix.lower() not in IMAGE_TYPES:
+        return None
+    path = folder / chosen["path"]
+    link = f"captures/{capture_id}/{chosen['path']}"
+    if not path.is_file() or path.stat().st_size > EMBED_LIMIT:
+        return {"src": link, "path": link, "sha256": chosen["sha256"], "embedded": False}
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"src": f"data:{IMAGE_TYPES[path.suffix.lower()]};base64,{data}", "path": link,
+            "sha256": chosen["sha256"], "embedded": True}
+
+
+def _review(review: dict, officer, review_stage) -> dict:
+    from .disclosure import FORMAT_NAMES
+
+    return {
+        "id": review["id"], "capture_id": review["capture_id"], "officer": officer(review["officer"]),
+        "reviewed_at": review["reviewed_at"], "review_date": review["review_date"],
+        "decision": review["decision"], "decision_text": review_stage.DECISIONS.get(review["decision"], ""),
+        "format": review["format"], "format_name": FORMAT_NAMES.get(review["format"], review["format"]),
+        "basis": review["basis"], "reason": review["reason"], "no_capture_reason": review["no_capture_reason"],
+        "findings": [{"number": n, "factor": f["factor"], "title": f["factor_title"],
+                      "sop": getattr(review_stage.FACTORS.get(f["factor"]), "sop", ""), "note": f["note"],
+                      "at": f["at"]} for n, f in enumerate(review["findings"], start=1)],
+        "clauses": review["clauses"],
+    }
+
+
+def _referral(referral: dict, root: Path, officer, events: list[dict]) -> dict:
+    from .refer import ROUTES
+
+    folder = root / "referrals" / referral["id"]
+    drafts = [{"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p),
+               "current": p.relative_to(root).as_posix() == referral["draft_path"]}
+              for p in sorted(folder.rglob("*")) if p.is_file()] if folder.is_dir() else []
+    return {
+        "id": referral["id"], "kind": referral["kind"], "appeal_of": referral["appeal_of"],
+        "platform": urls.PLATFORM_NAMES.get(referral["platform"], referral["platform"]),
+        "route": ROUTES.get(referral["route"], referral["route"]), "recipient": referral["recipient"],
+        "status": referral["status"], "version": referral["version"], "review_id": referral["review_id"],
+        "drafted_by": officer(referral["drafted_by"]), "drafted_at": referral["drafted_at"],
+        "qa": [{"version": q["version"], "verdict": q["verdict"], "officer": officer(q["officer"]), "at": q["at"],
+                "note": q["note"]} for q in referral["qa"]],
+        "sent_on": referral["sent_on"], "sent_by": officer(referral["sent_by"]) if referral["sent_by"] else None,
+        "sent_via": referral["sent_via"], "platform_ref": referral["platform_ref"],
+        "message_id": referral["message_id"], "outcome": referral["outcome"], "outcome_on": referral["outcome_on"],
+        "outcome_note": referral["outcome_note"], "draft_sha256": referral["draft_sha256"], "drafts": drafts,
+        "events": events,
+    }
+
+
+def _library_item(item: dict, officer) -> dict:
+    return {"id": item["id"], "status": item["status"], "created_at": item["created_at"],
+            "removed_on": item["removed_on"], "expires_on": item["expires_on"], "format": item["format"],
+            "holds": [{"investigation": h["investigation"], "placed_by": officer(h["placed_by"]),
+                       "placed_at": h["placed_at"], "released_at": h["released_at"]} for h in item["holds"]]}
+
+
+EVENT_WORDS = {
+    "referral.draft": "drafted", "referral.redraft": "drafted again", "appeal.draft": "appeal drafted",
+    "appeal.redraft": "appeal drafted again", "referral.qa": "quality check (SOP 10.2)",
+    "referral.sent": "sent to the platform", "referral.outcome": "platform's decision recorded (SOP 10.6)",
+}
+
+
+def _events(entries: list[dict], officer) -> dict[str, list[dict]]:
+    """Each referral's history from the audit chain: every version drafted, QA verdict, sending, decision."""
+    found: dict[str, list[dict]] = {}
+    for entry in entries:
+        if entry["object_type"] != "referral":
+            continue
+        detail = json.loads(entry["detail"] or "{}")
+        facts = [f"v{detail['version']}" if detail.get("version") else "", detail.get("verdict") or "",
+                 detail.get("outcome") or "", f"on {detail['on']}" if detail.get("on") else "",
+                 f"via {detail['via']}" if detail.get("via") else "",
+                 f"platform ref {detail['platform_ref']}" if detail.get("platform_ref") else ""]
+        found.setdefault(entry["object_id"], []).append({
+            "seq": entry["seq"], "at": entry["at"], "officer": officer(entry["officer"]),
+            "what": EVENT_WORDS.get(entry["action"], entry["action"]), "facts": ", ".join(f for f in facts if f)})
+    return found
+
+
+def _audit_row(entry: dict) -> dict:
+    """One audit entry for the reader: who by name, and the detail's facts without its empty fields (the
+    exact stored entry, whose hash can be recomputed, is in the excerpt file)."""
+    detail = json.loads(entry["detail"] or "{}")
+    facts = [f"{k}: {_plain(v)}" for k, v in sorted(detail.items()) if v not in (None, "", [], {})]
+    return {"seq": entry["seq"], "at": entry["at"], "officer": entry["officer_name"] or entry["officer"],
+            "number": entry["officer"] if entry["officer"] != "scheduled" else "", "action": entry["action"],
+            "object": entry["object_id"], "reason": entry["reason"], "detail": ", ".join(facts),
+            "hash": entry["hash"], "prev_hash": entry["prev_hash"]}
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _other_files(root: Path) -> list[dict]:
+    """The payload's own files beside the captures (whose hashes are in their manifests), with sha256."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if not rel.startswith("captures/"):
+            found.append({"path": f"data/{rel}", "bytes": path.stat().st_size, "sha256": _sha256(path)})
+    return found
+
+
+def _sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _duration(seconds) -> str | None:
+    from .disclosure import duration_text
+
+    return duration_text(seconds)
+
+
+# ----------------------------------------------------------------------------------------- checking
+
+AUDIT_CHECK = """python3 -c 'import hashlib,json,sys
+F=["seq","at","officer","officer_name","action","object_type","object_id","reason","detail","prev_hash"]
+for line in open(sys.argv[1],encoding="utf-8"):
+    e=json.loads(line)
+    h=hashlib.sha256(json.dumps([e[k] for k in F],sort_keys=True,ensure_ascii=False,separators=(",",":")).encode()).hexdigest()
+    print(e["seq"],e["action"],"ok" if h==e["hash"] else "ALTERED")' {name}/data/audit/audit-excerpt.jsonl"""
+
+
+def check_commands(name: str, capture_ids: list[str]) -> dict:
+    """The exact commands that check this package, to run in the folder that holds it."""
+    return {
+        "bag": f"bagit.py --validate {name}",
+        "ohrt": f"ohrt verify --package {name}",
+        "key": f"sha256sum {name}/data/public.pem",
+        "captures": [{
+            "id": capture_id,
+            "sums": f"(cd {name}/data/captures/{capture_id} && sha256sum -c SHA256SUMS)",
+            "signature": (f"openssl pkeyutl -verify -pubin -inkey {name}/data/public.pem -rawin "
+                          f"-in {name}/data/captures/{capture_id}/manifest.json "
+                          f"-sigfile {name}/data/captures/{capture_id}/manifest.sig"),
+        } for capture_id in capture_ids],
+        "audit": AUDIT_CHECK.format(name=name),
+    }
