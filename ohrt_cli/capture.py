@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import filecmp
+import importlib
+import importlib.util
 import os
 import re
 import socket
@@ -110,8 +112,12 @@ def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason
                       title=_clean(title))
         fetch(draft)
         _complete(ctx, draft, derivatives, progress)
+        if not derivatives:
+            draft.files += _fingerprints_later(draft)
         result = _commit(ctx, draft, task)
-    return _after_commit(ctx, result)
+    if not derivatives:
+        return {**result, "matches": []}
+    return _after_commit(ctx, result, progress)
 
 
 def read_batch(path: str | Path) -> list[tuple[int, str]]:
@@ -546,10 +552,10 @@ def _clear_orphan(ctx: Context, target: Path) -> None:
         store.remove_tree(target)
 
 
-def _after_commit(ctx: Context, result: dict) -> dict:
+def _after_commit(ctx: Context, result: dict, progress: Progress | None = None) -> dict:
     """The library's fingerprints and matches (if that stage is installed); its failure is recorded as a
     failed derivative ('fingerprints'), never a failed capture."""
-    matches, error = _library_hook(ctx, result["id"])
+    matches, error = _fingerprint(ctx, result["id"], progress)
     if error:
         _set_fingerprints(ctx, result["id"], "failed", error)
         fresh = get_capture(ctx, result["id"])
@@ -558,26 +564,49 @@ def _after_commit(ctx: Context, result: dict) -> dict:
     return result
 
 
-def _library_hook(ctx: Context, capture_id: str) -> tuple[list, str | None]:
-    import importlib
-    import importlib.util
+def _fingerprint(ctx: Context, capture_id: str, progress: Progress | None) -> tuple[list, str | None]:
+    """Run the library's hook as one more step on the progress display."""
+    if progress:
+        progress({"event": "step", "role": "fingerprints", "status": "started"})
+    matches, error = _library_hook(ctx, capture_id)
+    if progress:
+        progress({"event": "step", "role": "fingerprints", "status": "failed" if error else "ok", "error": error})
+    return matches, error
 
+
+def _library_on_capture() -> tuple[Callable | None, str | None]:
+    """The library stage's `on_capture` if that stage is installed; else None, with the reason when its
+    module is there but does not load."""
     name = f"{__package__}.library"
     if importlib.util.find_spec(name) is None:
-        return [], None
+        return None, None
     try:
         library = importlib.import_module(name)
     except Exception as exc:  # a broken library module must not fail a committed capture
-        return [], f"the library stage could not load ({type(exc).__name__}: {exc})"
-    hook = getattr(library, "on_capture", None)
+        return None, f"the library stage could not load ({type(exc).__name__}: {exc})"
+    return getattr(library, "on_capture", None), None
+
+
+def _library_hook(ctx: Context, capture_id: str) -> tuple[list, str | None]:
+    """(matches, None), or ([], why the fingerprints failed)."""
+    hook, error = _library_on_capture()
     if hook is None:
-        return [], None
+        return [], error
     try:
         return list(hook(ctx, capture_id) or []), None
     except OhrtError as exc:
         return [], exc.message
     except Exception as exc:
         return [], f"{type(exc).__name__}: {exc}"
+
+
+def _fingerprints_later(draft: Draft) -> list[dict]:
+    """Under --no-derivatives the library's fingerprints are not made either; `capture finish` makes them."""
+    hook, error = _library_on_capture()
+    if hook is None and error is None:
+        return []
+    return [{"path": None, "role": "fingerprints", "sha256": None, "md5": None, "bytes": None,
+             "parent_sha256": draft.original["sha256"], "command": None, "status": "not-made", "error": None}]
 
 
 def _set_fingerprints(ctx: Context, capture_id: str, status: str, error: str | None) -> None:
@@ -619,7 +648,7 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
         media.require_tools()
         made, failed = _remake(ctx, capture["id"], folder, manifest, original, pending - {"fingerprints"}, progress)
     if "fingerprints" in pending:
-        _, error = _library_hook(ctx, capture["id"])
+        _, error = _fingerprint(ctx, capture["id"], progress)
         _set_fingerprints(ctx, capture["id"], "failed" if error else "ok", error)
         if error:
             failed.append({"role": "fingerprints", "error": error})

@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -124,6 +125,11 @@ class Fingerprint:
                    audio=audio.astype(np.uint32))
 
 
+def audio_seconds(values: int) -> float:
+    """How much sound `values` Chromaprint values cover."""
+    return 0.0 if values <= 0 else (values - 1) * AUDIO_STEP_S + AUDIO_SPAN_S
+
+
 def empty_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros((0, len(VARIANTS), 32), np.uint8)
 
@@ -140,10 +146,12 @@ def fingerprint_file(path: Path, info: dict | None = None) -> Fingerprint:
         raise Failure(f"{path.name} holds no pictures or sound to fingerprint: check the file.")
     crop = None
     positions, quality, pdq = empty_frames()
-    if kind in ("video", "image"):
-        crop = detect_crop(path) if kind == "video" else None
-        positions, quality, pdq = frame_hashes(path, crop=crop, still=(kind == "image"))
-    audio = audio_fingerprint(path) if media.streams(info, "audio") else np.zeros(0, np.uint32)
+    with ThreadPoolExecutor(1) as pool:  # the sound is fingerprinted by its own ffmpeg meanwhile
+        sound = pool.submit(audio_fingerprint, path) if media.streams(info, "audio") else None
+        if kind in ("video", "image"):
+            crop = detect_crop(path, info) if kind == "video" else None
+            positions, quality, pdq = frame_hashes(path, crop=crop, still=(kind == "image"))
+        audio = sound.result() if sound else np.zeros(0, np.uint32)
     return Fingerprint(duration=media.duration(info), positions=positions, quality=quality, pdq=pdq, audio=audio,
                        crop=crop, tools=tool_versions())
 
@@ -162,11 +170,13 @@ def _ffmpeg(*args: str) -> list[str]:
     return ["ffmpeg", "-nostdin", "-hide_banner", *args]
 
 
-def detect_crop(path: Path) -> str | None:
+def detect_crop(path: Path, info: dict) -> str | None:
     """The black border to cut off, as ffmpeg's `cropdetect` finds it over the key frames (over every
-    frame at 2 a second when there are few key frames): the largest picture area seen, so a dark scene
-    does not shrink it. None when there is no border."""
-    def run(sample: list[str], vf: str) -> list[tuple[int, int, int, int]]:
+    frame at 2 a second when there are few key frames): the largest picture area seen, so that a dark
+    scene does not shrink it. None when there is no border, or when nearly all is black."""
+    from . import media
+
+    def run(sample: list[str], vf: str) -> list[tuple[int, ...]]:
         done = subprocess.run(_ffmpeg(*sample, "-i", str(path), "-map", "0:v:0", "-vf", vf, "-f", "null", "-"),
                               capture_output=True, text=True)
         return [tuple(map(int, m)) for m in re.findall(r"crop=(\d+):(\d+):(\d+):(\d+)", done.stderr)]
@@ -175,25 +185,14 @@ def detect_crop(path: Path) -> str | None:
     found = run(["-skip_frame", "nokey"], detect)
     if len(found) < 5:
         found = run([], f"fps=2,{detect}")
-    if not found:
+    video = media.streams(info, "video")
+    if not found or not video:
         return None
     w, h, x, y = found[-1]
-    size = _frame_size(path)
-    if size is None or w <= 0 or h <= 0:
+    full_w, full_h = int(video[0].get("width") or 0), int(video[0].get("height") or 0)
+    if w <= 0 or h <= 0 or (w, h) == (full_w, full_h) or w * h < 0.1 * full_w * full_h:
         return None
-    full_w, full_h = size
-    if (w, h) == (full_w, full_h) or w * h < 0.1 * full_w * full_h:
-        return None  # no border, or a mostly black video: hash it whole
     return f"{w}:{h}:{x}:{y}"
-
-
-def _frame_size(path: Path) -> tuple[int, int] | None:
-    from . import media
-
-    video = media.streams(media.probe(path), "video")
-    if not video:
-        return None
-    return int(video[0].get("width") or 0), int(video[0].get("height") or 0)
 
 
 def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -313,12 +312,13 @@ class Segment:
     mirrored: bool = False
 
     def as_dict(self) -> dict:
-        data = {"what": self.what, "capture": [round(self.query[0], 1), round(self.query[1], 1)],
-                "item": [round(self.item[0], 1), round(self.item[1], 1)], "strong": self.strong}
+        data = {"what": self.what, "capture": [round(float(t), 1) for t in self.query],
+                "item": [round(float(t), 1) for t in self.item], "strong": bool(self.strong)}
         if self.what == "pictures":
-            data.update(pdq_distance=round(float(self.distance), 1), frames=self.count, mirrored=self.mirrored)
+            data.update(pdq_distance=round(float(self.distance), 1), frames=int(self.count), mirrored=bool(self.mirrored))
         else:
-            data.update(bit_error_rate=round(float(self.distance), 3), seconds=round(self.query[1] - self.query[0], 1))
+            data.update(bit_error_rate=round(float(self.distance), 3),
+                        seconds=round(float(self.query[1] - self.query[0]), 1))
         return data
 
 
@@ -367,16 +367,19 @@ def _runs(positions: np.ndarray, rows: np.ndarray, gap: float) -> list[np.ndarra
 
 def _picture_segment(query: Fingerprint, item: Fingerprint, run: np.ndarray, best: np.ndarray, column: np.ndarray,
                      mirrored: np.ndarray) -> Segment:
+    """A run of capture frames as a segment: its range in the capture and, shifted by the offset its
+    matched frames agree on, in the item."""
     matched = run[best[run] <= PDQ_MATCH]
     need = min(MIN_FRAMES, query.frames, item.frames)
     median = float(np.median(best[run]))
     strong = len(matched) >= need and median <= PDQ_MATCH
     step = 1.0 / PDQ_FPS
+    offset = float(np.median(item.positions[column[matched]] - query.positions[matched]))
     q0, q1 = float(query.positions[run[0]]), float(query.positions[run[-1]]) + step
-    cols = column[run]
-    i0, i1 = float(item.positions[cols].min()), float(item.positions[cols].max()) + step
-    return Segment("pictures", (q0, min(q1, query.duration or q1)), (i0, min(i1, item.duration or i1)), median,
-                   len(matched), strong, bool(mirrored[run, cols].mean() > 0.5))
+    q1 = min(q1, query.duration or q1)
+    i0, i1 = max(0.0, q0 + offset), q1 + offset
+    return Segment("pictures", (q0, q1), (i0, min(i1, item.duration or i1)), median, len(matched), strong,
+                   bool(mirrored[run, column[run]].mean() > 0.5))
 
 
 def sound_segments(query: Fingerprint, item: Fingerprint) -> list[Segment]:

@@ -1,0 +1,318 @@
+"""`ohrt library …` and `ohrt purge`: the Domain library (SOP 10.8), holds (CPIA 1996), re-upload
+detection, sharing hashes, and the scheduled purge (SOP 2.2, 10.8)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import STATE, json_option, new_app, print_json, print_record, print_table, run
+
+library_app = new_app(
+    "The Domain library (SOP 10.8): removed musical content kept for the retention period, held for "
+    "investigations, and matched against every new capture.\n\nExample: ohrt library expiring --within 30d")
+
+ITEM_COLUMNS = [("id", "Item"), ("status", "Status"), ("held", "Held"), ("task_id", "Task"), ("format", "Format"),
+                ("title", "Title"), ("channel", "Channel"), ("removed_on", "Removed"), ("expires_on", "Expires")]
+ITEM_FIELDS = [("id", "item"), ("status", "status"), ("source", "source"), ("task_id", "task"),
+               ("capture_id", "capture"), ("referral_id", "referral"), ("review_id", "review"),
+               ("format", "format"), ("title", "title (10.4.1)"), ("url", "URL (10.4.2)"),
+               ("platforms", "platforms (10.4.3)"), ("channel", "channel"), ("rationale", "rationale (10.4.4)"),
+               ("summary", "summary (10.4.5)"), ("breach", "breach (10.4.6)"), ("removed_on", "removed on"),
+               ("expires_on", "expires on"), ("held", "held"), ("created_at", "added (UTC)"),
+               ("created_by", "added by"), ("source_name", "shared by"), ("source_ref", "their id")]
+
+
+def _filters(title, channel, url, date_from, date_to) -> dict:
+    return {"title": title, "channel": channel, "url": url, "date_from": date_from, "date_to": date_to}
+
+
+TITLE = typer.Option(None, "--title", help="Part of the title (any case).")
+CHANNEL = typer.Option(None, "--channel", help="Part of the channel or account name (any case).")
+URL = typer.Option(None, "--url", help="The content's URL, however written (tracking parameters are ignored).")
+FROM = typer.Option(None, "--from", help="Removed on or after this date, YYYY-MM-DD.")
+TO = typer.Option(None, "--to", help="Removed on or before this date, YYYY-MM-DD.")
+
+
+@library_app.command("add")
+def library_add(
+    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    removed_on: Optional[str] = typer.Option(None, "--removed-on", help="Date the platform removed it, YYYY-MM-DD "
+                                             "(default: the decision recorded with `ohrt refer outcome`)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why it is added by hand."),
+    as_json: bool = json_option("Print the new item as JSON."),
+) -> None:
+    """Add a task's content to the library by hand (removals of musical content are added automatically).
+    It expires on the date of removal + retention.months (12 by default).
+
+    Example: ohrt library add T-2026-000001 --removed-on 2026-11-20 --reason 'format corrected to music video'
+    """
+    from ..library import add_item
+
+    item = run(lambda ctx: add_item(ctx, task_id, removed_on=removed_on, reason=reason))
+    if as_json:
+        print_json(item)
+    else:
+        typer.echo(f"{item['id']} added for {item['task_id']}: kept until {item['expires_on']}")
+
+
+@library_app.command("hold")
+def library_hold(
+    item_id: str = typer.Argument(..., help="Library item id, e.g. L-2026-000001."),
+    investigation: str = typer.Option(..., "--investigation", help="The investigation or operation it is "
+                                      "relevant to."),
+    reason: str = typer.Option(..., "--reason", help="Why it is relevant (CPIA 1996)."),
+    as_json: bool = json_option("Print the item as JSON."),
+) -> None:
+    """Hold an item for an investigation: it is not purged while held (CPIA 1996). Sergeant or above.
+
+    Example: ohrt library hold L-2026-000001 --investigation 'Op Quenby' --reason 'suspect's music, trial 2027'
+    """
+    from ..library import place_hold
+
+    item = run(lambda ctx: place_hold(ctx, item_id, investigation=investigation, reason=reason))
+    if as_json:
+        print_json(item)
+    else:
+        typer.echo(f"{item['id']} held for {investigation}: it will not be purged while held "
+                   f"(its retention ends {item['expires_on']}).")
+
+
+@library_app.command("release")
+def library_release(
+    item_id: str = typer.Argument(..., help="Library item id, e.g. L-2026-000001."),
+    reason: str = typer.Option(..., "--reason", help="Why the material is no longer needed."),
+    investigation: Optional[str] = typer.Option(None, "--investigation", help="Which hold, when it has several."),
+    as_json: bool = json_option("Print the item as JSON."),
+) -> None:
+    """Release an item's hold. Sergeant or above. Past its expiry with no hold left, the next purge
+    deletes it.
+
+    Example: ohrt library release L-2026-000001 --reason 'case concluded at court'
+    """
+    from ..library import release_hold
+
+    def work(ctx):
+        item = release_hold(ctx, item_id, reason=reason, investigation=investigation)
+        return item, ctx.today().isoformat()
+
+    item, today = run(work)
+    if as_json:
+        print_json(item)
+    elif item["held"]:
+        typer.echo(f"{item['id']}: hold released; it is still held for another investigation.")
+    elif item["expires_on"] <= today:
+        typer.echo(f"{item['id']}: hold released; its retention ended {item['expires_on']}, so the next purge "
+                   "deletes it.")
+    else:
+        typer.echo(f"{item['id']}: hold released; it is kept until {item['expires_on']}.")
+
+
+@library_app.command("list")
+def library_list(
+    title: Optional[str] = TITLE, channel: Optional[str] = CHANNEL, url: Optional[str] = URL,
+    date_from: Optional[str] = FROM, date_to: Optional[str] = TO,
+    include_purged: bool = typer.Option(False, "--all", help="Include purged items (their tombstones)."),
+    as_json: bool = json_option(),
+) -> None:
+    """List the library's items, latest removal first.
+
+    Example: ohrt library list --from 2026-01-01 --json
+    """
+    from ..library import list_items
+
+    rows = run(lambda ctx: list_items(ctx, **_filters(title, channel, url, date_from, date_to),
+                                      include_purged=include_purged))
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ITEM_COLUMNS, empty="no library items")
+
+
+@library_app.command("search")
+def library_search(
+    title: Optional[str] = TITLE, channel: Optional[str] = CHANNEL, url: Optional[str] = URL,
+    date_from: Optional[str] = FROM, date_to: Optional[str] = TO,
+    as_json: bool = json_option(),
+) -> None:
+    """Find library items by title, channel, URL or date of removal (at least one).
+
+    Example: ohrt library search --channel 'crew' --from 2026-03-01 --to 2026-06-30
+    """
+    from ..errors import InputError
+    from ..library import list_items
+
+    filters = _filters(title, channel, url, date_from, date_to)
+    if not any(filters.values()):
+        raise InputError("search needs at least one of --title, --channel, --url, --from, --to "
+                         "(or use `ohrt library list`).")
+    rows = run(lambda ctx: list_items(ctx, **filters))
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ITEM_COLUMNS, empty="no library item matches")
+
+
+@library_app.command("show")
+def library_show(item_id: str = typer.Argument(..., help="Library item id, e.g. L-2026-000001."),
+                 as_json: bool = json_option()) -> None:
+    """Show one item: the intelligence record's fields, its holds and its fingerprints.
+
+    Example: ohrt library show L-2026-000001
+    """
+    from ..library import get_item
+
+    item = run(lambda ctx: get_item(ctx, item_id))
+    if as_json:
+        print_json(item)
+        return
+    print_record(item, ITEM_FIELDS)
+    fingerprints = item["fingerprints"]
+    typer.echo(f"{'fingerprints'.rjust(20)}: " + (f"{fingerprints['frames']} frames, "
+                                                 f"{fingerprints['audio_seconds']} s of sound" if fingerprints else "—"))
+    for hold in item["holds"]:
+        state = f"released {hold['released_at']} by {hold['released_by']} ({hold['release_reason']})" \
+            if hold["released_at"] else "ACTIVE"
+        typer.echo(f"{'hold'.rjust(20)}: {hold['investigation']}, placed {hold['placed_at']} by {hold['placed_by']} "
+                   f"({hold['reason']}); {state}")
+
+
+@library_app.command("expiring")
+def library_expiring(
+    within: str = typer.Option("30d", "--within", help="Period ahead: days or weeks, e.g. 30d or 6w."),
+    as_json: bool = json_option(),
+) -> None:
+    """Items the purge will delete within the period (and any already past expiry), not under hold.
+
+    Example: ohrt library expiring --within 30d
+    """
+    from ..library import expiring
+
+    rows = run(lambda ctx: expiring(ctx, within))
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, [("id", "Item"), ("task_id", "Task"), ("title", "Title"), ("expires_on", "Expires"),
+                           ("days_left", "Days left")], empty=f"nothing expires within {within}")
+
+
+@library_app.command("match")
+def library_match(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+                  as_json: bool = json_option()) -> None:
+    """Compare a capture with every library item (local and imported): kind of match, time ranges side by
+    side, distances. Audited when something matches.
+
+    Example: ohrt library match C-2026-000007
+    """
+    from ..library import describe_match, match_capture
+
+    result = run(lambda ctx: match_capture(ctx, capture_id))
+    if as_json:
+        print_json(result)
+        return
+    if not result["matches"]:
+        typer.echo(f"{result['capture_id']}: no library item matches ({result['frames']} frames, "
+                   f"{result['audio_seconds']} s of sound compared).")
+    for match in result["matches"]:
+        typer.echo(describe_match(match))
+
+
+@library_app.command("export-hashes")
+def library_export(file: Path = typer.Argument(..., help="Where to write the hashes (JSON); FILE.sig is written "
+                                                "beside it."),
+                   as_json: bool = json_option()) -> None:
+    """Write the fingerprints of the library's items — no media, no titles, names or references — with an
+    Ed25519 signature, for another force to import.
+
+    Example: ohrt library export-hashes domain-hashes-2026-11.json
+    """
+    from ..library import export_hashes
+
+    result = run(lambda ctx: export_hashes(ctx, file))
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"wrote {result['items']} items' fingerprints to {result['file']} (+ .sig); send it with "
+                   f"{result['public_key']} (key {result['public_key_fingerprint']}).")
+
+
+@library_app.command("import-hashes")
+def library_import(
+    file: Path = typer.Argument(..., help="A hash file from another force; FILE.sig must be beside it."),
+    key: Path = typer.Option(..., "--key", help="The sending force's public key (their keys/public.pem), obtained "
+                             "from them directly."),
+    as_json: bool = json_option(),
+) -> None:
+    """Import another force's library fingerprints after checking their signature; they match like local
+    items and name their source. Importing a newer file from the same force updates them.
+
+    Example: ohrt library import-hashes wmp-hashes.json --key wmp-public.pem
+    """
+    from ..library import import_hashes
+
+    result = run(lambda ctx: import_hashes(ctx, file, key=key))
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"imported from {result['source']} (key {result['public_key_fingerprint']}): "
+                   f"{len(result['added'])} added, {len(result['updated'])} updated, {len(result['skipped'])} "
+                   "skipped as expired")
+
+
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be deleted."),
+    as_json: bool = json_option("Print the summary as JSON."),
+) -> None:
+    """Delete everything whose retention has ended: library items past expiry and not held (SOP 10.8),
+    and other captured material (SOP 2.2). Leaves a tombstone for each; safe to run twice at once; a purge
+    cut short is finished by the next. Made for cron: without --officer or OHRT_OFFICER it is recorded
+    as "scheduled". Exit 1 if anything could not be deleted.
+
+    Example: ohrt purge --dry-run
+    """
+    from ..library import purge as run_purge
+
+    def work(ctx):
+        if STATE.officer or os.environ.get("OHRT_OFFICER"):
+            ctx.actor()
+        else:
+            ctx.officer = ctx.officer_claim = None  # a scheduled run: nobody at the keyboard
+        return run_purge(ctx, dry_run=dry_run)
+
+    summary = run(work)
+    if as_json:
+        print_json(summary)
+    else:
+        _print_purge(summary)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+def _print_purge(summary: dict) -> None:
+    verb = "would purge" if summary["dry_run"] else "purged"
+    for unit in summary["resumed"]:
+        typer.echo(f"finished an interrupted purge of {unit['object_id']}")
+    for unit in summary["purged"]:
+        what = "library item" if unit["object_type"] == "library_item" else "task"
+        captures = ", ".join(unit["captures"]) or "no captures"
+        size = "" if summary["dry_run"] else f", {unit['files']} files, {unit['bytes']:,} bytes"
+        typer.echo(f"{verb} {what} {unit['object_id']} ({unit['rule']}, expired {unit['expired_on']}; "
+                   f"{captures}{size})")
+    for item in summary["held"]:
+        typer.echo(f"kept under hold: {item['id']} (expired {item['expires_on']})")
+    for task in summary["overdue"]:
+        typer.echo(f"overdue but open: {task['task_id']} is {task['status']} (retention ended {task['due_on']}): "
+                   "finish or close it, and the next purge deletes it")
+    for failure in summary["failed"]:
+        typer.secho(f"could not finish {failure['object_id']}: {failure['error']}", fg=typer.colors.RED, err=True)
+    typer.echo(f"{verb} {len(summary['purged'])}, finished {len(summary['resumed'])} interrupted, "
+               f"{len(summary['held'])} held, {len(summary['overdue'])} overdue but open, "
+               f"{len(summary['failed'])} failed (by {summary['by']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(library_app, name="library")
+    app.command("purge")(purge)

@@ -1,0 +1,552 @@
+"""The Domain library, SOP 10.8: removed musical content kept for the retention period (12 months by
+default), longer only while held for an investigation (CPIA 1996); and re-upload detection.
+
+* An item is made when a platform's decision "removed" is recorded for content whose review format is
+  musical (`on_removal`, called by the referral stage inside its transaction), or by hand (`add_item`).
+  It holds the capture, the review summarised and the fields of the Connect intelligence record (10.4:
+  title, URL, platforms, rationale, summary, breach). It expires on the date of removal + retention.
+* `place_hold` / `release_hold` (sergeant or above): an item under an active hold is never purged.
+* `on_capture` (called by the capture stage once a capture is committed) fingerprints the capture
+  (`fingerprint.py`) and reports every library item it matches, local or imported; `match_capture`
+  does the same later. Matches are audited as 'library.match' (the KPI report counts them).
+* The purge, for library items and for everything else captured (SOP 2.2), is in `retention.py`;
+  signed hash files for other forces in `sharing.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+from . import audit
+from .context import Context
+from .db import next_id, transaction
+from .errors import Failure, InputError, NotFound, StateError
+from .timeutil import add_months, iso, parse_date
+
+SOURCES = ("removal", "by-hand", "import")      # how an item came into the library
+STATUSES = ("kept", "purging", "purged")
+ITEM_RE = re.compile(r"L-\d{4}-\d{6}")
+CACHE_DIR = "cache"
+INDEX_PREFIX = "library-index-"
+RECORD_FIELDS = ("title", "url", "platforms", "channel", "rationale", "summary", "breach")
+LIST_KEYS = ("id", "status", "source", "task_id", "capture_id", "format", "title", "channel", "url", "removed_on",
+             "expires_on", "held", "source_name")
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+def retention_months(ctx: Context, key: str = "retention.months") -> int:
+    """The retention period in months from config.toml (SOP 2.2, 10.8: 12 by default)."""
+    value = ctx.settings.get(key)
+    if value is None and key != "retention.months":
+        value = ctx.settings.get("retention.months", 12)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1200:
+        raise InputError(f"{key} = {value!r} in config.toml is not a whole number of months (1–1200): "
+                         "correct it, e.g. months = 12 under [retention].")
+    return value
+
+
+def expiry_for(ctx: Context, removed_on: dt.date) -> dt.date:
+    return add_months(removed_on, retention_months(ctx))
+
+
+# ------------------------------------------------------------------------------------------- items
+
+def on_removal(ctx: Context, referral_id: str) -> dict | None:
+    """SOP 10.8: the platform removed the content; if its review format is musical, put it in the
+    library. Called by the referral stage inside its transaction; returns the new item or None."""
+    from .review import MUSICAL_FORMATS, current_review
+
+    row = ctx.db.execute("SELECT task_id, outcome_on FROM referrals WHERE id = ?", [referral_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no referral {referral_id!r} in this home: check the id with `ohrt refer list`.")
+    task_id, outcome_on = row
+    review = current_review(ctx, task_id)
+    if review is None or review.get("format") not in MUSICAL_FORMATS:
+        return None
+    if _kept_item_of(ctx, task_id):
+        return None  # already in the library (a second removal, e.g. after an appeal)
+    removed_on = parse_date(outcome_on or ctx.today().isoformat(), "removal date")
+    with transaction(ctx.db):
+        item_id = _create_item(ctx, task_id, review=review, referral_id=referral_id, removed_on=removed_on,
+                               source="removal", reason=None)
+    return get_item(ctx, item_id)
+
+
+def add_item(ctx: Context, task_id: str, *, removed_on: str | None = None, reason: str | None = None) -> dict:
+    """Put a task's content in the library by hand (when the automatic step did not, or to keep other
+    material so that it can be held). The date of removal is the platform's recorded decision, else
+    `removed_on`."""
+    from .review import current_review
+
+    ctx.actor()
+    task_id = _task_id(ctx, task_id)
+    existing = _kept_item_of(ctx, task_id)
+    if existing:
+        raise StateError(f"{task_id} is already in the library as {existing}: see `ohrt library show {existing}`.")
+    decided = ctx.db.execute(
+        "SELECT id, outcome_on FROM referrals WHERE task_id = ? AND outcome = 'removed' ORDER BY outcome_on DESC, "
+        "id DESC LIMIT 1", [task_id]).fetchone()
+    if removed_on:
+        day = parse_date(removed_on, "removal date (--removed-on)", today=ctx.today())
+    elif decided and decided[1]:
+        day = parse_date(decided[1], "removal date")
+    else:
+        raise InputError(f"{task_id} has no recorded removal: give the date the platform removed it with "
+                         "--removed-on YYYY-MM-DD.")
+    with transaction(ctx.db):
+        item_id = _create_item(ctx, task_id, review=current_review(ctx, task_id),
+                               referral_id=decided[0] if decided else None, removed_on=day, source="by-hand",
+                               reason=(reason or "").strip() or None)
+    return get_item(ctx, item_id)
+
+
+def _create_item(ctx: Context, task_id: str, *, review: dict | None, referral_id: str | None, removed_on: dt.date,
+                 source: str, reason: str | None) -> str:
+    """Insert the item with its record fields and audit it; inside a transaction."""
+    officer = ctx.actor()
+    capture_id = _latest_capture(ctx, task_id)
+    item_id = next_id(ctx.db, "L", ctx.now())
+    record = record_fields(ctx, task_id, review)
+    duration = ctx.db.execute("SELECT duration FROM captures WHERE id = ?", [capture_id]).fetchone() \
+        if capture_id else None
+    ctx.db["library_items"].insert({
+        "id": item_id, "task_id": task_id, "capture_id": capture_id, "referral_id": referral_id,
+        "review_id": review.get("id") if review else None, "source": source, "status": "kept",
+        "created_at": iso(ctx.now()), "created_by": officer.number, "removed_on": removed_on.isoformat(),
+        "expires_on": expiry_for(ctx, removed_on).isoformat(), "format": review.get("format") if review else None,
+        "duration": duration[0] if duration else None, **record})
+    audit.record(ctx, "library.add", "library_item", item_id, reason=reason, detail={
+        "task": task_id, "capture": capture_id, "referral": referral_id, "source": source,
+        "removed_on": removed_on.isoformat(), "expires_on": expiry_for(ctx, removed_on).isoformat(),
+        "retention_months": retention_months(ctx)})
+    if capture_id and _has_fingerprints(ctx, capture_id):
+        bump_generation(ctx)
+    return item_id
+
+
+def record_fields(ctx: Context, task_id: str, review: dict | None) -> dict:
+    """The fields of the Connect intelligence record (SOP 10.4.1–10.4.6), from the review's public
+    content facts, findings and clauses; no subjects, no indices research, no incident references."""
+    from . import disclosure
+
+    task = ctx.db.execute("SELECT title, canonical_url, platform, rationale FROM tasks WHERE id = ?",
+                          [task_id]).fetchone()
+    if review is None:
+        return {"title": task[0], "url": task[1], "platforms": task[2], "channel": None, "rationale": task[3],
+                "summary": None, "breach": None}
+    content = disclosure.content_context(ctx, task_id, review)
+    findings = disclosure.shape_findings(review, police=True)
+    clauses = disclosure.shape_clauses(review, content["platform"], findings)
+    summary = [f"{content['format_name'].capitalize()}"
+               + (f" of {content['duration']}" if content["duration"] else "")
+               + (f", uploaded {content['upload_date']}" if content["upload_date"] else "")
+               + f". Reviewed {review.get('review_date') or (review.get('reviewed_at') or '')[:10]}."]
+    summary += [f"- {f['factor_title']}: {f['note']}" + (f" (at {', '.join(f['at'])})" if f["at"] else "")
+                for f in findings]
+    breach = [f"- {c['title']} ({c['id']}" + (f", as of {c['as_of']}" if c.get("as_of") else "") + ")"
+              + (f" {c['url']}" if c.get("url") else "") for c in clauses]
+    return {"title": content["title"], "url": content["url"], "platforms": content["platform_name"],
+            "channel": content["channel"], "rationale": review.get("basis") or review.get("reason") or task[3],
+            "summary": "\n".join(summary), "breach": "\n".join(breach) or None}
+
+
+def _task_id(ctx: Context, task_id: str) -> str:
+    task_id = (task_id or "").strip().upper()
+    if ctx.db.execute("SELECT 1 FROM tasks WHERE id = ?", [task_id]).fetchone() is None:
+        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+    return task_id
+
+
+def _latest_capture(ctx: Context, task_id: str) -> str | None:
+    row = ctx.db.execute("SELECT id FROM captures WHERE task_id = ? AND purged_at IS NULL "
+                         "ORDER BY started_at DESC, id DESC LIMIT 1", [task_id]).fetchone()
+    return row[0] if row else None
+
+
+def _kept_item_of(ctx: Context, task_id: str) -> str | None:
+    row = ctx.db.execute("SELECT id FROM library_items WHERE task_id = ? AND status != 'purged' ORDER BY id LIMIT 1",
+                         [task_id]).fetchone()
+    return row[0] if row else None
+
+
+# ------------------------------------------------------------------------------------------- holds
+
+def place_hold(ctx: Context, item_id: str, *, investigation: str, reason: str) -> dict:
+    """Hold an item for an investigation (CPIA 1996): it is not purged while any hold is active.
+    Sergeant or above."""
+    officer = ctx.actor("sergeant")
+    investigation, reason = (investigation or "").strip(), (reason or "").strip()
+    if not investigation:
+        raise InputError("--investigation is empty: name the investigation or operation, e.g. --investigation "
+                         "'Op Quenby'.")
+    if not reason:
+        raise InputError("--reason is empty: say why the material is relevant to the investigation (CPIA 1996).")
+    with transaction(ctx.db):
+        item = _item_row(ctx, item_id)
+        if item["source"] == "import":
+            raise StateError(f"{item['id']} is {item['source_name']}'s hashes, not material held here: ask "
+                             f"{item['source_name']} to hold their item {item['source_ref']}.")
+        if item["status"] != "kept":
+            raise StateError(f"{item['id']} is {item['status']}: there is nothing left to hold.")
+        if any(h["investigation"].lower() == investigation.lower() for h in active_holds(ctx, item["id"])):
+            raise StateError(f"{item['id']} is already held for {investigation}: nothing changed.")
+        hold_id = ctx.db["holds"].insert({
+            "item_id": item["id"], "investigation": investigation, "reason": reason, "placed_by": officer.number,
+            "placed_at": iso(ctx.now())}).last_pk
+        audit.record(ctx, "library.hold", "library_item", item["id"], reason=reason,
+                     detail={"hold": hold_id, "task": item["task_id"], "expires_on": item["expires_on"]})
+    return get_item(ctx, item["id"])
+
+
+def release_hold(ctx: Context, item_id: str, *, reason: str, investigation: str | None = None) -> dict:
+    """Release an item's hold (the one for `investigation` when it has several). Sergeant or above. If
+    the item is past its expiry and no hold remains, the next purge deletes it."""
+    officer = ctx.actor("sergeant")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("--reason is empty: say why the material is no longer needed, e.g. --reason "
+                         "'case concluded at court'.")
+    with transaction(ctx.db):
+        item = _item_row(ctx, item_id)
+        holds = active_holds(ctx, item["id"])
+        if investigation:
+            holds = [h for h in holds if h["investigation"].lower() == investigation.strip().lower()]
+        if not holds:
+            raise StateError(f"{item['id']} has no active hold" + (f" for {investigation}" if investigation else "")
+                             + f": see `ohrt library show {item['id']}`.")
+        if len(holds) > 1:
+            names = ", ".join(h["investigation"] for h in holds)
+            raise InputError(f"{item['id']} is held for {names}: say which with --investigation.")
+        hold = holds[0]
+        ctx.db["holds"].update(hold["id"], {"released_by": officer.number, "released_at": iso(ctx.now()),
+                                            "release_reason": reason})
+        audit.record(ctx, "library.release", "library_item", item["id"], reason=reason,
+                     detail={"hold": hold["id"], "task": item["task_id"], "expires_on": item["expires_on"]})
+    return get_item(ctx, item["id"])
+
+
+def active_holds(ctx: Context, item_id: str) -> list[dict]:
+    return [dict(r) for r in ctx.db.query(
+        "SELECT id, investigation, reason, placed_by, placed_at FROM holds WHERE item_id = ? AND released_at IS NULL "
+        "ORDER BY id", [item_id])]
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+def _item_row(ctx: Context, item_id: str) -> dict:
+    item_id = (item_id or "").strip().upper()
+    rows = list(ctx.db.query("SELECT * FROM library_items WHERE id = ?", [item_id]))
+    if not rows:
+        hint = "" if ITEM_RE.fullmatch(item_id) else " (library ids look like L-2026-000001)"
+        raise NotFound(f"no library item {item_id!r} in this home{hint}: check it with `ohrt library list`.")
+    return rows[0]
+
+
+def get_item(ctx: Context, item_id: str) -> dict:
+    """One item: its row, `held`, every hold (active or released), and what its fingerprints hold."""
+    item = _item_row(ctx, item_id)
+    item["holds"] = [dict(r) for r in ctx.db.query("SELECT * FROM holds WHERE item_id = ? ORDER BY id", [item["id"]])]
+    item["held"] = any(h["released_at"] is None for h in item["holds"])
+    row = _fingerprint_row(ctx, item, columns="frames, audio_values")
+    item["fingerprints"] = {"frames": row[0], "audio_seconds": _audio_seconds(row[1])} if row else None
+    return item
+
+
+def _audio_seconds(values: int) -> float:
+    from .fingerprint import audio_seconds
+
+    return round(audio_seconds(values or 0), 1)
+
+
+def list_items(ctx: Context, *, title: str | None = None, channel: str | None = None, url: str | None = None,
+               date_from: str | None = None, date_to: str | None = None, include_purged: bool = False) -> list[dict]:
+    """Library items, newest removal first; `title`/`channel` match any part (case-insensitive), `url`
+    the same content however its URL is written, `date_from`/`date_to` the date of removal."""
+    where, params = [], []
+    if not include_purged:
+        where.append("li.status != 'purged'")
+    for column, text in (("title", title), ("channel", channel)):
+        if text and text.strip():
+            where.append(f"li.{column} LIKE ? ESCAPE '\\'")
+            params.append(f"%{_like(text.strip())}%")
+    if url and url.strip():
+        where.append("(li.url = ? OR li.url LIKE ? ESCAPE '\\')")
+        params += [_canonical(url.strip()), f"%{_like(url.strip())}%"]
+    for op, text, what in ((">=", date_from, "--from"), ("<=", date_to, "--to")):
+        if text:
+            where.append(f"li.removed_on {op} ?")
+            params.append(parse_date(text, f"date {what}").isoformat())
+    sql = (f"SELECT {', '.join('li.' + k for k in LIST_KEYS if k != 'held')}, EXISTS (SELECT 1 FROM holds h WHERE "
+           "h.item_id = li.id AND h.released_at IS NULL) AS held FROM library_items li")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = [dict(r) for r in ctx.db.query(sql + " ORDER BY li.removed_on DESC, li.id DESC", params)]
+    for row in rows:
+        row["held"] = bool(row["held"])
+    return rows
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _canonical(url: str) -> str:
+    from . import urls
+
+    try:
+        return urls.canonical(url)[0]
+    except Exception:  # not a URL we can canonicalise: match it as written
+        return url
+
+
+def parse_within(text: str) -> int:
+    """'30d', '6w' or '30' → days."""
+    found = re.fullmatch(r"\s*(\d{1,4})\s*([dw]?)\s*", text or "")
+    if not found:
+        raise InputError(f"--within {text!r} is not a period: give days or weeks, e.g. 30d or 6w.")
+    return int(found[1]) * (7 if found[2] == "w" else 1)
+
+
+def expiring(ctx: Context, within: str = "30d") -> list[dict]:
+    """Items that the purge will delete within the period (or already could), not being held: each
+    with `days_left` (negative when already past its expiry)."""
+    days = parse_within(within)
+    today = ctx.today()
+    limit = (today + dt.timedelta(days=days)).isoformat()
+    rows = [r for r in list_items(ctx) if r["status"] == "kept" and not r["held"] and r["expires_on"] <= limit]
+    for row in rows:
+        row["days_left"] = (dt.date.fromisoformat(row["expires_on"]) - today).days
+    return sorted(rows, key=lambda r: (r["expires_on"], r["id"]))
+
+
+# ------------------------------------------------------------------------------------- fingerprints
+
+def on_capture(ctx: Context, capture_id: str) -> list[dict]:
+    """Called by the capture stage once a capture is committed: fingerprint it, keep the fingerprints
+    (purged with the capture), and return the library items it matches (see `find_matches`)."""
+    fp = fingerprint_capture(ctx, capture_id)
+    matches = find_matches(ctx, fp, exclude_capture=capture_id)
+    _audit_matches(ctx, capture_id, matches)
+    return matches
+
+
+def fingerprint_capture(ctx: Context, capture_id: str):
+    """Compute and store the fingerprints of a capture's original; returns the Fingerprint."""
+    from . import fingerprint as fpmod
+
+    capture = _capture_row(ctx, capture_id)
+    path = _original_path(ctx, capture)
+    fp = fpmod.fingerprint_file(path)
+    with transaction(ctx.db):
+        ctx.db.execute("DELETE FROM fingerprints WHERE capture_id = ?", [capture["id"]])
+        ctx.db["fingerprints"].insert({"capture_id": capture["id"], "created_at": iso(ctx.now()),
+                                       **fpmod.index_columns(fp), **fp.blobs()})
+        audit.record(ctx, "library.fingerprint", "capture", capture["id"], detail={
+            "task": capture["task_id"], "frames": fp.frames, "audio_values": len(fp.audio), "crop": fp.crop})
+        if ctx.db.execute("SELECT 1 FROM library_items WHERE capture_id = ? AND status = 'kept'",
+                          [capture["id"]]).fetchone():
+            bump_generation(ctx)
+    return fp
+
+
+def _capture_row(ctx: Context, capture_id: str) -> dict:
+    capture_id = (capture_id or "").strip().upper()
+    rows = list(ctx.db.query("SELECT id, task_id, folder, purged_at, media_kind FROM captures WHERE id = ?",
+                             [capture_id]))
+    if not rows:
+        raise NotFound(f"no capture {capture_id!r} in this home: check the id with `ohrt capture list`.")
+    if rows[0]["purged_at"]:
+        raise StateError(f"capture {capture_id} was purged on {rows[0]['purged_at']}: nothing is left to match.")
+    return rows[0]
+
+
+def _original_path(ctx: Context, capture: dict) -> Path:
+    row = ctx.db.execute("SELECT path FROM capture_files WHERE capture_id = ? AND role = 'original' AND status = 'ok' "
+                         "ORDER BY id LIMIT 1", [capture["id"]]).fetchone()
+    if row is None:
+        raise Failure(f"capture {capture['id']} has no original file recorded: run `ohrt verify {capture['id']}`.")
+    path = ctx.home / capture["folder"] / row[0]
+    if not path.is_file():
+        raise Failure(f"{path} is missing: run `ohrt verify {capture['id']}`.")
+    return path
+
+
+def stored_fingerprint(ctx: Context, *, capture_id: str | None = None, item_id: str | None = None):
+    from . import fingerprint as fpmod
+
+    column, value = ("capture_id", capture_id) if capture_id else ("item_id", item_id)
+    rows = list(ctx.db.query(f"SELECT * FROM fingerprints WHERE {column} = ?", [value]))
+    return fpmod.Fingerprint.from_blobs(rows[0]) if rows else None
+
+
+def _has_fingerprints(ctx: Context, capture_id: str) -> bool:
+    return ctx.db.execute("SELECT 1 FROM fingerprints WHERE capture_id = ?", [capture_id]).fetchone() is not None
+
+
+def _fingerprint_row(ctx: Context, item: dict, columns: str):
+    if item["source"] == "import":
+        return ctx.db.execute(f"SELECT {columns} FROM fingerprints WHERE item_id = ?", [item["id"]]).fetchone()
+    if not item["capture_id"]:
+        return None
+    return ctx.db.execute(f"SELECT {columns} FROM fingerprints WHERE capture_id = ?", [item["capture_id"]]).fetchone()
+
+
+def match_capture(ctx: Context, capture_id: str) -> dict:
+    """`ohrt library match`: the library items a capture matches, fingerprinting it first if it never
+    was (a capture made before the library, or whose fingerprints failed)."""
+    ctx.actor()
+    capture = _capture_row(ctx, capture_id)
+    fp = stored_fingerprint(ctx, capture_id=capture["id"])
+    computed = fp is None
+    if computed:
+        fp = fingerprint_capture(ctx, capture["id"])
+    matches = find_matches(ctx, fp, exclude_capture=capture["id"])
+    _audit_matches(ctx, capture["id"], matches)
+    return {"capture_id": capture["id"], "task_id": capture["task_id"], "fingerprinted_now": computed,
+            "frames": fp.frames, "audio_seconds": _audio_seconds(len(fp.audio)), "matches": matches}
+
+
+def find_matches(ctx: Context, fp, *, exclude_capture: str | None = None) -> list[dict]:
+    """Every library item (kept, local or imported) that `fp` matches, strongest first: `item_id`,
+    `source` ('local' or the sending force), `item_ref` (their id for imported hashes), `kind`
+    (same video / same visuals / same audio / possible), `segments` side by side, distances, and the
+    item's title and expiry."""
+    from . import fingerprint as fpmod
+
+    index = library_index(ctx)
+    if index is None:
+        return []
+    found = []
+    for item_id in index.candidates(fp):
+        item = _match_target(ctx, item_id)
+        if item is None or (exclude_capture and item["capture_id"] == exclude_capture):
+            continue
+        other = stored_fingerprint(ctx, item_id=item["id"]) if item["source"] == "import" else \
+            stored_fingerprint(ctx, capture_id=item["capture_id"])
+        result = fpmod.match(fp, other) if other is not None else None
+        if result:
+            found.append({"item_id": item["id"], "source": item["source_name"] if item["source"] == "import"
+                          else "local", "item_ref": item["source_ref"] or item["id"], **result,
+                          "title": item["title"], "format": item["format"], "expires_on": item["expires_on"]})
+    rank = {kind: n for n, kind in enumerate(fpmod.KINDS)}
+    return sorted(found, key=lambda m: (rank[m["kind"]], m["pdq_distance"] if m["pdq_distance"] is not None else 999,
+                                        m["item_id"]))
+
+
+def describe_match(match: dict) -> str:
+    """A match as lines for the officer: the item and kind, then each matching stretch side by side."""
+    source = "" if match["source"] == "local" else f" ({match['source']}'s {match['item_ref']})"
+    title = f" “{match['title']}”" if match.get("title") else ""
+    lines = [f"{match['item_id']}{source}{title}: {match['kind']} (library item kept until {match['expires_on']})"]
+    for seg in match["segments"]:
+        if seg["what"] == "pictures":
+            how = f"pictures, PDQ distance {seg['pdq_distance']:g}/256 over {seg['frames']} frames" \
+                  + (", mirrored" if seg["mirrored"] else "")
+        else:
+            how = f"sound, {seg['bit_error_rate']:.0%} bit errors over {seg['seconds']:g} s"
+        lines.append(f"  capture {_clock(seg['capture'][0])}–{_clock(seg['capture'][1])}  ↔  item "
+                     f"{_clock(seg['item'][0])}–{_clock(seg['item'][1])}  ({how}{'' if seg['strong'] else '; weak'})")
+    return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else \
+        f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def _match_target(ctx: Context, item_id: str) -> dict | None:
+    rows = list(ctx.db.query("SELECT id, source, source_name, source_ref, capture_id, title, format, expires_on "
+                             "FROM library_items WHERE id = ? AND status = 'kept'", [item_id]))
+    return rows[0] if rows else None
+
+
+def _audit_matches(ctx: Context, capture_id: str, matches: list[dict]) -> None:
+    if not matches:
+        return
+    with transaction(ctx.db):
+        audit.record(ctx, "library.match", "capture", capture_id, detail={
+            "matches": [{"item": m["item_id"], "kind": m["kind"], "source": m["source"]} for m in matches]})
+
+
+# --------------------------------------------------------------------------------- the look-up index
+
+def bump_generation(ctx: Context) -> None:
+    """Note that the fingerprints the library matches against changed (inside the transaction that
+    changes them): the look-up index is rebuilt on next use."""
+    ctx.db.execute("INSERT INTO library_generation (id, token, changed_at) VALUES (1, ?, ?) "
+                   "ON CONFLICT(id) DO UPDATE SET token = excluded.token, changed_at = excluded.changed_at",
+                   [secrets.token_hex(8), iso(ctx.now())])
+
+
+def library_index(ctx: Context):
+    """The look-up index of the kept items' fingerprints (fingerprint.Index), or None when there are
+    none. It is a cache under HOME/cache named by the library's generation: built when missing (or
+    damaged), safe to delete."""
+    from . import fingerprint as fpmod
+
+    with _snapshot(ctx):
+        row = ctx.db.execute("SELECT token FROM library_generation WHERE id = 1").fetchone()
+        target = ctx.home / CACHE_DIR / f"{INDEX_PREFIX}{row[0] if row else 'initial'}"
+        if target.is_dir():
+            try:
+                return fpmod.Index.load(target)
+            except (OSError, ValueError):
+                shutil.rmtree(target, ignore_errors=True)
+        entries = _index_entries(ctx)
+    if not entries:
+        return None
+    index = fpmod.Index.build(entries)
+    target.parent.mkdir(exist_ok=True)
+    fpmod.save_index(index, target)
+    for old in target.parent.glob(f"{INDEX_PREFIX}*"):
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    return index
+
+
+@contextlib.contextmanager
+def _snapshot(ctx: Context):
+    """Reads that must see one state of the database (a read transaction, unless already in one)."""
+    own = not ctx.db.conn.in_transaction
+    if own:
+        ctx.db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if own and ctx.db.conn.in_transaction:
+            ctx.db.conn.execute("COMMIT")
+
+
+def _index_entries(ctx: Context) -> list[tuple[str, bytes, bytes]]:
+    return [tuple(row) for row in ctx.db.execute(
+        "SELECT li.id, f.index_pdq, f.index_audio FROM library_items li JOIN fingerprints f ON "
+        "(li.source = 'import' AND f.item_id = li.id) OR (li.source != 'import' AND f.capture_id = li.capture_id) "
+        "WHERE li.status = 'kept' ORDER BY li.id")]
+
+
+# -------------------------------------------------------------------------------- purge and sharing
+
+def purge(ctx: Context, *, dry_run: bool = False) -> dict:
+    """Delete everything whose retention has ended (see retention.py)."""
+    from .retention import purge as run_purge
+
+    return run_purge(ctx, dry_run=dry_run)
+
+
+def export_hashes(ctx: Context, path: str | Path) -> dict:
+    from .sharing import export_hashes as run_export
+
+    return run_export(ctx, Path(path))
+
+
+def import_hashes(ctx: Context, path: str | Path, *, key: str | Path) -> dict:
+    from .sharing import import_hashes as run_import
+
+    return run_import(ctx, Path(path), key=Path(key))

@@ -1,0 +1,287 @@
+"""`ohrt purge` (issue 6, points 2–4): with a fixed clock, expired library items go and held ones stay,
+everything else captured goes 12 months after capture, files and personal rows are really gone, a
+tombstone and an audit entry remain, a second run does nothing, a purge killed midway is finished by the
+next run, and two purges at once are safe. Run as cron runs it: its own process, no officer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIRST, Ohrt
+from library_helpers import (CONSTABLE, INSPECTOR, OHRT_BIN, SERGEANT, audit_entries, captured_task, env,
+                             library_item, review, rows, run_ohrt, secrets_of, youtube)
+
+BUILT = "2026-03-05"          # the flows happen on this day ...
+LATER = "2026-06-20"          # ... except one item removed later
+PURGE_AT = "2027-06-01T02:00:00+00:00"   # 12 months on: the first items are due, the later one is not
+BULK = 40_000             # files in a large capture folder: deleting them takes ~0.4 s
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, make_clip) -> tuple[Path, dict]:
+    """A home with, made through the CLI: `expired` (music video removed 2026-03-05), `held` (the same,
+    held for an investigation), `fresh` (removed 2026-06-20), `nfa` (reviewed: no further action),
+    `video` (removed, but not music: no library item), `open` (reviewed, referral never drafted)."""
+    home = tmp_path_factory.mktemp("purge-template") / "home"
+    ohrt = Ohrt(home)
+    ohrt.ok("init", *FIRST, env=env(BUILT))
+    ohrt.ok("officer", "add", "PC Sam Okafor", "--number", CONSTABLE, "--role", "constable", env=env(BUILT))
+    ohrt.ok("officer", "add", "Insp Ray Diaz", "--number", INSPECTOR, "--role", "inspector", env=env(BUILT))
+    clip = make_clip("purge-clip", seconds=4)
+    made = {"expired": library_item(ohrt, clip, youtube(1), when=BUILT),
+            "held": library_item(ohrt, make_clip("purge-clip-2", seconds=4, freq=660), youtube(2), when=BUILT,
+                                 derivatives=False),
+            "fresh": library_item(ohrt, clip, youtube(3), when=LATER, derivatives=False),
+            "video": library_item(ohrt, clip, youtube(4), when=BUILT, fmt="video", derivatives=False)}
+    task, capture = captured_task(ohrt, clip, youtube(5), when=BUILT, derivatives=False)
+    review(ohrt, task, when=BUILT, decision="nfa", fmt="music-video")
+    made["nfa"] = {"task": task, "capture": capture["id"], "item": None}
+    task, capture = captured_task(ohrt, clip, youtube(6), when=BUILT, derivatives=False)
+    review(ohrt, task, when=BUILT)
+    made["open"] = {"task": task, "capture": capture["id"], "item": None}
+    ohrt.ok("library", "hold", made["held"]["item"], "--investigation", "Op Quenby", "--reason",
+            "The suspect's own music: trial in 2027", env=env("2026-09-01", SERGEANT))
+    return home, made
+
+
+@pytest.fixture
+def home(template, tmp_path) -> tuple[Ohrt, dict]:
+    """A copy of the template home for one test."""
+    source, made = template
+    target = tmp_path / "home"
+    shutil.copytree(source, target)
+    return Ohrt(target), made
+
+
+def purge(ohrt: Ohrt, *args: str, at: str = PURGE_AT) -> dict:
+    done = run_ohrt(ohrt.home, "purge", "--json", *args, extra_env={"OHRT_NOW": at})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def folder(ohrt: Ohrt, capture_id: str) -> Path:
+    return ohrt.home / "captures" / capture_id
+
+
+def test_the_template_is_what_the_tests_assume(home):
+    ohrt, made = home
+    assert made["expired"]["item"] and made["held"]["item"] and made["fresh"]["item"]
+    assert made["video"]["item"] is None  # removed, but not musical: not in the library (SOP 10.8)
+    items = {i["id"]: i for i in ohrt.json("library", "list")}
+    assert items[made["expired"]["item"]]["expires_on"] == "2027-03-05"
+    assert items[made["fresh"]["item"]]["expires_on"] == "2027-06-20"
+    assert items[made["held"]["item"]]["held"] is True
+
+
+def test_purge_deletes_what_expired_and_keeps_what_is_held_or_still_within_retention(home):
+    ohrt, made = home
+    expired, held, fresh = made["expired"], made["held"], made["fresh"]
+    sha = rows(ohrt, "SELECT sha256 FROM capture_files WHERE capture_id = ? AND role = 'original'",
+               [expired["capture"]])[0]["sha256"]
+    assert (folder(ohrt, expired["capture"]) / "derived").is_dir()
+    summary = purge(ohrt)
+
+    assert summary["by"] == "scheduled" and not summary["dry_run"] and not summary["failed"]
+    purged = {u["object_id"]: u for u in summary["purged"]}
+    assert set(purged) == {expired["item"], made["video"]["task"], made["nfa"]["task"]}
+    assert purged[expired["item"]]["rule"] == "library" and purged[made["nfa"]["task"]]["rule"] == "captured"
+    assert [h["id"] for h in summary["held"]] == [held["item"]]
+    assert [o["task_id"] for o in summary["overdue"]] == [made["open"]["task"]]
+
+    # files gone, derivatives and all; the held, fresh and open ones untouched
+    for gone in (expired, made["video"], made["nfa"]):
+        assert not folder(ohrt, gone["capture"]).exists()
+    for kept in (held, fresh, made["open"]):
+        assert (folder(ohrt, kept["capture"]) / "manifest.json").is_file()
+    assert purged[expired["item"]]["files"] >= 5 and purged[expired["item"]]["bytes"] > 10_000
+
+
+def test_purge_removes_the_personal_rows_and_leaves_a_tombstone_and_audit_entry(home):
+    ohrt, made = home
+    expired = made["expired"]
+    task = expired["task"]
+    sha = rows(ohrt, "SELECT sha256 FROM capture_files WHERE capture_id = ? AND role = 'original'",
+               [expired["capture"]])[0]["sha256"]
+    for table in ("subjects", "incident_refs", "indices_research"):
+        assert rows(ohrt, f"SELECT * FROM {table} WHERE task_id = ?", [task])
+    purge(ohrt)
+
+    for table in ("subjects", "incident_refs", "indices_research"):
+        assert not rows(ohrt, f"SELECT * FROM {table} WHERE task_id = ?", [task]), table
+    for table in ("fingerprints", "capture_files"):
+        assert not rows(ohrt, f"SELECT * FROM {table} WHERE capture_id = ?", [expired["capture"]]), table
+    capture = rows(ohrt, "SELECT * FROM captures WHERE id = ?", [expired["capture"]])[0]
+    assert capture["purged_at"] == PURGE_AT and capture["requested_url"] is None
+    item = ohrt.json("library", "show", expired["item"])
+    assert item["status"] == "purged" and item["title"] is None and item["summary"] is None
+    assert item["removed_on"] == BUILT and item["expires_on"] == "2027-03-05"  # the dates stay on record
+    shown = ohrt.json("task", "show", task)
+    assert shown["status"] == "closed" and shown["subjects"] == [] and shown["incident_refs"] == []
+    assert shown["title"] is None and shown["url"] == ""
+    # nothing of the task's personal data is left anywhere in the database, audit chain included
+    dump = "\n".join(sqlite3.connect(ohrt.home / "ohrt.db").iterdump())
+    for name, secret in secrets_of(1).items():
+        assert secret.split(":")[-1] not in dump, name
+    assert secrets_of(2)["subject"] in dump  # the held item's task keeps its own
+
+    [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
+    detail = json.loads(tomb["detail"])
+    assert (tomb["state"], tomb["rule"], tomb["purged_by"], tomb["task_id"]) == ("done", "library", "scheduled", task)
+    assert tomb["purged_at"] == PURGE_AT and tomb["expired_on"] == "2027-03-05"
+    assert detail["captures"][0]["id"] == expired["capture"]
+    assert detail["captures"][0]["originals"][0]["sha256"] == sha
+    assert detail["removed_on"] == BUILT and "SOP 10.8" in detail["rule"] and detail["retention_months"] == 12
+    [entry] = [e for e in audit_entries(ohrt, "library.purge") if e["object_id"] == expired["item"]]
+    assert entry["officer"] == "scheduled" and entry["detail"]["captures"] == [expired["capture"]]
+    assert entry["detail"]["clock"] == "fixed by OHRT_NOW"
+    assert audit_entries(ohrt, "purge.run")[0]["detail"]["purged"] == 3
+    assert ohrt.json("audit", "verify")["intact"] is True
+
+
+def test_a_second_purge_does_nothing(home):
+    ohrt, made = home
+    purge(ohrt)
+    before = rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"]
+    again = purge(ohrt)
+    assert again["purged"] == [] and again["resumed"] == []
+    assert rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"] == before
+    assert len(rows(ohrt, "SELECT * FROM tombstones")) == 3
+
+
+def test_a_dry_run_names_what_would_go_and_changes_nothing(home):
+    ohrt, made = home
+    before = rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"]
+    summary = purge(ohrt, "--dry-run")
+    assert summary["dry_run"] and {u["object_id"] for u in summary["purged"]} == {
+        made["expired"]["item"], made["video"]["task"], made["nfa"]["task"]}
+    assert folder(ohrt, made["expired"]["capture"]).is_dir()
+    assert rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"] == before and not rows(ohrt, "SELECT * FROM tombstones")
+
+
+def test_nothing_is_due_before_the_retention_ends(home):
+    ohrt, made = home
+    summary = purge(ohrt, at="2027-03-04T23:00:00+00:00")
+    assert summary["purged"] == [] and summary["held"] == [] and summary["overdue"] == []
+
+
+def test_a_released_hold_lets_the_next_purge_delete_the_item(home):
+    ohrt, made = home
+    held = made["held"]["item"]
+    result = ohrt("library", "release", held, "--reason", "case concluded", env=env("2027-05-01", CONSTABLE))
+    assert result.exit_code == 2 and "sergeant or above" in result.stderr
+    result = ohrt.ok("library", "release", held, "--reason", "case concluded at court", env=env(PURGE_AT, SERGEANT))
+    assert "next purge deletes it" in result.stdout
+    assert held in {u["object_id"] for u in purge(ohrt)["purged"]}
+    assert not folder(ohrt, made["held"]["capture"]).exists()
+
+
+def test_the_retention_periods_come_from_the_configuration(home):
+    ohrt, made = home
+    config = ohrt.home / "config.toml"
+    config.write_text(config.read_text() + "capture_months = 24\n", encoding="utf-8")  # under [retention]
+    summary = purge(ohrt)
+    assert {u["object_id"] for u in summary["purged"]} == {made["expired"]["item"]}  # 2.2 now 24 months
+    config.write_text(config.read_text().replace("capture_months = 24", "capture_months = 'soon'"), encoding="utf-8")
+    done = run_ohrt(ohrt.home, "purge", extra_env={"OHRT_NOW": PURGE_AT})
+    assert done.returncode == 2 and "retention.capture_months" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_named_officer_purging_by_hand_is_recorded_and_must_be_on_the_roster(home):
+    ohrt, made = home
+    done = run_ohrt(ohrt.home, "purge", extra_env={"OHRT_NOW": PURGE_AT, "OHRT_OFFICER": "9999"})
+    assert done.returncode == 2 and "not on this home's roster" in done.stderr
+    summary = json.loads(run_ohrt(ohrt.home, "--officer", SERGEANT, "purge", "--json",
+                                  extra_env={"OHRT_NOW": PURGE_AT}).stdout)
+    assert summary["by"] == SERGEANT
+    assert {t["purged_by"] for t in rows(ohrt, "SELECT purged_by FROM tombstones")} == {SERGEANT}
+
+
+def test_a_file_hard_linked_from_a_kept_capture_stays_read_only_and_intact(home):
+    ohrt, made = home
+    kept_original = next((folder(ohrt, made["fresh"]["capture"]) / "original").iterdir())
+    purged_original = next((folder(ohrt, made["expired"]["capture"]) / "original").iterdir())
+    # The same clip is stored once, by hard link, as capture did in the template (copying lost the link).
+    assert kept_original.read_bytes() == purged_original.read_bytes()
+    os.link(purged_original, kept_original.with_name("relinked"))
+    os.replace(kept_original.with_name("relinked"), kept_original)
+    assert kept_original.stat().st_nlink == 2
+    purge(ohrt)
+    assert kept_original.is_file() and stat.S_IMODE(kept_original.stat().st_mode) == 0o444
+    assert ohrt.ok("verify", made["fresh"]["capture"]).exit_code == 0
+
+
+def test_a_purge_killed_midway_is_finished_by_the_next_run(home):
+    ohrt, made = home
+    expired = made["expired"]
+    bulk = folder(ohrt, expired["capture"]) / "derived" / "bulk"
+    bulk.mkdir(parents=True)
+    for n in range(BULK):  # read-only files in a read-only folder, so many that deleting them takes a while
+        os.close(os.open(bulk / f"frame-{n:05d}.bin", os.O_CREAT | os.O_WRONLY, 0o444))
+    os.chmod(bulk, 0o555)
+    process = subprocess.Popen([OHRT_BIN, "purge"], env=_cron_env(ohrt.home), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        _wait_until_deleting(bulk, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # Killed: the record says the purge started and did not finish; the files are half gone.
+    [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
+    assert tomb["state"] == "purging" and tomb["purged_at"] is None
+    assert folder(ohrt, expired["capture"]).exists()
+    assert rows(ohrt, "SELECT purged_at FROM captures WHERE id = ?", [expired["capture"]])[0]["purged_at"]
+    assert rows(ohrt, "SELECT status FROM library_items WHERE id = ?", [expired["item"]])[0]["status"] == "purging"
+    result = ohrt("library", "hold", expired["item"], "--investigation", "Op X", "--reason", "late",
+                  env=env(PURGE_AT, SERGEANT))
+    assert result.exit_code == 2 and "purging" in result.stderr
+
+    summary = purge(ohrt)
+    assert expired["item"] in {u["object_id"] for u in summary["resumed"]}
+    assert not folder(ohrt, expired["capture"]).exists()
+    [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
+    assert tomb["state"] == "done" and tomb["purged_at"] == PURGE_AT
+    assert not rows(ohrt, "SELECT * FROM subjects WHERE task_id = ?", [expired["task"]])
+    [entry] = [e for e in audit_entries(ohrt, "library.purge") if e["object_id"] == expired["item"]]
+    assert entry["detail"]["resumed"] is True
+    assert purge(ohrt)["purged"] == [] and ohrt.json("audit", "verify")["intact"]
+
+
+def _cron_env(home: Path) -> dict:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
+    return {**full, "OHRT_HOME": str(home), "OHRT_NOW": PURGE_AT}
+
+
+def _wait_until_deleting(bulk: Path, process: subprocess.Popen) -> None:
+    """Until the purge has begun deleting the large folder (and so has committed its tombstones)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        if len(os.listdir(bulk)) < BULK - 2000:
+            return
+    raise AssertionError("the purge never began deleting")
+
+
+def test_two_purges_at_once_each_purge_exactly_once(home):
+    ohrt, made = home
+    processes = [subprocess.Popen([OHRT_BIN, "purge", "--json"], env=_cron_env(ohrt.home), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    summaries = [json.loads(out) for out, _ in outputs]
+    done = sorted(u["object_id"] for s in summaries for u in s["purged"])
+    assert done == sorted({made["expired"]["item"], made["video"]["task"], made["nfa"]["task"]})
+    assert len(rows(ohrt, "SELECT * FROM tombstones WHERE state = 'done'")) == 3
+    assert len(audit_entries(ohrt, "library.purge")) == 1 and len(audit_entries(ohrt, "task.purge")) == 2
+    assert ohrt.json("audit", "verify")["intact"]
