@@ -60,7 +60,8 @@ KINDS = ("same video", "same visuals", "same audio", "possible")
 WORDS = 4                    # a PDQ hash as four 64-bit words
 BANDS = 16                   # the index looks hashes up by 16 bands of 16 bits
 INDEX_REPS = 48              # at most this many distinct frames of an item go into the index
-REP_SPACING = 16             # ... a frame joins them when this many bits from the last one kept
+REP_SPACING = 16             # ... a frame joins them when this many bits from the one before
+REP_EVERY_S = 4.0            # ... and one every 4 s at least
 INDEX_PDQ = 64               # an index hit closer than this makes an item worth comparing in full
 AUDIO_STRIDE = 8             # every 8th sound value of an item goes into the index
 AUDIO_KEY_BITS = 3           # ... and a capture's value within 3 bits of it is a hit
@@ -513,16 +514,21 @@ def match(query: Fingerprint, item: Fingerprint) -> dict | None:
 # --------------------------------------------------------------------------------------------- index
 
 def representatives(fp: Fingerprint) -> np.ndarray:
-    """The distinct frames of an item (as is), for the index: a frame joins when it is more than
-    REP_SPACING bits from the last one kept; at most INDEX_REPS, spread evenly. (k, 32) uint8."""
+    """The distinct frames of an item (as is), for the index: the first, each frame more than
+    REP_SPACING bits from the one before (a cut, fast movement) and one every REP_EVERY_S at least
+    (slow drift); then those too close to the one kept before them are dropped, and at most INDEX_REPS
+    are kept, spread evenly. (k, 32) uint8."""
     words = as_words(fp.pdq[:, 0])
-    kept: list[int] = []
-    for index in range(len(words)):
-        if not kept or int(np.bitwise_count(words[index] ^ words[kept[-1]]).sum()) > REP_SPACING:
-            kept.append(index)
-    if len(kept) > INDEX_REPS:
-        kept = [kept[i] for i in np.linspace(0, len(kept) - 1, INDEX_REPS).round().astype(int)]
-    return fp.pdq[kept, 0]
+    if not len(words):
+        return fp.pdq[:0, 0]
+    step = np.bitwise_count(words[1:] ^ words[:-1]).sum(axis=1)
+    every = np.maximum(1, int(round(REP_EVERY_S * PDQ_FPS)))
+    keep = np.flatnonzero(np.concatenate([[True], step > REP_SPACING]) | (np.arange(len(words)) % every == 0))
+    apart = np.bitwise_count(words[keep[1:]] ^ words[keep[:-1]]).sum(axis=1) > REP_SPACING
+    keep = keep[np.concatenate([[True], apart])]
+    if len(keep) > INDEX_REPS:
+        keep = keep[np.linspace(0, len(keep) - 1, INDEX_REPS).round().astype(int)]
+    return fp.pdq[keep, 0]
 
 
 def index_columns(fp: Fingerprint) -> dict:
