@@ -163,10 +163,10 @@ def bench_match(work: Path) -> list[dict]:
 
 
 def bench_fingerprint(work: Path) -> list[dict]:
-    """Fingerprint a real 3-minute 640×360 video (made by ffmpeg: a seeded melody over moving pictures)."""
+    """Fingerprint a real 3-minute 640×360 video (made by ffmpeg: a melody over moving test pictures)."""
     video = work / "three-minutes.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "mandelbrot=s=640x360:r=25:end_pts=180", "-f", "lavfi", "-i",
+                    "testsrc2=s=640x360:r=25", "-f", "lavfi", "-i",
                     "aevalsrc='0.4*sin(2*PI*110*pow(2,mod(floor(t*3.3)*7919+17,36)/12)*t)':s=44100:d=180",
                     "-t", "180", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(video)], check=True)
     start = time.perf_counter()

@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
@@ -45,13 +46,13 @@ VARIANTS = ("frame", "mirror", "zoom")   # the second axis of Fingerprint.pdq
 AUDIO_STEP_S = 1365 / 11025  # Chromaprint (algorithm 1) gives one value per 1365 samples at 11,025 Hz
 AUDIO_SPAN_S = 2.6           # ... each value summarising the 2.6 s of sound from its position
 
-# Matching thresholds (tuned on generated media; README "How matching decides").
+# Matching thresholds (tuned on generated media: tests/test_match.py, README "Re-upload detection").
 PDQ_MATCH = 31               # frames at most this many bits apart (of 256) are the same picture
 PDQ_POSSIBLE = 48            # ... up to this, a frame in a run of matching frames still counts
 MIN_FRAMES = 3               # a picture match needs this many matching frames in one run (fewer for stills)
 FRAME_GAP_S = 2.0            # a run of matching frames may skip this long (cuts, dropped frames)
 AUDIO_MATCH = 0.20           # Chromaprint bit-error rate at most this over ...
-AUDIO_POSSIBLE = 0.28        # ... (up to this, the sound is a "possible" match)
+AUDIO_POSSIBLE = 0.25        # ... (up to this, the sound is a "possible" match)
 AUDIO_MIN_S = 10.0           # ... at least this long
 AUDIO_MIN_CHANGE = 0.5       # steady tones and silence give constant values: they are no evidence
 
@@ -150,8 +151,10 @@ def fingerprint_file(path: Path, info: dict | None = None) -> Fingerprint:
     with ThreadPoolExecutor(1) as pool:  # the sound is fingerprinted by its own ffmpeg meanwhile
         sound = pool.submit(audio_fingerprint, path) if media.streams(info, "audio") else None
         if kind in ("video", "image"):
-            crop = detect_crop(path, info) if kind == "video" else None
-            positions, quality, pdq = frame_hashes(path, crop=crop, still=(kind == "image"))
+            video = media.streams(info, "video")[0]  # the first picture stream that is not cover art
+            stream = f"0:{video.get('index', 0)}"
+            crop = detect_crop(path, video, stream) if kind == "video" else None
+            positions, quality, pdq = frame_hashes(path, crop=crop, still=(kind == "image"), stream=stream)
         audio = sound.result() if sound else np.zeros(0, np.uint32)
     return Fingerprint(duration=media.duration(info), positions=positions, quality=quality, pdq=pdq, audio=audio,
                        crop=crop, tools=tool_versions())
@@ -171,14 +174,13 @@ def _ffmpeg(*args: str) -> list[str]:
     return ["ffmpeg", "-nostdin", "-hide_banner", *args]
 
 
-def detect_crop(path: Path, info: dict) -> str | None:
+def detect_crop(path: Path, video: dict, stream: str = "0:v:0") -> str | None:
     """The black border to cut off, as ffmpeg's `cropdetect` finds it over the key frames (over every
     frame at 2 a second when there are few key frames): the largest picture area seen, so that a dark
-    scene does not shrink it. None when there is no border, or when nearly all is black."""
-    from . import media
-
+    scene does not shrink it. None when there is no border, or when nearly all is black. `video` is
+    ffprobe's description of the stream."""
     def run(sample: list[str], vf: str) -> list[tuple[int, ...]]:
-        done = subprocess.run(_ffmpeg(*sample, "-i", str(path), "-map", "0:v:0", "-vf", vf, "-f", "null", "-"),
+        done = subprocess.run(_ffmpeg(*sample, "-i", str(path), "-map", stream, "-vf", vf, "-f", "null", "-"),
                               capture_output=True, text=True)
         return [tuple(map(int, m)) for m in re.findall(r"crop=(\d+):(\d+):(\d+):(\d+)", done.stderr)]
 
@@ -186,41 +188,39 @@ def detect_crop(path: Path, info: dict) -> str | None:
     found = run(["-skip_frame", "nokey"], detect)
     if len(found) < 5:
         found = run([], f"fps=2,{detect}")
-    video = media.streams(info, "video")
-    if not found or not video:
+    if not found:
         return None
     w, h, x, y = found[-1]
-    full_w, full_h = int(video[0].get("width") or 0), int(video[0].get("height") or 0)
+    full_w, full_h = int(video.get("width") or 0), int(video.get("height") or 0)
     if w <= 0 or h <= 0 or (w, h) == (full_w, full_h) or w * h < 0.1 * full_w * full_h:
         return None
     return f"{w}:{h}:{x}:{y}"
 
 
-def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False,
+                 stream: str = "0:v:0") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PDQ hashes of one frame a second (or of the one picture of a still): positions (s), qualities,
     and the hashes of each frame as is, mirrored and zoomed (VARIANTS). Frames below MIN_QUALITY are
     dropped."""
     chain = ([f"crop={crop}"] if crop else []) + ([] if still else [f"fps={PDQ_FPS}"])
     chain += [f"scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area", "format=rgb24"]
-    command = _ffmpeg("-v", "error", "-i", str(path), "-map", "0:v:0", *(["-frames:v", "1"] if still else []),
+    command = _ffmpeg("-v", "error", "-i", str(path), "-map", stream, *(["-frames:v", "1"] if still else []),
                       "-vf", ",".join(chain), "-f", "rawvideo", "-")
     size = FRAME_SIZE * FRAME_SIZE * 3
     positions, qualities, hashes = [], [], []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    # ffmpeg's complaints go to a file, not a pipe, so that many of them cannot block it while we read frames
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as proc:
         index = 0
-        while True:
-            data = proc.stdout.read(size)
-            if len(data) < size:
-                break
-            frame = np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3)
-            variants, quality = hash_frame(frame)
+        while len(data := proc.stdout.read(size)) == size:
+            variants, quality = hash_frame(np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3))
             if quality >= MIN_QUALITY:
                 positions.append(index / PDQ_FPS)
                 qualities.append(quality)
                 hashes.append(variants)
             index += 1
-        error = proc.stderr.read().decode("utf-8", "replace").strip()
         proc.wait()
+        errors.seek(0)
+        error = errors.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise Failure(f"ffmpeg could not read the pictures of {path.name} ({_last_line(error)}): check the file.")
     if not hashes:

@@ -31,6 +31,7 @@ from .timeutil import add_months, iso, parse_date
 SOURCES = ("removal", "by-hand", "import")      # how an item came into the library
 STATUSES = ("kept", "purging", "purged")
 ITEM_RE = re.compile(r"L-\d{4}-\d{6}")
+MEDIA_KINDS = ("video", "audio", "image")       # what can be fingerprinted
 CACHE_DIR = "cache"
 INDEX_PREFIX = "library-index-"
 RECORD_FIELDS = ("title", "url", "platforms", "channel", "rationale", "summary", "breach")
@@ -86,6 +87,10 @@ def add_item(ctx: Context, task_id: str, *, removed_on: str | None = None, reaso
 
     ctx.actor()
     task_id = _task_id(ctx, task_id)
+    purged = ctx.db.execute("SELECT state, started_at FROM tombstones WHERE object_type = 'task' AND object_id = ?",
+                            [task_id]).fetchone()
+    if purged:
+        raise StateError(f"{task_id}'s material was purged ({purged[0]}, {purged[1]}): there is nothing left to keep.")
     existing = _kept_item_of(ctx, task_id)
     if existing:
         raise StateError(f"{task_id} is already in the library as {existing}: see `ohrt library show {existing}`.")
@@ -330,6 +335,8 @@ def expiring(ctx: Context, within: str = "30d") -> list[dict]:
 def on_capture(ctx: Context, capture_id: str) -> list[dict]:
     """Called by the capture stage once a capture is committed: fingerprint it, keep the fingerprints
     (purged with the capture), and return the library items it matches (see `find_matches`)."""
+    if _capture_row(ctx, capture_id)["media_kind"] not in MEDIA_KINDS:
+        return []  # nothing to fingerprint (no pictures or sound)
     fp = fingerprint_capture(ctx, capture_id)
     matches = find_matches(ctx, fp, exclude_capture=capture_id)
     _audit_matches(ctx, capture_id, matches)
@@ -344,6 +351,7 @@ def fingerprint_capture(ctx: Context, capture_id: str):
     path = _original_path(ctx, capture)
     fp = fpmod.fingerprint_file(path)
     with transaction(ctx.db):
+        _capture_row(ctx, capture["id"])  # not purged while we were hashing
         ctx.db.execute("DELETE FROM fingerprints WHERE capture_id = ?", [capture["id"]])
         ctx.db["fingerprints"].insert({"capture_id": capture["id"], "created_at": iso(ctx.now()),
                                        **fpmod.index_columns(fp), **fp.blobs()})
@@ -402,6 +410,9 @@ def match_capture(ctx: Context, capture_id: str) -> dict:
     was (a capture made before the library, or whose fingerprints failed)."""
     ctx.actor()
     capture = _capture_row(ctx, capture_id)
+    if capture["media_kind"] not in MEDIA_KINDS:
+        raise StateError(f"capture {capture['id']} holds no pictures or sound ({capture['media_kind']}): there is "
+                         "nothing to match.")
     fp = stored_fingerprint(ctx, capture_id=capture["id"])
     computed = fp is None
     if computed:
@@ -503,11 +514,14 @@ def library_index(ctx: Context):
     if not entries:
         return None
     index = fpmod.Index.build(entries)
-    target.parent.mkdir(exist_ok=True)
-    fpmod.save_index(index, target)
-    for old in target.parent.glob(f"{INDEX_PREFIX}*"):
-        if old != target:
-            shutil.rmtree(old, ignore_errors=True)
+    try:  # the cache is a convenience: without it the index is built again next time
+        target.parent.mkdir(exist_ok=True)
+        fpmod.save_index(index, target)
+        for old in target.parent.glob(f"{INDEX_PREFIX}*"):
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
     return index
 
 

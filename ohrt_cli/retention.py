@@ -30,7 +30,7 @@ import os
 import shutil
 import stat
 import time
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from . import audit, tasks
@@ -43,6 +43,7 @@ from .timeutil import add_months, iso, parse_iso
 LOCK_NAME = ".purge.lock"
 LOCK_WAIT_S = 120          # a second purge waits this long for the first, then gives up saying so
 BATCH = 200                # units per pair of transactions
+DELETERS = 8               # capture folders deleted at once
 ENDED = ("closed", "not-removed", "removed")
 RULES = {
     "library": "Domain library: {months} months from the date of removal, no active hold (SOP 10.8)",
@@ -144,8 +145,8 @@ def purge(ctx: Context, *, dry_run: bool = False) -> dict:
     who = ctx.officer.number if ctx.officer else "scheduled"
     result = {"dry_run": dry_run, "at": iso(ctx.now()), "by": who, "purged": [], "resumed": [], "held": [],
               "overdue": [], "failed": []}
-    if dry_run:
-        return _fill(result, plan(ctx), [], [], [])
+    if dry_run:  # what a run would do: finish the interrupted, then purge what is due
+        return _fill(result, plan(ctx), [], interrupted(ctx))
     with purge_lock(ctx):
         resumed = _finish_all(ctx, interrupted(ctx), result["failed"])
         todo = plan(ctx)
@@ -157,13 +158,13 @@ def purge(ctx: Context, *, dry_run: bool = False) -> dict:
                 audit.record(ctx, "purge.run", "purge", result["at"], detail={
                     "purged": len(purged), "resumed": len(resumed), "held": len(todo.held),
                     "overdue": len(todo.overdue), "failed": len(result["failed"])})
-    return _fill(result, todo, purged, resumed, result["failed"])
+    return _fill(result, todo, purged, resumed)
 
 
-def _fill(result: dict, todo: Plan, purged: list[Unit], resumed: list[Unit], failed: list[dict]) -> dict:
+def _fill(result: dict, todo: Plan, purged: list[Unit], resumed: list[Unit]) -> dict:
     shown = todo.due if result["dry_run"] else purged
     result.update(purged=[u.summary() for u in shown], resumed=[u.summary() for u in resumed], held=todo.held,
-                  overdue=todo.overdue, failed=failed)
+                  overdue=todo.overdue)
     return result
 
 
@@ -272,21 +273,29 @@ def interrupted(ctx: Context) -> list[Unit]:
 def _finish_all(ctx: Context, units: list[Unit], failed: list[dict]) -> list[Unit]:
     """Steps 2 and 3 for units whose tombstones are committed; a unit whose files cannot be deleted
     stays 'purging' (and is reported) for the next run."""
+    with ThreadPoolExecutor(DELETERS) as pool:  # deleting is waiting on the disk: do several at once
+        outcomes = list(pool.map(lambda unit: _delete_files(ctx, unit), units))
     deleted = []
-    for unit in units:
-        try:
-            for capture in unit.captures:
-                files, size = delete_capture_folder(ctx, capture["folder"])
-                unit.files += files
-                unit.bytes += size
-        except OSError as exc:
-            failed.append({"object_id": unit.object_id, "error": f"{exc.strerror or exc} ({exc.filename}): "
-                           "check the permissions, then run `ohrt purge` again to finish it."})
-            continue
-        deleted.append(unit)
+    for unit, error in zip(units, outcomes):
+        if error:
+            failed.append({"object_id": unit.object_id, "error": error})
+        else:
+            deleted.append(unit)
     for batch in _batches(deleted):
         _erase_rows(ctx, batch)
     return deleted
+
+
+def _delete_files(ctx: Context, unit: Unit) -> str | None:
+    """Step 2 for one unit: its capture folders; the error in words, or None."""
+    try:
+        for capture in unit.captures:
+            files, size = delete_capture_folder(ctx, capture["folder"])
+            unit.files += files
+            unit.bytes += size
+    except OSError as exc:
+        return f"{exc.strerror or exc} ({exc.filename}): check the permissions, then run `ohrt purge` again to finish it."
+    return None
 
 
 def delete_capture_folder(ctx: Context, folder: str | None) -> tuple[int, int]:

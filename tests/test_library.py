@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from conftest import FIRST, Ohrt
 from library_helpers import (CONSTABLE, INSPECTOR, SERGEANT, Media, audit_entries, captured_task, env,
@@ -75,7 +77,9 @@ def test_a_removed_music_video_goes_into_the_library_with_the_intelligence_recor
 def test_the_retention_period_is_read_from_the_configuration(home, media):
     ohrt, made = home
     config = ohrt.home / "config.toml"
-    config.write_text(config.read_text().replace("months = 12", "months = 6"), encoding="utf-8")
+    raw = tomllib.loads(config.read_text(encoding="utf-8"))
+    raw["retention"]["months"] = 6
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
     item = ohrt.json("library", "add", made["plain"]["task"], "--removed-on", "2026-03-20", "--reason",
                      "removed, recorded elsewhere", env=env("2026-04-01", CONSTABLE))
     assert (item["source"], item["removed_on"], item["expires_on"]) == ("by-hand", "2026-03-20", "2026-09-20")

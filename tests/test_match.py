@@ -136,3 +136,53 @@ def test_a_file_ffmpeg_cannot_read_is_one_clear_failure(tmp_path):
     with pytest.raises(Failure) as caught:
         F.fingerprint_file(bad)
     assert "check the file" in caught.value.message and "\n" not in caught.value.message
+
+
+# ------------------------------------------------------------------ synthetic fingerprints, exact control
+
+def synthetic(frames: int, seed: int, audio: int = 0) -> F.Fingerprint:
+    rng = np.random.default_rng(seed)
+    pdq = rng.integers(0, 256, (frames, len(F.VARIANTS), 32), dtype=np.uint8)
+    steps = np.bitwise_xor.reduce(np.uint32(1) << rng.integers(0, 32, (audio, 5), dtype=np.uint32), axis=1)
+    return F.Fingerprint(float(frames), np.arange(frames, dtype=np.float32), np.full(frames, 90, np.uint8), pdq,
+                         np.bitwise_xor.accumulate(steps).astype(np.uint32) if audio else np.zeros(0, np.uint32))
+
+
+def flipped(hashes: np.ndarray, bits: int, seed: int) -> np.ndarray:
+    """Each 32-byte hash with `bits` of its bits flipped."""
+    rng = np.random.default_rng(seed)
+    unpacked = np.unpackbits(hashes, axis=-1)
+    flat = unpacked.reshape(-1, 256)
+    for row in flat:
+        row[rng.choice(256, bits, replace=False)] ^= 1
+    return np.packbits(flat.reshape(unpacked.shape), axis=-1)
+
+
+def test_a_compilation_of_two_stretches_gives_both_side_by_side():
+    item = synthetic(20, seed=1)
+    order = list(range(12, 18)) + list(range(2, 8))  # item 12–18 s, then item 2–8 s
+    query = F.Fingerprint(12.0, np.arange(12, dtype=np.float32), np.full(12, 90, np.uint8),
+                          flipped(item.pdq[order], 10, seed=2), np.zeros(0, np.uint32))
+    result = F.match(query, item)
+    assert result["kind"] == "same visuals"
+    assert sorted((s["capture"], s["item"]) for s in result["segments"]) == [
+        ([0.0, 6.0], [12.0, 18.0]), ([6.0, 12.0], [2.0, 8.0])]
+
+
+def test_weaker_evidence_is_reported_as_possible():
+    item = synthetic(12, seed=3, audio=120)
+    pictures = flipped(item.pdq, 40, seed=4)         # every frame 40 bits off (a heavy crop) ...
+    pictures[5] = flipped(item.pdq[5:6], 20, seed=5)[0]  # ... but one close enough to start a run
+    query = F.Fingerprint(12.0, item.positions.copy(), item.quality.copy(), pictures, np.zeros(0, np.uint32))
+    result = F.match(query, item)
+    assert result["kind"] == "possible" and result["segments"][0]["strong"] is False
+    assert result["segments"][0]["capture"] == [0.0, 12.0]
+
+    noise = np.packbits(np.random.default_rng(6).random((120, 32)) < 0.225, axis=1, bitorder="little")
+    sound = F.Fingerprint(None, np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros((0, 3, 32), np.uint8),
+                          item.audio ^ noise.view("<u4").ravel())
+    result = F.match(sound, item)
+    assert result["kind"] == "possible" and F.AUDIO_MATCH < result["bit_error_rate"] <= F.AUDIO_POSSIBLE
+    assert F.match(F.Fingerprint(None, sound.positions, sound.quality, sound.pdq, item.audio ^ np.packbits(
+        np.random.default_rng(7).random((120, 32)) < 0.35, axis=1, bitorder="little").view("<u4").ravel()),
+        item) is None

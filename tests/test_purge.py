@@ -13,11 +13,13 @@ import sqlite3
 import stat
 import subprocess
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 
-from conftest import FIRST, Ohrt
+from conftest import FIRST, TASK_ARGS, Ohrt
 from library_helpers import (CONSTABLE, INSPECTOR, OHRT_BIN, SERGEANT, audit_entries, captured_task, env,
                              library_item, review, rows, run_ohrt, secrets_of, youtube)
 
@@ -31,7 +33,8 @@ BULK = 40_000             # files in a large capture folder: deleting them takes
 def template(tmp_path_factory, make_clip) -> tuple[Path, dict]:
     """A home with, made through the CLI: `expired` (music video removed 2026-03-05), `held` (the same,
     held for an investigation), `fresh` (removed 2026-06-20), `nfa` (reviewed: no further action),
-    `video` (removed, but not music: no library item), `open` (reviewed, referral never drafted)."""
+    `video` (removed, but not music: no library item), `open` (reviewed, referral never drafted) and
+    `uncaptured` (received 2026-02-20, gone before capture: no further action)."""
     home = tmp_path_factory.mktemp("purge-template") / "home"
     ohrt = Ohrt(home)
     ohrt.ok("init", *FIRST, env=env(BUILT))
@@ -49,6 +52,11 @@ def template(tmp_path_factory, make_clip) -> tuple[Path, dict]:
     task, capture = captured_task(ohrt, clip, youtube(6), when=BUILT, derivatives=False)
     review(ohrt, task, when=BUILT)
     made["open"] = {"task": task, "capture": capture["id"], "item": None}
+    task = ohrt.ok("task", "add", "--url", youtube(7), *TASK_ARGS, "--subject", "Never Captured",
+                   env=env("2026-02-20")).stdout.strip()
+    ohrt.ok("review", task, "--decision", "nfa", "--format", "video", "--no-capture", "--reason",
+            "Deleted before capture", env=env("2026-02-21", CONSTABLE))
+    made["uncaptured"] = {"task": task, "capture": None, "item": None}
     ohrt.ok("library", "hold", made["held"]["item"], "--investigation", "Op Quenby", "--reason",
             "The suspect's own music: trial in 2027", env=env("2026-09-01", SERGEANT))
     return home, made
@@ -67,6 +75,13 @@ def purge(ohrt: Ohrt, *args: str, at: str = PURGE_AT) -> dict:
     done = run_ohrt(ohrt.home, "purge", "--json", *args, extra_env={"OHRT_NOW": at})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def set_retention(ohrt: Ohrt, **values) -> None:
+    path = ohrt.home / "config.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw.setdefault("retention", {}).update(values)
+    path.write_text(tomli_w.dumps(raw), encoding="utf-8")
 
 
 def folder(ohrt: Ohrt, capture_id: str) -> Path:
@@ -93,8 +108,10 @@ def test_purge_deletes_what_expired_and_keeps_what_is_held_or_still_within_reten
 
     assert summary["by"] == "scheduled" and not summary["dry_run"] and not summary["failed"]
     purged = {u["object_id"]: u for u in summary["purged"]}
-    assert set(purged) == {expired["item"], made["video"]["task"], made["nfa"]["task"]}
+    assert set(purged) == {expired["item"], made["video"]["task"], made["nfa"]["task"], made["uncaptured"]["task"]}
     assert purged[expired["item"]]["rule"] == "library" and purged[made["nfa"]["task"]]["rule"] == "captured"
+    uncaptured = purged[made["uncaptured"]["task"]]
+    assert uncaptured["captures"] == [] and uncaptured["expired_on"] == "2027-02-20"  # 12 months from receipt
     assert [h["id"] for h in summary["held"]] == [held["item"]]
     assert [o["task_id"] for o in summary["overdue"]] == [made["open"]["task"]]
 
@@ -144,7 +161,8 @@ def test_purge_removes_the_personal_rows_and_leaves_a_tombstone_and_audit_entry(
     [entry] = [e for e in audit_entries(ohrt, "library.purge") if e["object_id"] == expired["item"]]
     assert entry["officer"] == "scheduled" and entry["detail"]["captures"] == [expired["capture"]]
     assert entry["detail"]["clock"] == "fixed by OHRT_NOW"
-    assert audit_entries(ohrt, "purge.run")[0]["detail"]["purged"] == 3
+    assert audit_entries(ohrt, "purge.run")[0]["detail"]["purged"] == 4
+    assert not rows(ohrt, "SELECT * FROM subjects WHERE name = 'Never Captured'")
     assert ohrt.json("audit", "verify")["intact"] is True
 
 
@@ -155,7 +173,7 @@ def test_a_second_purge_does_nothing(home):
     again = purge(ohrt)
     assert again["purged"] == [] and again["resumed"] == []
     assert rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"] == before
-    assert len(rows(ohrt, "SELECT * FROM tombstones")) == 3
+    assert len(rows(ohrt, "SELECT * FROM tombstones")) == 4
 
 
 def test_a_dry_run_names_what_would_go_and_changes_nothing(home):
@@ -163,14 +181,14 @@ def test_a_dry_run_names_what_would_go_and_changes_nothing(home):
     before = rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"]
     summary = purge(ohrt, "--dry-run")
     assert summary["dry_run"] and {u["object_id"] for u in summary["purged"]} == {
-        made["expired"]["item"], made["video"]["task"], made["nfa"]["task"]}
+        made["expired"]["item"], made["video"]["task"], made["nfa"]["task"], made["uncaptured"]["task"]}
     assert folder(ohrt, made["expired"]["capture"]).is_dir()
     assert rows(ohrt, "SELECT COUNT(*) AS n FROM audit")[0]["n"] == before and not rows(ohrt, "SELECT * FROM tombstones")
 
 
 def test_nothing_is_due_before_the_retention_ends(home):
     ohrt, made = home
-    summary = purge(ohrt, at="2027-03-04T23:00:00+00:00")
+    summary = purge(ohrt, at="2027-02-19T23:00:00+00:00")
     assert summary["purged"] == [] and summary["held"] == [] and summary["overdue"] == []
 
 
@@ -187,11 +205,10 @@ def test_a_released_hold_lets_the_next_purge_delete_the_item(home):
 
 def test_the_retention_periods_come_from_the_configuration(home):
     ohrt, made = home
-    config = ohrt.home / "config.toml"
-    config.write_text(config.read_text() + "capture_months = 24\n", encoding="utf-8")  # under [retention]
+    set_retention(ohrt, capture_months=24)
     summary = purge(ohrt)
     assert {u["object_id"] for u in summary["purged"]} == {made["expired"]["item"]}  # 2.2 now 24 months
-    config.write_text(config.read_text().replace("capture_months = 24", "capture_months = 'soon'"), encoding="utf-8")
+    set_retention(ohrt, capture_months="soon")
     done = run_ohrt(ohrt.home, "purge", extra_env={"OHRT_NOW": PURGE_AT})
     assert done.returncode == 2 and "retention.capture_months" in done.stderr and "Traceback" not in done.stderr
 
@@ -281,7 +298,8 @@ def test_two_purges_at_once_each_purge_exactly_once(home):
     assert [p.returncode for p in processes] == [0, 0], outputs
     summaries = [json.loads(out) for out, _ in outputs]
     done = sorted(u["object_id"] for s in summaries for u in s["purged"])
-    assert done == sorted({made["expired"]["item"], made["video"]["task"], made["nfa"]["task"]})
-    assert len(rows(ohrt, "SELECT * FROM tombstones WHERE state = 'done'")) == 3
-    assert len(audit_entries(ohrt, "library.purge")) == 1 and len(audit_entries(ohrt, "task.purge")) == 2
+    assert done == sorted({made["expired"]["item"], made["video"]["task"], made["nfa"]["task"],
+                           made["uncaptured"]["task"]})
+    assert len(rows(ohrt, "SELECT * FROM tombstones WHERE state = 'done'")) == 4
+    assert len(audit_entries(ohrt, "library.purge")) == 1 and len(audit_entries(ohrt, "task.purge")) == 3
     assert ohrt.json("audit", "verify")["intact"]

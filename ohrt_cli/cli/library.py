@@ -169,15 +169,18 @@ def library_show(item_id: str = typer.Argument(..., help="Library item id, e.g. 
     if as_json:
         print_json(item)
         return
-    print_record(item, ITEM_FIELDS)
+    width = max(len(heading) for _, heading in ITEM_FIELDS)
+    indent = "\n" + " " * (width + 2)  # multi-line fields (summary, breach) stay in their column
+    print_record({k: v.replace("\n", indent) if isinstance(v, str) else v for k, v in item.items()}, ITEM_FIELDS)
     fingerprints = item["fingerprints"]
-    typer.echo(f"{'fingerprints'.rjust(20)}: " + (f"{fingerprints['frames']} frames, "
-                                                 f"{fingerprints['audio_seconds']} s of sound" if fingerprints else "—"))
+    typer.echo(f"{'fingerprints'.rjust(width)}: " + (f"{fingerprints['frames']} frames, "
+                                                    f"{fingerprints['audio_seconds']} s of sound" if fingerprints
+                                                    else "—"))
     for hold in item["holds"]:
         state = f"released {hold['released_at']} by {hold['released_by']} ({hold['release_reason']})" \
             if hold["released_at"] else "ACTIVE"
-        typer.echo(f"{'hold'.rjust(20)}: {hold['investigation']}, placed {hold['placed_at']} by {hold['placed_by']} "
-                   f"({hold['reason']}); {state}")
+        typer.echo(f"{'hold'.rjust(width)}: {hold['investigation']}, placed {hold['placed_at']} by "
+                   f"{hold['placed_by']} ({hold['reason']}); {state}")
 
 
 @library_app.command("expiring")
@@ -293,8 +296,9 @@ def purge(
 
 def _print_purge(summary: dict) -> None:
     verb = "would purge" if summary["dry_run"] else "purged"
+    finish = "would finish" if summary["dry_run"] else "finished"
     for unit in summary["resumed"]:
-        typer.echo(f"finished an interrupted purge of {unit['object_id']}")
+        typer.echo(f"{finish} an interrupted purge of {unit['object_id']}")
     for unit in summary["purged"]:
         what = "library item" if unit["object_type"] == "library_item" else "task"
         captures = ", ".join(unit["captures"]) or "no captures"
@@ -308,7 +312,7 @@ def _print_purge(summary: dict) -> None:
                    "finish or close it, and the next purge deletes it")
     for failure in summary["failed"]:
         typer.secho(f"could not finish {failure['object_id']}: {failure['error']}", fg=typer.colors.RED, err=True)
-    typer.echo(f"{verb} {len(summary['purged'])}, finished {len(summary['resumed'])} interrupted, "
+    typer.echo(f"{verb} {len(summary['purged'])}, {finish} {len(summary['resumed'])} interrupted, "
                f"{len(summary['held'])} held, {len(summary['overdue'])} overdue but open, "
                f"{len(summary['failed'])} failed (by {summary['by']})")
 
