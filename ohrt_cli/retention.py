@@ -384,15 +384,3 @@ def _erase_task(ctx: Context, unit: Unit) -> None:
 
 def _marks(values) -> str:
     return ",".join("?" for _ in values) or "NULL"
-
-
-def tombstones(ctx: Context, object_id: str | None = None) -> list[dict]:
-    """Tombstones, oldest first, with `detail` parsed."""
-    sql, params = "SELECT * FROM tombstones", []
-    if object_id:
-        sql += " WHERE object_id = ? OR task_id = ?"
-        params = [object_id, object_id]
-    rows = [dict(r) for r in ctx.db.query(sql + " ORDER BY id", params)]
-    for row in rows:
-        row["detail"] = json.loads(row["detail"] or "{}")
-    return rows
