@@ -40,7 +40,7 @@ from typing import Callable
 from . import __version__, audit, signing, store, tasks
 from .context import Context
 from .db import transaction
-from .errors import Failure, InputError, IntegrityFailure, NotFound
+from .errors import Failure, InputError, IntegrityFailure, NotFound, StateError
 from .render import fields
 from .timeutil import iso
 
@@ -575,6 +575,7 @@ def _publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha
     with transaction(ctx.db):
         if final.exists() or zip_final.exists():
             raise InputError(f"{final} appeared while the package was being made: run the export again.")
+        _refuse_if_purged_meanwhile(ctx, package)
         seq = audit.record(ctx, "evidence.export", "task", package.task_id, reason=package.reason, detail={
             "recipient": package.recipient, "include_sensitive": package.include_sensitive,
             "package": package.name, "folder": str(final), "captures": [c["id"] for c in package.captures],
@@ -591,6 +592,20 @@ def _publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha
         _fsync_dir(final.parent)
     summary["zip_sha256"] = zip_sha
     return seq
+
+
+def _refuse_if_purged_meanwhile(ctx: Context, package: Package) -> None:
+    """`ohrt purge` may have begun on the task while the package was being made (its tombstone lists the
+    task's packages in HOME/exports as they were then): a package published now would outlive the purge."""
+    ids = [c["id"] for c in package.captures]
+    marks = ",".join("?" for _ in ids) or "NULL"
+    purged = ctx.db.execute(f"SELECT 1 FROM captures WHERE id IN ({marks}) AND purged_at IS NOT NULL", ids).fetchone()
+    purging = ctx.db.execute("SELECT 1 FROM tombstones WHERE task_id = ? AND state = 'purging'",
+                             [package.task_id]).fetchone()
+    if purged or purging:
+        raise StateError(f"{package.task_id}'s retention has ended and `ohrt purge` deleted its material while the "
+                         f"package was being made: nothing was exported (`ohrt task show {package.task_id}` shows "
+                         "what is kept on record).")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -29,6 +29,13 @@ def _moment(recorded: str, day: str) -> str:
     return f"MIN({recorded}, COALESCE({day} || 'T23:59:59+00:00', {recorded}))"
 
 
+# The Domain library's figures count the team's own items (library_items `i`), not another force's
+# imported hashes; an item is purged once its purge finished (its tombstone 'done', at purged_at).
+_OWN_ITEM = "i.source IS NOT 'import'"
+_PURGED_BEFORE = ("EXISTS (SELECT 1 FROM tombstones s WHERE s.object_type = 'library_item' AND s.object_id = i.id "
+                  "AND s.state = 'done' AND s.purged_at < ?)")
+
+
 # ---------------------------------------------------------------------------- publication rules (6.5)
 
 # Figures are published as: an int; "<T" for a count from 1 to T-1 (T = the threshold); ">=T" for a count
@@ -229,10 +236,13 @@ class Period:
         return Count(sum(by.values()), {"outcome": by})
 
     def reuploads(self) -> Count:
-        """Re-uploads detected: captures that matched an item of the Domain library (recorded by the
-        library stage as audit entries 'library.match', one per capture that matched)."""
+        """Re-uploads detected: captures that matched an item of the Domain library, local or another
+        force's. The library stage audits 'library.match' on the capture each time one is matched — at
+        capture, and again whenever `ohrt library match` asks later — so a capture counts once, in the
+        quarter of its first match: asking again is not a new detection."""
         return Count(self._one(
-            "SELECT COUNT(DISTINCT object_id) FROM audit WHERE action = 'library.match' AND at >= ? AND at < ?"))
+            "SELECT COUNT(*) FROM (SELECT MIN(at) AS first FROM audit WHERE action = 'library.match' AND "
+            "object_type = 'capture' GROUP BY object_id) WHERE first >= ? AND first < ?"))
 
     # timeliness: durations in days, between the best moments of two steps (see _moment)
 
@@ -263,20 +273,23 @@ class Period:
             "SELECT julianday(outcome_on) - julianday(sent_on) FROM referrals WHERE kind = 'referral' "
             "AND outcome IN ('removed', 'not-removed') AND outcome_on >= ? AND outcome_on < ?")
 
-    # library (10.8, 2.2): states at the quarter's end
+    # library (10.8, 2.2): states at the quarter's end, of the team's own items (_OWN_ITEM). A tombstone
+    # still 'purging' is a purge cut short: its item is not purged yet, and still counts as kept.
 
     def library_size(self) -> Count:
         return Count(self._one(
-            "SELECT COUNT(*) FROM library_items i WHERE i.created_at < ? AND NOT EXISTS (SELECT 1 FROM tombstones "
-            "s WHERE s.object_id = i.id AND s.purged_at < ?)", [self.q.hi, self.q.hi]))
+            f"SELECT COUNT(*) FROM library_items i WHERE {_OWN_ITEM} AND i.created_at < ? "
+            f"AND NOT {_PURGED_BEFORE}", [self.q.hi, self.q.hi]))
 
     def library_added(self) -> Count:
-        return Count(self._one("SELECT COUNT(*) FROM library_items WHERE created_at >= ? AND created_at < ?"))
+        return Count(self._one(
+            f"SELECT COUNT(*) FROM library_items i WHERE {_OWN_ITEM} AND i.created_at >= ? AND i.created_at < ?"))
 
     def library_purged(self) -> Count:
         return Count(self._one(
-            "SELECT COUNT(DISTINCT object_id) FROM tombstones WHERE object_id LIKE 'L-%' AND purged_at >= ? "
-            "AND purged_at < ?"))
+            "SELECT COUNT(DISTINCT s.object_id) FROM tombstones s JOIN library_items i ON i.id = s.object_id "
+            f"WHERE s.object_type = 'library_item' AND s.state = 'done' AND {_OWN_ITEM} AND s.purged_at >= ? "
+            "AND s.purged_at < ?"))
 
     def library_held(self) -> Count:
         return Count(self._one(
@@ -284,11 +297,11 @@ class Period:
             "released_at >= ?)", [self.q.hi, self.q.hi]))
 
     def library_expiring(self) -> Count:
-        """Items held at the quarter's end, not under hold then, whose retention ends in the next quarter."""
+        """Items kept at the quarter's end, not under hold then, whose retention ends in the next quarter."""
         nxt = self.q.next()
         return Count(self._one(
-            "SELECT COUNT(*) FROM library_items i WHERE i.created_at < ? AND i.expires_on >= ? AND i.expires_on < ? "
-            "AND NOT EXISTS (SELECT 1 FROM tombstones s WHERE s.object_id = i.id AND s.purged_at < ?) "
+            f"SELECT COUNT(*) FROM library_items i WHERE {_OWN_ITEM} AND i.created_at < ? AND i.expires_on >= ? "
+            f"AND i.expires_on < ? AND NOT {_PURGED_BEFORE} "
             "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.item_id = i.id AND h.placed_at < ? AND "
             "(h.released_at IS NULL OR h.released_at >= ?))",
             [self.q.hi, nxt.lo, nxt.hi, self.q.hi, self.q.hi, self.q.hi]))

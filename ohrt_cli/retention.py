@@ -12,11 +12,16 @@ What is due, by rule (`plan`):
 
 How (`purge`): under a lock (one purge at a time), each batch is done in three steps. (1) One committed
 transaction writes a tombstone in state 'purging' for each unit — ids, sha256 of every original, dates,
-the rule, who ("scheduled" when no officer is acting) — and marks its captures purged. (2) The capture
-folders are deleted, read-only files made writable first. (3) One transaction deletes the fingerprints,
+the rule, who ("scheduled" when no officer is acting), and the other copies of the material in the home
+that will go with it: the task's evidence packages in HOME/exports (found by bag-info.txt's
+External-Identifier, or by their name) and its referral drafts (HOME/referrals/<R-id>/) — and marks its
+captures purged. (2) The capture folders, those packages and those drafts are deleted, read-only files
+made writable first. (3) One transaction deletes the fingerprints,
 the file rows and the personal data (subjects, incident references, indices research), blanks the
 content's identifying fields, closes the task, marks the tombstone 'done' and writes the audit entries.
 A purge killed at any point leaves tombstones saying 'purging'; the next run finishes them first.
+The referral rows (with each draft's sha256) stay, as the record of what the platform was sent; a package
+exported with `--to` outside the home is the officer in the case's to keep or destroy (CPIA 1996).
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Iterator
 
 from . import audit, tasks
@@ -53,6 +61,12 @@ RULES = {
 REASONS = {"library": "retention ended (SOP 10.8)", "import": "the sending force's expiry date came",
            "captured": "retention ended (SOP 2.2)"}
 CAPTURE_FIELDS = ("title", "channel", "final_url", "requested_url", "platform_item_id")
+REFERRALS_DIR = "referrals"   # = refer.REFERRALS_DIR (not imported: refer pulls in the templates)
+EXPORTS_DIR = "exports"       # = ctx.exports_dir's name
+# What `ohrt export` writes into HOME/exports (evidence.py): the package folder, its zip and the zip's
+# .sha256, and — after an export killed outright — a hidden staging folder or partial zip.
+PACKAGE_NAME = re.compile(r"(T-\d{4}-\d{6})-evidence-\d{4}-\d{2}-\d{2}(?:-\d+)?(?:\.zip(?:\.sha256)?)?")
+PARTIAL_NAME = re.compile(r"\.(T-\d{4}-\d{6})-evidence-[0-9-]+(?:\.zip)?\.partial-(\d+)-[0-9a-f]{8}")
 
 
 @dataclasses.dataclass
@@ -65,6 +79,8 @@ class Unit:
     rule: str
     expired_on: str
     captures: list[dict] = dataclasses.field(default_factory=list)   # {id, folder}
+    exports: list[str] = dataclasses.field(default_factory=list)     # exports/T-…-evidence-… (relative to home)
+    drafts: list[str] = dataclasses.field(default_factory=list)      # referrals/R-… (relative to home)
     tombstone: int | None = None
     resumed: bool = False
     files: int = 0
@@ -73,7 +89,8 @@ class Unit:
     def summary(self) -> dict:
         return {"object_type": self.object_type, "object_id": self.object_id, "task_id": self.task_id,
                 "rule": self.rule, "expired_on": self.expired_on, "captures": [c["id"] for c in self.captures],
-                "files": self.files, "bytes": self.bytes, "resumed": self.resumed}
+                "exports": self.exports, "referral_drafts": self.drafts, "files": self.files, "bytes": self.bytes,
+                "resumed": self.resumed}
 
 
 @dataclasses.dataclass
@@ -145,14 +162,18 @@ def purge(ctx: Context, *, dry_run: bool = False) -> dict:
     who = ctx.officer.number if ctx.officer else "scheduled"
     result = {"dry_run": dry_run, "at": iso(ctx.now()), "by": who, "purged": [], "resumed": [], "held": [],
               "overdue": [], "failed": []}
+    exports = ExportIndex(ctx)
     if dry_run:  # what a run would do: finish the interrupted, then purge what is due
-        return _fill(result, plan(ctx), [], interrupted(ctx))
+        todo = plan(ctx)
+        for unit in todo.due:
+            _home_copies(ctx, unit, exports)
+        return _fill(result, todo, [], interrupted(ctx))
     with purge_lock(ctx):
         resumed = _finish_all(ctx, interrupted(ctx), result["failed"])
         todo = plan(ctx)
         purged = []
         for batch in _batches(todo.due):
-            purged += _finish_all(ctx, _start(ctx, batch), result["failed"])
+            purged += _finish_all(ctx, _start(ctx, batch, exports), result["failed"])
         if purged or resumed:
             with transaction(ctx.db):
                 audit.record(ctx, "purge.run", "purge", result["at"], detail={
@@ -199,9 +220,10 @@ def purge_lock(ctx: Context) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _start(ctx: Context, batch: list[Unit]) -> list[Unit]:
-    """Step 1: re-check each unit under the write lock, then commit its tombstone ('purging') and mark
-    its captures purged, before anything is deleted."""
+def _start(ctx: Context, batch: list[Unit], exports: "ExportIndex") -> list[Unit]:
+    """Step 1: re-check each unit under the write lock, then commit its tombstone ('purging') — which
+    lists every folder and file step 2 will delete — and mark its captures purged, before anything is
+    deleted. An export or a draft finished later is refused, the captures being marked purged (evidence.py)."""
     started = []
     now = iso(ctx.now())
     who = ctx.officer.number if ctx.officer else "scheduled"
@@ -210,6 +232,7 @@ def _start(ctx: Context, batch: list[Unit]) -> list[Unit]:
             if not _still_due(ctx, unit):
                 continue
             unit.captures = _captures_of(ctx, unit.task_id) if unit.task_id else []
+            _home_copies(ctx, unit, exports)
             detail = _tombstone_detail(ctx, unit)
             unit.tombstone = ctx.db["tombstones"].insert({
                 "object_type": unit.object_type, "object_id": unit.object_id, "task_id": unit.task_id,
@@ -247,6 +270,8 @@ def _tombstone_detail(ctx: Context, unit: Unit) -> dict:
             [capture["id"]])]
         detail["captures"].append({"id": capture["id"], "folder": capture["folder"], "captured_at": started,
                                    "originals": originals})
+    detail["exports"] = unit.exports          # evidence packages in HOME/exports (SOP 2.2: copies of the material)
+    detail["referral_drafts"] = unit.drafts   # HOME/referrals/<R-id>/: the drafts (their rows and sha256 stay)
     if unit.object_type == "library_item":
         row = ctx.db.execute("SELECT removed_on, expires_on, source, source_name, source_ref, created_at FROM "
                              "library_items WHERE id = ?", [unit.object_id]).fetchone()
@@ -265,8 +290,10 @@ def interrupted(ctx: Context) -> list[Unit]:
     for tomb_id, object_type, object_id, task_id, rule, expired_on, detail in ctx.db.execute(
             "SELECT id, object_type, object_id, task_id, rule, expired_on, detail FROM tombstones "
             "WHERE state = 'purging' ORDER BY id").fetchall():
-        captures = [{"id": c["id"], "folder": c["folder"]} for c in json.loads(detail or "{}").get("captures", [])]
-        units.append(Unit(object_type, object_id, task_id, rule, expired_on, captures, tomb_id, resumed=True))
+        recorded = json.loads(detail or "{}")
+        captures = [{"id": c["id"], "folder": c["folder"]} for c in recorded.get("captures", [])]
+        units.append(Unit(object_type, object_id, task_id, rule, expired_on, captures, recorded.get("exports", []),
+                          recorded.get("referral_drafts", []), tomb_id, resumed=True))
     return units
 
 
@@ -287,10 +314,15 @@ def _finish_all(ctx: Context, units: list[Unit], failed: list[dict]) -> list[Uni
 
 
 def _delete_files(ctx: Context, unit: Unit) -> str | None:
-    """Step 2 for one unit: its capture folders; the error in words, or None."""
+    """Step 2 for one unit: its capture folders, evidence packages in HOME/exports and referral drafts;
+    the error in words, or None."""
     try:
         for capture in unit.captures:
             files, size = delete_capture_folder(ctx, capture["folder"])
+            unit.files += files
+            unit.bytes += size
+        for rel in unit.exports + unit.drafts:
+            files, size = delete_home_copy(ctx, rel)
             unit.files += files
             unit.bytes += size
     except OSError as exc:
@@ -315,8 +347,34 @@ def delete_capture_folder(ctx: Context, folder: str | None) -> tuple[int, int]:
         raise OSError(0, "refusing to delete a folder outside the store", str(target))
     if not resolved.exists():
         return 0, 0
+    return _remove(resolved)
+
+
+def delete_home_copy(ctx: Context, rel: str) -> tuple[int, int]:
+    """Delete one evidence package (folder, zip or .sha256) in HOME/exports or one referral's drafts folder
+    in HOME/referrals, as recorded in a tombstone; (files, bytes) deleted. Refuses anything else; a symbolic
+    link is removed, never followed; what is already gone counts nothing."""
+    target = ctx.home / rel
+    roots = {(ctx.home / EXPORTS_DIR).resolve(), (ctx.home / REFERRALS_DIR).resolve()}
+    if target.name in ("", ".", "..") or target.parent.resolve() not in roots:
+        raise OSError(0, "refusing to delete what is neither an export nor a referral's drafts", str(target))
+    if target.is_symlink():
+        target.unlink()
+        return 0, 0
+    if not target.exists():
+        return 0, 0
+    return _remove(target)
+
+
+def _remove(target: Path | str) -> tuple[int, int]:
+    """Delete a folder (or one file), making read-only files and folders writable first; a file hard-linked
+    from elsewhere keeps its mode, which it shares with the other copy. (files, bytes) deleted."""
+    info = os.lstat(target)
+    if not stat.S_ISDIR(info.st_mode):
+        os.unlink(target)
+        return 1, info.st_size
     files = size = 0
-    for path, dirs, names in os.walk(resolved):
+    for path, dirs, names in os.walk(target):
         os.chmod(path, stat.S_IRWXU)
         for name in names:
             full = os.path.join(path, name)
@@ -325,8 +383,109 @@ def delete_capture_folder(ctx: Context, folder: str | None) -> tuple[int, int]:
             size += info.st_size
             if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
                 os.chmod(full, stat.S_IRUSR | stat.S_IWUSR)
-    shutil.rmtree(resolved)
+    shutil.rmtree(target)
     return files, size
+
+
+# --------------------------------------------------------------------- other copies in the home
+
+def _home_copies(ctx: Context, unit: Unit, exports: "ExportIndex") -> None:
+    """Find the unit's task's other copies in the home: its evidence packages in HOME/exports and its
+    referrals' draft folders (each .eml/.txt carries the title, the URL and the channel)."""
+    if not unit.task_id:
+        unit.exports, unit.drafts = [], []
+        return
+    unit.exports = exports.of(unit.task_id)
+    unit.drafts = [f"{REFERRALS_DIR}/{rid}" for (rid,) in ctx.db.execute(
+        "SELECT id FROM referrals WHERE task_id = ? ORDER BY id", [unit.task_id])
+        if os.path.lexists(ctx.home / REFERRALS_DIR / rid)]
+
+
+class ExportIndex:
+    """Which entries of HOME/exports belong to which task: a package folder or zip by its bag-info.txt's
+    External-Identifier (else by its name, TASK-evidence-DATE), a zip's .sha256 with its zip, and the
+    staging folder or partial zip of an export that died. Other files are not ohrt's and are left alone,
+    as are the leftovers of an export still running (whose publication the purge's marks refuse).
+    The folder is listed again at each look-up, an entry's owner read only once."""
+
+    def __init__(self, ctx: Context):
+        self.folder = ctx.home / EXPORTS_DIR
+        self.owners: dict[str, tuple[tuple, str | None]] = {}   # name → (stat key, task id)
+        self.by_task: dict[str, list[str]] = {}
+
+    def of(self, task_id: str) -> list[str]:
+        self._refresh()
+        return self.by_task.get(task_id, [])
+
+    def _refresh(self) -> None:
+        try:
+            entries = sorted(os.scandir(self.folder), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            self.by_task = {}
+            return
+        by_task: dict[str, list[str]] = {}
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            info = entry.stat(follow_symlinks=False)
+            key = (info.st_ino, info.st_mtime_ns, info.st_size)
+            known = self.owners.get(entry.name)
+            owner = known[1] if known and known[0] == key else self._owner(Path(entry.path), entry.is_dir())
+            self.owners[entry.name] = (key, owner)
+            if owner:
+                by_task.setdefault(owner, []).append(f"{EXPORTS_DIR}/{entry.name}")
+        self.by_task = by_task
+
+    @staticmethod
+    def _owner(path: Path, is_dir: bool) -> str | None:
+        partial = PARTIAL_NAME.fullmatch(path.name)
+        if partial:
+            return None if _alive(int(partial[2])) else partial[1]
+        named = PACKAGE_NAME.fullmatch(path.name)
+        if is_dir and (path / "bag-info.txt").is_file():
+            return _external_identifier(_read_text(path / "bag-info.txt")) or (named and named[1])
+        if not is_dir and path.suffix == ".zip":
+            return _zip_identifier(path) or (named and named[1])
+        return named[1] if named else None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _external_identifier(bag_info: str) -> str | None:
+    """The task id a package names in bag-info.txt (RFC 8493 §2.2.2), as `ohrt export` writes it."""
+    for line in bag_info.splitlines():
+        label, sep, value = line.partition(":")
+        if sep and label.strip().lower() == "external-identifier":
+            value = value.strip().upper()
+            return value if re.fullmatch(r"T-\d{4}-\d{6}", value) else None
+    return None
+
+
+def _zip_identifier(path: Path) -> str | None:
+    """External-Identifier of the bag in a zip made by `ohrt export --zip` (its folder at the top)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/bag-info.txt")]
+            if len(names) != 1:
+                return None
+            return _external_identifier(archive.read(names[0]).decode("utf-8", errors="replace"))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _erase_rows(ctx: Context, batch: list[Unit]) -> None:
@@ -350,7 +509,8 @@ def _erase_rows(ctx: Context, batch: list[Unit]) -> None:
             action = "library.purge" if unit.object_type == "library_item" else "task.purge"
             entries.append((action, unit.object_type, unit.object_id, REASONS[unit.rule],
                             {"task": unit.task_id, "rule": unit.rule, "expired_on": unit.expired_on,
-                             "captures": ids, "files": unit.files, "bytes": unit.bytes, "resumed": unit.resumed,
+                             "captures": ids, "exports": unit.exports, "referral_drafts": unit.drafts,
+                             "files": unit.files, "bytes": unit.bytes, "resumed": unit.resumed,
                              "tombstone": unit.tombstone}))
         audit.record_many(ctx, entries)
         if library_changed:

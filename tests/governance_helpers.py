@@ -5,11 +5,13 @@ Insp Ray Diaz 9001 (inspector), and — added here — PS Kim Park 2346 (sergean
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from pathlib import Path
 
-from conftest import Ohrt
+import pytest
+
+from conftest import FIRST, Ohrt
+from library_helpers import captured_task, library_item, removed, review as review_music
 
 CONSTABLE, SERGEANT, INSPECTOR, SECOND_SERGEANT = "7781", "2345", "9001", "2346"
 
@@ -111,41 +113,94 @@ def review_batch(ohrt: Ohrt, tmp: Path, task_ids: list[str], when: str, *, offic
     ohrt.ok("review", "--batch", path, env={"OHRT_OFFICER": officer, **at(when)})
 
 
-def write_library_rows(ohrt: Ohrt) -> None:
-    """STAND-IN, written directly with sqlite: the library stage (`ohrt_cli/library.py`) is not in the tree
-    yet, so its items, holds, tombstones and re-upload matches are written here in the shape the report
-    reads (library_items, holds, tombstones; audit entries 'library.match' through the real audit chain).
-    Replace with the library's own commands once it exists.
+# ------------------------------------------------------------------------------ the Domain library
 
-    At the end of 2026Q3 (2026Q2): size 4 (4), added 1 (1), purged 1 (0), under hold 1 (0), expiring next
-    quarter and not held 1 (1); re-uploads detected 2 (0)."""
-    from ohrt_cli import audit
-    from ohrt_cli.context import open_context
-    from ohrt_cli.db import transaction
+def music_removed(ohrt: Ohrt, n: int, clip: Path, url: str, when: str, *, fmt: str = "music-video",
+                  derivatives: bool = False) -> dict:
+    """A task received at `when` (any date: its upload date is that day), its capture of `clip`, a review
+    as `fmt` and a referral removed, all at `when`: the library helpers' flow for dates before 2026
+    (their tasks are uploaded 2026-01-02). Without derivatives the capture is not fingerprinted, so it
+    neither matches nor is matched. Returns `refer outcome`'s result (with `library_item`)."""
+    task = add_task(ohrt, n, url, when)
+    ohrt.ok("capture", "--file", clip, "--url", url, "--reason", "library figures", "--task", task,
+            *([] if derivatives else ["--no-derivatives"]), env={"OHRT_OFFICER": CONSTABLE, **at(when)})
+    review_music(ohrt, task, when=when, fmt=fmt)
+    return {"task": task, **removed(ohrt, task, when=when)}
 
-    db = ohrt.db()
-    tasks = [row[0] for row in db.execute("SELECT id FROM tasks ORDER BY id LIMIT 5")]
-    items = [  # id, created, expires
-        ("L-2026-000001", "2026-04-10T09:00:00+00:00", "2027-04-10"),
-        ("L-2026-000002", "2026-08-01T09:00:00+00:00", "2027-08-01"),
-        ("L-2025-000003", "2025-07-15T09:00:00+00:00", "2026-07-15"),  # purged 2026-07-16
-        ("L-2025-000004", "2025-11-02T09:00:00+00:00", "2026-11-02"),  # expires in Q4
-        ("L-2025-000005", "2025-10-20T09:00:00+00:00", "2026-10-20"),  # expires in Q4, held from 2026-09-01
-    ]
-    for (item_id, created, expires), task_id in zip(items, tasks):
-        db["library_items"].insert({"id": item_id, "task_id": task_id, "source": "removal", "status": "kept",
-                                    "created_at": created, "expires_on": expires, "format": "music-video",
-                                    "title": SECRET_TITLE, "url": "https://www.youtube.com/watch?v=secretvid77",
-                                    "channel": "Quenby Crew Official", "platforms": "youtube"})
-    db["holds"].insert({"item_id": "L-2025-000005", "investigation": "Op Quenby", "reason": "CPIA 1996",
-                        "placed_by": SERGEANT, "placed_at": "2026-09-01T09:00:00+00:00"})
-    db["tombstones"].insert({"object_type": "library_item", "object_id": "L-2025-000003", "task_id": tasks[2],
-                             "rule": "retention 12 months (SOP 10.8)", "purged_at": "2026-07-16T02:00:00+00:00",
-                             "purged_by": "scheduled", "detail": "{}"})
-    db.conn.close()
-    ctx = open_context(ohrt.home, SERGEANT)
-    ctx.clock = lambda: dt.datetime(2026, 8, 5, 9, 0, tzinfo=dt.timezone.utc)
-    with transaction(ctx.db):
-        for capture_id in ("C-2026-000101", "C-2026-000101", "C-2026-000102"):  # two entries, one capture
-            audit.record(ctx, "library.match", "capture", capture_id, detail={"item": "L-2026-000001"})
-    ctx.close()
+
+def seed_library(ohrt: Ohrt, clip: Path, other_home: Path) -> dict:
+    """The Domain library of 2026Q2 and Q3 through the real CLI, on top of the seeded quarters; returns
+    the ids. `clip` is the one clip fingerprinted: item A's, and the re-uploads'. The other items are
+    captured without derivatives, so they match nothing.
+
+    Items (created; expires): C removed 2025-07-15 (2026-07-15; purged 2026-07-16), F 2025-09-10
+    (2026-09-10; its purge on 2026-09-20 is cut short: tombstone 'purging'), E 2025-10-20 (2026-10-20;
+    held from 2026-09-01), D added by hand 2025-11-02 (2026-11-02), A 2026-04-10, B 2026-08-01; and X,
+    another force's hashes imported 2026-08-20 (expiring 2026-11-20), not this team's item.
+    Re-uploads of A's clip: R0 captured 2026-05-20 (and matched again 2026-09-01), R1 2026-07-20 (and again
+    2026-08-12), R2 2026-08-10.
+
+    Hand counts at the end of 2026Q3 (2026Q2): size 5 — A B D E F (A C D E F); added 1 — B (A); purged
+    1 — C (0); under hold 1 — E (0); expiring next quarter, not held 1 — D (C F: 2); re-uploads 2 — R1 R2
+    (R0: 1)."""
+    from ohrt_cli import retention
+
+    made: dict = {}
+    yt = "https://www.youtube.com/watch?v=secretvid{}"
+    for key, n, when in (("C", 31, "2025-07-15T09:00:00"), ("F", 32, "2025-09-10T09:00:00"),
+                         ("E", 33, "2025-10-20T09:00:00")):
+        made[key] = music_removed(ohrt, n, clip, yt.format(n), when)["library_item"]["id"]
+    # D: reviewed as a plain video, so its removal made no item; added by hand once the format was corrected.
+    outcome = music_removed(ohrt, 34, clip, yt.format(34), "2025-11-02T09:00:00", fmt="video")
+    assert outcome["library_item"] is None
+    made["D"] = ohrt.json("library", "add", outcome["task"], "--reason", "format corrected to music video",
+                          env={"OHRT_OFFICER": CONSTABLE, **at("2025-11-02T10:00:00")})["id"]
+    made["A"] = library_item(ohrt, clip, "https://www.youtube.com/watch?v=Lib00000041", when="2026-04-10")["item"]
+
+    def reupload(n: int, when: str) -> str:
+        capture = captured_task(ohrt, clip, f"https://www.youtube.com/watch?v=Lib{n:08d}", when=when)[1]
+        assert [m["item_id"] for m in capture["matches"]] == [made["A"]]
+        return capture["id"]
+
+    def match_again(capture_id: str, when: str) -> None:
+        assert ohrt.json("library", "match", capture_id, env={"OHRT_OFFICER": CONSTABLE, **at(when)})["matches"]
+
+    made["R0"] = reupload(50, "2026-05-20")
+    ohrt.ok("purge", env=at("2026-07-16T02:00:00"))  # C, as cron runs it
+    made["R1"] = reupload(51, "2026-07-20")
+    made["B"] = library_item(ohrt, clip, "https://www.youtube.com/watch?v=Lib00000042", when="2026-08-01",
+                             derivatives=False)["item"]
+    made["R2"] = reupload(52, "2026-08-10")
+    match_again(made["R1"], "2026-08-12T09:00:00")
+    made["X"] = import_from_another_force(ohrt, clip, other_home, "2026-08-20T09:00:00")
+    ohrt.ok("library", "hold", made["E"], "--investigation", "Op Quenby", "--reason", "CPIA 1996: suspect's track",
+            env={"OHRT_OFFICER": SERGEANT, **at("2026-09-01T09:00:00")})
+    match_again(made["R0"], "2026-09-01T10:00:00")
+
+    def refuse(ctx, folder):  # the disk refuses: F's purge stops after its tombstone, as a killed one does
+        raise OSError(16, "Device or resource busy", str(ctx.home / folder))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(retention, "delete_capture_folder", refuse)
+        cut_short = ohrt("purge", env=at("2026-09-20T02:00:00"))
+    assert cut_short.exit_code == 1 and f"could not finish {made['F']}" in cut_short.stderr
+    return made
+
+
+def import_from_another_force(ohrt: Ohrt, clip: Path, other_home: Path, when: str) -> str:
+    """Another force (its own home and keys) removes the clip on 2025-11-20 and shares its hashes; this
+    home imports them at `when`. Returns the imported item's id here."""
+    other = Ohrt(other_home)
+    other_home.parent.mkdir(parents=True, exist_ok=True)
+    args = list(FIRST)
+    args[args.index("--team") + 1] = "West Midlands OHRT"
+    other.ok("init", *args, env=at("2025-11-01T09:00:00"))
+    other.ok("officer", "add", "PC Sam Okafor", "--number", CONSTABLE, "--role", "constable",
+             env={"OHRT_OFFICER": SERGEANT, **at("2025-11-01T09:00:00")})
+    music_removed(other, 60, clip, "https://www.youtube.com/watch?v=othrforce60", "2025-11-20T09:00:00",
+                  derivatives=True)
+    shared = other_home.parent / "wmp-hashes.json"
+    other.ok("library", "export-hashes", shared, env={"OHRT_OFFICER": CONSTABLE, **at(when)})
+    [item] = ohrt.json("library", "import-hashes", shared, "--key", other_home / "keys" / "public.pem",
+                       env={"OHRT_OFFICER": CONSTABLE, **at(when)})["added"]
+    return item

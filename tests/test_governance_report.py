@@ -13,8 +13,8 @@ import pytest
 
 from conftest import FIRST, Ohrt
 from governance_helpers import (INSPECTOR, OFFICER_NAMES, SECRET_APPLICANT, SECRET_RATIONALE, SECRET_SUBJECT,
-                                SECRET_TITLE, SERGEANT, add_task, appeal, at, refer, review,
-                                set_route_contact, write_library_rows)
+                                SECRET_TITLE, SERGEANT, add_task, appeal, at, refer, review, seed_library,
+                                set_route_contact)
 
 AFTER_Q3 = {"OHRT_OFFICER": SERGEANT, **at("2026-10-05T09:00:00")}
 YT = "https://www.youtube.com/watch?v=secretvid{:02d}"
@@ -291,14 +291,39 @@ def test_publication_rules():
     assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([1, 1.5, 2, 2, 4, 10, 11], 0.9) == pytest.approx(10.4)
 
 
-def test_report_library_and_reupload_figures(home):
-    set_threshold(home, 1)
-    write_library_rows(home)  # a stand-in for the library stage, see governance_helpers
-    f = figures(home)
-    assert both(f["library_size"]) == (4, 4)
+@pytest.fixture(scope="module")
+def library_home(seeded, tmp_path_factory, make_clip) -> tuple[Ohrt, dict]:
+    """The seeded quarters plus the Domain library of `seed_library` (its docstring has the hand counts),
+    all through the real CLI; nothing suppressed."""
+    root = tmp_path_factory.mktemp("gov-library")
+    ohrt = Ohrt(root / "home")
+    shutil.copytree(seeded.home, ohrt.home)
+    set_threshold(ohrt, 1)
+    return ohrt, seed_library(ohrt, make_clip("gov-library", seconds=4), root / "other-force" / "home")
+
+
+def test_report_library_and_reupload_figures(library_home):
+    ohrt, made = library_home
+    # What the library stage recorded: C's purge finished, F's was cut short; five matches of three captures.
+    db = ohrt.db()
+    try:
+        tombstones = dict(db.execute("SELECT object_id, state FROM tombstones WHERE object_type = 'library_item'"))
+        matched = [r[0] for r in db.execute("SELECT object_id FROM audit WHERE action = 'library.match' ORDER BY seq")]
+        imported = db.execute("SELECT source FROM library_items WHERE id = ?", [made["X"]]).fetchone()[0]
+    finally:
+        db.conn.close()
+    assert tombstones == {made["C"]: "done", made["F"]: "purging"}
+    assert matched == [made["R0"], made["R1"], made["R2"], made["R1"], made["R0"]]
+    assert imported == "import"
+    f = figures(ohrt)
+    assert both(f["library_size"]) == (5, 5)  # F, mid-purge, is still kept; X is another force's
     assert both(f["library_added"]) == (1, 1)
     assert both(f["library_purged"]) == (1, 0)
     assert both(f["library_held"]) == (1, 0)
-    assert both(f["library_expiring"]) == (1, 1)
-    assert both(f["reuploads"]) == (2, 0)
-    home.ok("audit", "verify")
+    assert both(f["library_expiring"]) == (1, 2)
+    assert both(f["reuploads"]) == (2, 1)  # R0, matched again in Q3, counts in Q2 where it was found
+    for fmt in ("html", "md", "csv"):  # the investigation, the other force, ids and URLs stay out
+        text = report(ohrt, fmt).lower()
+        for secret in ("quenby", "west midlands", "l-2026-", "c-2026-", "secretvid", "lib000000", "drill video"):
+            assert secret not in text, f"{secret!r} leaked into the {fmt} report"
+    ohrt.ok("audit", "verify")

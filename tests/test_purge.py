@@ -303,3 +303,123 @@ def test_two_purges_at_once_each_purge_exactly_once(home):
     assert len(rows(ohrt, "SELECT * FROM tombstones WHERE state = 'done'")) == 4
     assert len(audit_entries(ohrt, "library.purge")) == 1 and len(audit_entries(ohrt, "task.purge")) == 3
     assert ohrt.json("audit", "verify")["intact"]
+
+
+# ------------------------------------------- the other copies in the home: packages and referral drafts
+
+RECIPIENT, REASON = "DC Jo Bloggs, Trident Central", "evidence for the CPS charging decision"
+EXPORTED = "2026-09-10"
+
+
+def export(ohrt: Ohrt, task: str, *extra: str) -> dict:
+    """`ohrt export` as the sergeant, into HOME/exports unless --to is given."""
+    return ohrt.json("export", task, "--recipient", RECIPIENT, "--reason", REASON, *extra,
+                     env=env(EXPORTED, SERGEANT))
+
+
+def drafts(ohrt: Ohrt, referral: str) -> Path:
+    return ohrt.home / "referrals" / referral
+
+
+def test_purge_deletes_the_tasks_packages_in_exports_and_its_referral_drafts_but_not_a_held_items(home, tmp_path):
+    ohrt, made = home
+    expired, held = made["expired"], made["held"]
+    gone = export(ohrt, expired["task"], "--zip")
+    kept = export(ohrt, held["task"])
+    elsewhere = tmp_path / "usb"
+    elsewhere.mkdir()
+    handed_over = export(ohrt, expired["task"], "--to", str(elsewhere))
+    stranger = ohrt.home / "exports" / "notes.txt"   # not ohrt's: left alone
+    stranger.write_text("the team's own notes\n", encoding="utf-8")
+    exports = ohrt.home / "exports"
+    name = gone["name"]
+    assert {p.name for p in exports.iterdir()} >= {name, f"{name}.zip", f"{name}.zip.sha256", kept["name"]}
+    assert list(drafts(ohrt, expired["referral"]).glob("v1/*"))  # the drafted files (.eml or portal .txt)
+    sha = rows(ohrt, "SELECT draft_sha256 FROM referrals WHERE id = ?", [expired["referral"]])[0]["draft_sha256"]
+
+    summary = purge(ohrt)
+
+    [unit] = [u for u in summary["purged"] if u["object_id"] == expired["item"]]
+    assert unit["exports"] == [f"exports/{name}", f"exports/{name}.zip", f"exports/{name}.zip.sha256"]
+    assert unit["referral_drafts"] == [f"referrals/{expired['referral']}"]
+    for rel in unit["exports"] + unit["referral_drafts"]:
+        assert not os.path.lexists(ohrt.home / rel), rel
+    # the held item's task keeps everything: capture, package and drafts
+    assert Path(kept["package"]).is_dir() and drafts(ohrt, held["referral"]).is_dir()
+    assert ohrt.ok("verify", "--package", kept["package"]).exit_code == 0
+    # a package handed over with --to is the officer in the case's (CPIA 1996); the team's own file stays
+    assert Path(handed_over["package"]).is_dir() and stranger.is_file()
+    # the referral's row and the sha256 of what was sent stay on record; the tombstone says what files went
+    referral = rows(ohrt, "SELECT * FROM referrals WHERE id = ?", [expired["referral"]])[0]
+    assert referral["draft_sha256"] == sha and referral["status"] == "removed"
+    [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
+    detail = json.loads(tomb["detail"])
+    assert detail["exports"] == unit["exports"] and detail["referral_drafts"] == unit["referral_drafts"]
+    [entry] = [e for e in audit_entries(ohrt, "library.purge") if e["object_id"] == expired["item"]]
+    assert entry["detail"]["exports"] == unit["exports"]
+    # a task purged under SOP 2.2 loses its drafts too
+    video = rows(ohrt, "SELECT id FROM referrals WHERE task_id = ?", [made["video"]["task"]])[0]["id"]
+    assert not drafts(ohrt, video).exists()
+    assert ohrt.json("audit", "verify")["intact"] is True
+
+
+def test_a_package_is_found_by_its_bag_info_even_when_renamed(home):
+    ohrt, made = home
+    package = Path(export(ohrt, made["nfa"]["task"])["package"])
+    renamed = package.with_name("for-the-cps")
+    package.rename(renamed)
+    dry = purge(ohrt, "--dry-run")
+    [unit] = [u for u in dry["purged"] if u["object_id"] == made["nfa"]["task"]]
+    assert unit["exports"] == ["exports/for-the-cps"]
+    purge(ohrt)
+    assert not renamed.exists()
+
+
+def test_a_dry_run_lists_the_packages_and_drafts_and_deletes_nothing(home):
+    ohrt, made = home
+    expired = made["expired"]
+    package = export(ohrt, expired["task"])
+    summary = purge(ohrt, "--dry-run")
+    [unit] = [u for u in summary["purged"] if u["object_id"] == expired["item"]]
+    assert unit["exports"] == [f"exports/{package['name']}"]
+    assert unit["referral_drafts"] == [f"referrals/{expired['referral']}"]
+    assert Path(package["package"]).is_dir() and drafts(ohrt, expired["referral"]).is_dir()
+    assert not rows(ohrt, "SELECT * FROM tombstones")
+    said = run_ohrt(ohrt.home, "purge", "--dry-run", extra_env={"OHRT_NOW": PURGE_AT})
+    assert said.returncode == 0, said.stderr
+    assert f"with the evidence package exports/{package['name']}" in said.stdout
+    assert f"with the referral drafts referrals/{expired['referral']}/" in said.stdout
+
+
+def test_a_purge_killed_while_deleting_a_package_is_finished_by_the_next_run(home):
+    ohrt, made = home
+    expired = made["expired"]
+    package = Path(export(ohrt, expired["task"])["package"])
+    bulk = package / "data" / "bulk"
+    bulk.mkdir()
+    for n in range(BULK):
+        os.close(os.open(bulk / f"frame-{n:05d}.bin", os.O_CREAT | os.O_WRONLY, 0o444))
+    os.chmod(bulk, 0o555)
+    process = subprocess.Popen([OHRT_BIN, "purge"], env=_cron_env(ohrt.home), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        _wait_until_deleting(bulk, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # The intent was committed first: the tombstone lists the package, which is half gone.
+    [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
+    assert tomb["state"] == "purging" and json.loads(tomb["detail"])["exports"] == [f"exports/{package.name}"]
+    assert package.exists()
+    # An export started now is refused: the task's captures are marked purged.
+    late = ohrt("export", expired["task"], "--recipient", RECIPIENT, "--reason", REASON, env=env(PURGE_AT, SERGEANT))
+    assert late.exit_code == 2 and "nothing was exported" in late.stderr and not any(p.name.startswith(expired["task"]) and p != package
+                                           for p in (ohrt.home / "exports").iterdir())
+
+    summary = purge(ohrt)
+    [unit] = [u for u in summary["resumed"] if u["object_id"] == expired["item"]]
+    assert unit["exports"] == [f"exports/{package.name}"]
+    assert not package.exists() and not drafts(ohrt, expired["referral"]).exists()
+    assert rows(ohrt, "SELECT state FROM tombstones WHERE object_id = ?", [expired["item"]])[0]["state"] == "done"

@@ -110,8 +110,12 @@ def _print_result(result: dict) -> None:
         shared = ", stored once by hard link" if dup["linked"] else ""
         typer.echo(f"  same bytes as earlier capture {dup['capture_id']} ({dup['path']}{shared})")
     _print_derivatives(result)
-    for match in result.get("matches") or []:
-        typer.echo(f"  matches library item {match.get('item_id') or match.get('id')}: {match}")
+    if result.get("matches"):
+        from ..library import describe_match
+
+        typer.echo("  matches the Domain library (re-upload?):")
+        for match in result["matches"]:
+            typer.echo("\n".join(f"    {line}" for line in describe_match(match).splitlines()))
     typer.echo(f"  folder: {result['path']}")
 
 
@@ -290,9 +294,12 @@ def verify(
     as_json: bool = json_option(),
 ) -> None:
     """Re-hash every file of the captures, check each manifest's signature and SHA256SUMS; exit 0 with the
-    count when all is intact, exit 1 naming each changed, missing or unexpected file.
+    count when all is intact, exit 1 naming each changed, missing or unexpected file. With --package, check an
+    evidence package that comes back from the officer in the case instead.
 
     Example: ohrt verify C-2026-000001
+
+    Example: ohrt verify --package T-2026-000001-evidence-2026-11-20.zip
     """
     if package is not None:
         from ..errors import InputError

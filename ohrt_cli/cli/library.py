@@ -270,7 +270,8 @@ def purge(
     as_json: bool = json_option("Print the summary as JSON."),
 ) -> None:
     """Delete everything whose retention has ended: library items past expiry and not held (SOP 10.8),
-    and other captured material (SOP 2.2). Leaves a tombstone for each; safe to run twice at once; a purge
+    and other captured material (SOP 2.2), with the task's evidence packages in HOME/exports and its referral
+    drafts. Leaves a tombstone for each; safe to run twice at once; a purge
     cut short is finished by the next. Made for cron: without --officer or OHRT_OFFICER it is recorded
     as "scheduled". Exit 1 if anything could not be deleted.
 
@@ -305,6 +306,10 @@ def _print_purge(summary: dict) -> None:
         size = "" if summary["dry_run"] else f", {unit['files']} files, {unit['bytes']:,} bytes"
         typer.echo(f"{verb} {what} {unit['object_id']} ({unit['rule']}, expired {unit['expired_on']}; "
                    f"{captures}{size})")
+        for path in unit.get("exports") or []:
+            typer.echo(f"  with the evidence package {path}")
+        for path in unit.get("referral_drafts") or []:
+            typer.echo(f"  with the referral drafts {path}/")
     for item in summary["held"]:
         typer.echo(f"kept under hold: {item['id']} (expired {item['expires_on']})")
     for task in summary["overdue"]:
