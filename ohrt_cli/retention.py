@@ -223,7 +223,8 @@ def purge_lock(ctx: Context) -> Iterator[None]:
 def _start(ctx: Context, batch: list[Unit], exports: "ExportIndex") -> list[Unit]:
     """Step 1: re-check each unit under the write lock, then commit its tombstone ('purging') — which
     lists every folder and file step 2 will delete — and mark its captures purged, before anything is
-    deleted. An export or a draft finished later is refused, the captures being marked purged (evidence.py)."""
+    deleted. An export still being made is refused when it would be published, its task's captures being
+    marked purged (evidence.py)."""
     started = []
     now = iso(ctx.now())
     who = ctx.officer.number if ctx.officer else "scheduled"
