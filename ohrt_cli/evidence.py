@@ -323,20 +323,10 @@ def sweep(folder: Path) -> list[str]:
     removed = []
     for entry in folder.iterdir():
         match = PARTIAL.fullmatch(entry.name)
-        if match and not _alive(int(match[1])):
+        if match and not store.process_alive(int(match[1])):
             store.remove_tree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry.name)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _package_name(folder: Path, task_id: str, day: str) -> str:

@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
-from . import audit, tasks
+from . import audit, store, tasks
 from .context import Context
 from .db import transaction
 from .errors import StateError
@@ -441,7 +441,7 @@ class ExportIndex:
     def _owner(path: Path, is_dir: bool) -> str | None:
         partial = PARTIAL_NAME.fullmatch(path.name)
         if partial:
-            return None if _alive(int(partial[2])) else partial[1]
+            return None if store.process_alive(int(partial[2])) else partial[1]
         named = PACKAGE_NAME.fullmatch(path.name)
         if is_dir and (path / "bag-info.txt").is_file():
             return _external_identifier(_read_text(path / "bag-info.txt")) or (named and named[1])
@@ -477,16 +477,6 @@ def _zip_identifier(path: Path) -> str | None:
             return _external_identifier(archive.read(names[0]).decode("utf-8", errors="replace"))
     except (OSError, zipfile.BadZipFile, KeyError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _erase_rows(ctx: Context, batch: list[Unit]) -> None:

@@ -266,7 +266,7 @@ def _is_stale(folder: Path, now: float) -> bool:
             return False  # its writer is alive and still writing
         pid = _pid_of(folder.name)
         old = now - folder.stat().st_mtime > STALE_AFTER_S
-        return old or pid is None or not _alive(pid)
+        return old or pid is None or not process_alive(pid)
     finally:
         os.close(fd)
 
@@ -276,7 +276,8 @@ def _pid_of(name: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (ours counts); a pid we may not signal is someone's, so alive."""
     if pid == os.getpid():
         return True
     try:
