@@ -51,7 +51,7 @@ def init(
 
 @officer_app.command("add")
 def officer_add(
-    name: str = typer.Argument(..., help="Officer's name as it should appear in records."),
+    name: str = typer.Argument(..., metavar="NAME", help="Officer's name as it should appear in records."),
     number: str = typer.Option(..., "--number", help="Collar or staff number."),
     role: str = typer.Option(..., "--role", help="staff, constable, sergeant, inspector or chief-inspector."),
     as_json: bool = json_option(),

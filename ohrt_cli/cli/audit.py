@@ -48,7 +48,7 @@ def audit_verify(as_json: bool = json_option()) -> None:
 
 @audit_app.command("export")
 def audit_export(
-    file: Path = typer.Argument(..., help="Where to write the chain (JSON lines); FILE.sig is written beside it."),
+    file: Path = typer.Argument(..., metavar="FILE", help="Where to write the chain (JSON lines); FILE.sig is written beside it."),
     as_json: bool = json_option(),
 ) -> None:
     """Export the whole chain as JSON lines with a detached Ed25519 signature.

@@ -24,7 +24,7 @@ FILE_COLUMNS = [("path", "File"), ("role", "Role"), ("bytes", "Bytes"), ("sha256
 
 @capture_app.command("new")
 def capture_new(
-    url: Optional[str] = typer.Argument(None, help="The content's URL (a page or the media itself).",
+    url: Optional[str] = typer.Argument(None, metavar="URL", help="The content's URL (a page or the media itself).",
                                         show_default=False),
     task: Optional[str] = typer.Option(None, "--task", help="Task to link to (default: the open task for this "
                                        "URL, else a new self-tasked one)."),
@@ -202,7 +202,7 @@ def _progress_bar():
 
 
 @capture_app.command("finish")
-def capture_finish(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+def capture_finish(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
                    as_json: bool = json_option()) -> None:
     """Make the derivatives that failed or were skipped, and re-sign the manifest; originals are not touched.
 
@@ -230,7 +230,7 @@ def capture_finish(capture_id: str = typer.Argument(..., help="Capture id, e.g. 
 
 @capture_app.command("open")
 def capture_open(
-    capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+    capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why you consult it (required, DPA 2018 s.62)."),
     play: bool = typer.Option(False, "--play", help="Also open it in the desktop's player."),
     as_json: bool = json_option(),
@@ -270,7 +270,7 @@ def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only t
 
 
 @capture_app.command("show")
-def capture_show(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
                  as_json: bool = json_option()) -> None:
     """Show one capture with every file, its role, size, hash and state.
 
@@ -287,7 +287,7 @@ def capture_show(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-
 
 
 def verify(
-    capture_ids: Optional[List[str]] = typer.Argument(None, help="Capture ids (default: every capture).",
+    capture_ids: Optional[List[str]] = typer.Argument(None, metavar="CAPTURE", help="Capture ids (default: every capture).",
                                                       show_default=False),
     package: Optional[Path] = typer.Option(None, "--package", help="Check an evidence package that comes back "
                                            "(its folder or zip) instead of the store.", show_default=False),

@@ -12,7 +12,7 @@ from ._common import json_option, print_json, run
 
 
 def export(
-    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     to: Optional[Path] = typer.Option(None, "--to", help="Folder to write the package into, which must exist "
                                       "(default: HOME/exports); the package is a new folder in it named "
                                       "TASK-evidence-DATE.", show_default=False),

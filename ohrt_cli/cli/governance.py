@@ -61,7 +61,7 @@ def dip_draw(
 
 @dip_app.command("record")
 def dip_record(
-    task_id: str = typer.Argument(..., help="A task drawn in the dip sample, e.g. T-2026-000012."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="A task drawn in the dip sample, e.g. T-2026-000012."),
     accurate: str = typer.Option(..., "--accurate", help="Was the data recorded accurately? yes or no."),
     quality: str = typer.Option(..., "--quality", help="Quality of the review, 1 (poor) to 5 (excellent)."),
     compliant: str = typer.Option(..., "--compliant", help="Was the SOP complied with? yes or no."),
@@ -90,7 +90,7 @@ def dip_record(
 
 @dip_app.command("show")
 def dip_show(
-    quarter: str = typer.Argument(..., help="The quarter, YYYYQn, e.g. 2026Q3."),
+    quarter: str = typer.Argument(..., metavar="QUARTER", help="The quarter, YYYYQn, e.g. 2026Q3."),
     as_json: bool = json_option(),
 ) -> None:
     """Show a quarter's dip sample: how it was drawn, each task with its result, the proportion accurate and

@@ -39,7 +39,7 @@ TO = typer.Option(None, "--to", help="Removed on or before this date, YYYY-MM-DD
 
 @library_app.command("add")
 def library_add(
-    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     removed_on: Optional[str] = typer.Option(None, "--removed-on", help="Date the platform removed it, YYYY-MM-DD "
                                              "(default: the decision recorded with `ohrt refer outcome`)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why it is added by hand."),
@@ -61,7 +61,7 @@ def library_add(
 
 @library_app.command("hold")
 def library_hold(
-    item_id: str = typer.Argument(..., help="Library item id, e.g. L-2026-000001."),
+    item_id: str = typer.Argument(..., metavar="ITEM", help="Library item id, e.g. L-2026-000001."),
     investigation: str = typer.Option(..., "--investigation", help="The investigation or operation it is "
                                       "relevant to."),
     reason: str = typer.Option(..., "--reason", help="Why it is relevant (CPIA 1996)."),
@@ -83,7 +83,7 @@ def library_hold(
 
 @library_app.command("release")
 def library_release(
-    item_id: str = typer.Argument(..., help="Library item id, e.g. L-2026-000001."),
+    item_id: str = typer.Argument(..., metavar="ITEM", help="Library item id, e.g. L-2026-000001."),
     reason: str = typer.Option(..., "--reason", help="Why the material is no longer needed."),
     investigation: Optional[str] = typer.Option(None, "--investigation", help="Which hold, when it has several."),
     as_json: bool = json_option("Print the item as JSON."),
@@ -157,7 +157,7 @@ def library_search(
 
 
 @library_app.command("show")
-def library_show(item_id: str = typer.Argument(..., help="Library item id, e.g. L-2026-000001."),
+def library_show(item_id: str = typer.Argument(..., metavar="ITEM", help="Library item id, e.g. L-2026-000001."),
                  as_json: bool = json_option()) -> None:
     """Show one item: the intelligence record's fields, its holds and its fingerprints.
 
@@ -203,7 +203,7 @@ def library_expiring(
 
 
 @library_app.command("match")
-def library_match(capture_id: str = typer.Argument(..., help="Capture id, e.g. C-2026-000001."),
+def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
                   as_json: bool = json_option()) -> None:
     """Compare a capture with every library item (local and imported): kind of match, time ranges side by
     side, distances. Audited when something matches.
@@ -224,7 +224,7 @@ def library_match(capture_id: str = typer.Argument(..., help="Capture id, e.g. C
 
 
 @library_app.command("export-hashes")
-def library_export(file: Path = typer.Argument(..., help="Where to write the hashes (JSON); FILE.sig is written "
+def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where to write the hashes (JSON); FILE.sig is written "
                                                 "beside it."),
                    as_json: bool = json_option()) -> None:
     """Write the fingerprints of the library's items — no media, no titles, names or references — with an
@@ -244,7 +244,7 @@ def library_export(file: Path = typer.Argument(..., help="Where to write the has
 
 @library_app.command("import-hashes")
 def library_import(
-    file: Path = typer.Argument(..., help="A hash file from another force; FILE.sig must be beside it."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A hash file from another force; FILE.sig must be beside it."),
     key: Path = typer.Option(..., "--key", help="The sending force's public key (their keys/public.pem), obtained "
                              "from them directly."),
     as_json: bool = json_option(),

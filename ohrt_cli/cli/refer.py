@@ -48,7 +48,7 @@ def _summary(referral: dict) -> None:
 
 @refer_app.command("draft")
 def refer_draft(
-    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001 (its review must decide to refer)."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001 (its review must decide to refer)."),
     as_json: bool = json_option("Print the drafted referral as JSON."),
 ) -> None:
     """Draft the referral of a reviewed task from the templates (SOP 10.1): an .eml for mailbox and
@@ -65,7 +65,7 @@ def refer_draft(
 
 @refer_app.command("qa")
 def refer_qa(
-    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    referral_id: str = typer.Argument(..., metavar="REF", help="Referral id, e.g. R-2026-000001."),
     approve: Optional[bool] = typer.Option(None, "--approve/--return", help="Approve the draft, or return it to be "
                                            "drafted again (with --note).", show_default=False),
     note: Optional[str] = typer.Option(None, "--note", help="What to mend (needed with --return)."),
@@ -85,7 +85,7 @@ def refer_qa(
 
 @refer_app.command("sent")
 def refer_sent(
-    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    referral_id: str = typer.Argument(..., metavar="REF", help="Referral id, e.g. R-2026-000001."),
     on: Optional[str] = typer.Option(None, "--on", help="Date it was sent, YYYY-MM-DD (default: today)."),
     platform_ref: Optional[str] = typer.Option(None, "--platform-ref", help="The platform's or portal's reference."),
     smtp: bool = typer.Option(False, "--smtp", help="Send the approved .eml now through the relay in config.toml "
@@ -109,7 +109,7 @@ def refer_sent(
 
 @refer_app.command("outcome")
 def refer_outcome(
-    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    referral_id: str = typer.Argument(..., metavar="REF", help="Referral id, e.g. R-2026-000001."),
     removed: Optional[bool] = typer.Option(None, "--removed/--not-removed", help="The platform took the content "
                                            "down (10.6.1), or left it up (10.6.2).", show_default=False),
     on: Optional[str] = typer.Option(None, "--on", help="Date of the platform's decision, YYYY-MM-DD (default: "
@@ -136,7 +136,7 @@ def refer_outcome(
 
 @refer_app.command("appeal")
 def refer_appeal(
-    referral_id: str = typer.Argument(..., help="The referral the platform did not act on, e.g. R-2026-000001."),
+    referral_id: str = typer.Argument(..., metavar="REF", help="The referral the platform did not act on, e.g. R-2026-000001."),
     grounds: Optional[str] = typer.Option(None, "--grounds", help="Further grounds of appeal, in words the "
                                           "platform may read (only what the content shows)."),
     as_json: bool = json_option("Print the drafted appeal as JSON."),
@@ -154,7 +154,7 @@ def refer_appeal(
 
 @refer_app.command("close")
 def refer_close(
-    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     reason: str = typer.Option(..., "--reason", help="Why the task is closed, e.g. why no appeal (SOP 10.7)."),
     as_json: bool = json_option(),
 ) -> None:
@@ -187,7 +187,7 @@ def refer_list(
 
 @refer_app.command("show")
 def refer_show(
-    referral_id: str = typer.Argument(..., help="Referral id, e.g. R-2026-000001."),
+    referral_id: str = typer.Argument(..., metavar="REF", help="Referral id, e.g. R-2026-000001."),
     as_json: bool = json_option(),
 ) -> None:
     """Show one referral: its route, status, QA history, sending and the platform's decision.
@@ -226,7 +226,7 @@ def refer_routes(as_json: bool = json_option()) -> None:
 
 
 def intel(
-    task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     as_json: bool = json_option("Print {task_id, review_id, text} as JSON."),
 ) -> None:
     """Print the Connect intelligence record of a referred task (SOP 10.4) as text to paste.

@@ -25,7 +25,7 @@ REVIEW_FIELDS = [("id", "review"), ("task_id", "task"), ("decision", "decision")
 
 @review_app.command("record")
 def review_record(
-    task: Optional[str] = typer.Argument(None, help="Task id, e.g. T-2026-000001 (not with --batch)."),
+    task: Optional[str] = typer.Argument(None, metavar="TASK", help="Task id, e.g. T-2026-000001 (not with --batch)."),
     decision: Optional[str] = typer.Option(None, "--decision", help="refer (10.3.1) or nfa, no further action "
                                            "(10.3.2)."),
     content_format: Optional[str] = typer.Option(None, "--format", help="Format of the content (8.6.6): video, "
@@ -118,7 +118,7 @@ def _record_batch(path: Path, as_json: bool) -> None:
 
 @review_app.command("show")
 def review_show(
-    task: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    task: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     as_json: bool = json_option(),
 ) -> None:
     """Show a task's review in force, every earlier review it superseded, and the indices research
@@ -160,7 +160,7 @@ def review_show(
 
 @review_app.command("research")
 def review_research(
-    task: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."),
+    task: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     system: str = typer.Option("Aware", "--system", help="System searched (9.3): Aware, or another by name."),
     reference: Optional[str] = typer.Option(None, "--reference", help="Reference of what was found, if any."),
     date: str = typer.Option(..., "--date", help="Date of the search, YYYY-MM-DD."),
@@ -199,7 +199,7 @@ def review_factors(as_json: bool = json_option()) -> None:
 
 @tos_app.command("list")
 def tos_list(
-    platform: Optional[str] = typer.Argument(None, help="Only this platform's clauses, e.g. youtube."),
+    platform: Optional[str] = typer.Argument(None, metavar="PLATFORM", help="Only this platform's clauses, e.g. youtube."),
     as_json: bool = json_option(),
 ) -> None:
     """List the terms-of-service clauses in force: shipped, overridden or added by the team in

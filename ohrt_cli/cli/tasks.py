@@ -52,7 +52,7 @@ def task_add(
 
 @task_app.command("import")
 def task_import(
-    file: Path = typer.Argument(..., help="CSV or JSONL export of the tasking form."),
+    file: Path = typer.Argument(..., metavar="FILE", help="CSV or JSONL export of the tasking form."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows; write the bad ones, "
                                       "unchanged, to FILE.rejects beside the input."),
     as_json: bool = json_option(),
@@ -108,7 +108,7 @@ def task_list(
 
 
 @task_app.command("show")
-def task_show(task_id: str = typer.Argument(..., help="Task id, e.g. T-2026-000001."), as_json: bool = json_option()) -> None:
+def task_show(task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."), as_json: bool = json_option()) -> None:
     """Show one task with its incident references and linked subjects.
 
     Example: ohrt task show T-2026-000001
