@@ -579,7 +579,7 @@ def _publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha
             sums = final.parent / f"{package.name}.zip.sha256"
             made.append(sums)
             sums.write_text(f"{zip_sha}  {zip_final.name}\n", encoding="utf-8")
-        _fsync_dir(final.parent)
+        store.fsync_dir(final.parent)
     summary["zip_sha256"] = zip_sha
     return seq
 
@@ -596,14 +596,6 @@ def _refuse_if_purged_meanwhile(ctx: Context, package: Package) -> None:
         raise StateError(f"{package.task_id}'s retention has ended and `ohrt purge` deleted its material while the "
                          f"package was being made: nothing was exported (`ohrt task show {package.task_id}` shows "
                          "what is kept on record).")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ------------------------------------------------------------------------------------------- verify

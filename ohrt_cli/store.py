@@ -207,9 +207,9 @@ class Staging:
 
     def publish(self, target: Path) -> Path:
         """Rename the finished folder to its final name (atomic on one file system)."""
-        _fsync_dir(self.path)
+        fsync_dir(self.path)
         os.rename(self.path, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         self.published = target
         return target
 
@@ -309,7 +309,8 @@ def make_read_only(path: Path) -> None:
     os.chmod(path, READ_ONLY)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in `path` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -368,7 +369,7 @@ def write_seal(folder: Path, seal: Seal) -> None:
     try:
         for name, content in ((MANIFEST, seal.manifest), (SIGNATURE, seal.signature), (SUMS, seal.sums)):
             _write_replace(folder / name, content)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:
         for name, content in previous.items():
             with contextlib.suppress(OSError):

@@ -240,20 +240,7 @@ def test_a_file_hard_linked_from_a_kept_capture_stays_read_only_and_intact(home)
 def test_a_purge_killed_midway_is_finished_by_the_next_run(home):
     ohrt, made = home
     expired = made["expired"]
-    bulk = folder(ohrt, expired["capture"]) / "derived" / "bulk"
-    bulk.mkdir(parents=True)
-    for n in range(BULK):  # read-only files in a read-only folder, so many that deleting them takes a while
-        os.close(os.open(bulk / f"frame-{n:05d}.bin", os.O_CREAT | os.O_WRONLY, 0o444))
-    os.chmod(bulk, 0o555)
-    process = subprocess.Popen([OHRT_BIN, "purge"], env=_cron_env(ohrt.home), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    try:
-        _wait_until_deleting(bulk, process)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    _kill_purge_while_deleting(ohrt, folder(ohrt, expired["capture"]) / "derived" / "bulk")
     # Killed: the record says the purge started and did not finish; the files are half gone.
     [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
     assert tomb["state"] == "purging" and tomb["purged_at"] is None
@@ -273,6 +260,24 @@ def test_a_purge_killed_midway_is_finished_by_the_next_run(home):
     [entry] = [e for e in audit_entries(ohrt, "library.purge") if e["object_id"] == expired["item"]]
     assert entry["detail"]["resumed"] is True
     assert purge(ohrt)["purged"] == [] and ohrt.json("audit", "verify")["intact"]
+
+
+def _kill_purge_while_deleting(ohrt, bulk: Path) -> None:
+    """Fill `bulk` with so many read-only files (in a read-only folder) that deleting them takes a while,
+    start `ohrt purge` as cron would, and SIGKILL it once it is deleting them."""
+    bulk.mkdir(parents=True)
+    for n in range(BULK):
+        os.close(os.open(bulk / f"frame-{n:05d}.bin", os.O_CREAT | os.O_WRONLY, 0o444))
+    os.chmod(bulk, 0o555)
+    process = subprocess.Popen([OHRT_BIN, "purge"], env=_cron_env(ohrt.home), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        _wait_until_deleting(bulk, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def _cron_env(home: Path) -> dict:
@@ -395,20 +400,7 @@ def test_a_purge_killed_while_deleting_a_package_is_finished_by_the_next_run(hom
     ohrt, made = home
     expired = made["expired"]
     package = Path(export(ohrt, expired["task"])["package"])
-    bulk = package / "data" / "bulk"
-    bulk.mkdir()
-    for n in range(BULK):
-        os.close(os.open(bulk / f"frame-{n:05d}.bin", os.O_CREAT | os.O_WRONLY, 0o444))
-    os.chmod(bulk, 0o555)
-    process = subprocess.Popen([OHRT_BIN, "purge"], env=_cron_env(ohrt.home), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    try:
-        _wait_until_deleting(bulk, process)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    _kill_purge_while_deleting(ohrt, package / "data" / "bulk")
     # The intent was committed first: the tombstone lists the package, which is half gone.
     [tomb] = rows(ohrt, "SELECT * FROM tombstones WHERE object_id = ?", [expired["item"]])
     assert tomb["state"] == "purging" and json.loads(tomb["detail"])["exports"] == [f"exports/{package.name}"]
