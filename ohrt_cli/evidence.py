@@ -590,9 +590,8 @@ def _refuse_if_purged_meanwhile(ctx: Context, package: Package) -> None:
     ids = [c["id"] for c in package.captures]
     marks = ",".join("?" for _ in ids) or "NULL"
     purged = ctx.db.execute(f"SELECT 1 FROM captures WHERE id IN ({marks}) AND purged_at IS NOT NULL", ids).fetchone()
-    purging = ctx.db.execute("SELECT 1 FROM tombstones WHERE task_id = ? AND state = 'purging'",
-                             [package.task_id]).fetchone()
-    if purged or purging:
+    tasks.refuse_if_purged(ctx, package.task_id, "nothing was exported")
+    if purged:
         raise StateError(f"{package.task_id}'s retention has ended and `ohrt purge` deleted its material while the "
                          f"package was being made: nothing was exported (`ohrt task show {package.task_id}` shows "
                          "what is kept on record).")

@@ -190,6 +190,7 @@ def draft_referral(ctx: Context, task_id: str) -> dict:
     ctx.actor()
     task_id = _task_id(ctx, task_id)
     with _drafting(ctx) as made:
+        tasks.refuse_if_purged(ctx, task_id, "no draft was made")
         latest = (_task_referrals(ctx, task_id) or [None])[-1]
         if latest and latest["status"] not in REDRAFTABLE:
             raise StateError(f"{task_id} already has {latest['kind']} {latest['id']} ({latest['status']}): "
@@ -210,6 +211,7 @@ def draft_appeal(ctx: Context, referral_id: str, *, grounds: str | None = None) 
                          f"be appealed (record the decision with `ohrt refer outcome {original['id']} --not-removed`).")
     task_id = _task_id(ctx, original["task_id"])
     with _drafting(ctx) as made:
+        tasks.refuse_if_purged(ctx, task_id, "no appeal was drafted")
         appeals = list(ctx.db.query("SELECT * FROM referrals WHERE appeal_of = ? ORDER BY id", [original["id"]]))
         existing = appeals[-1] if appeals else None
         if existing and existing["status"] not in REDRAFTABLE:

@@ -20,7 +20,7 @@ from typing import Iterable
 from . import audit
 from .context import Context
 from .db import next_ids, transaction
-from .errors import InputError, NotFound
+from .errors import InputError, NotFound, StateError
 from .timeutil import iso, parse_date
 from .urls import platform_for
 
@@ -247,6 +247,18 @@ def set_status_many(ctx: Context, changes: list[tuple[str, str, str | None, dict
     audit.record_many(ctx, [
         (action, "task", task_id, reason, {"from": before[task_id], "to": status, **(detail or {})})
         for task_id, status, reason, detail in changes])
+
+
+def refuse_if_purged(ctx: Context, task_id: str, outcome: str) -> None:
+    """Refuse new material for a task whose retention ended (SOP 2.2): once `ohrt purge` has begun on it
+    (its tombstone says 'purging' or 'done'), a file written now would outlive the purge. Call inside the
+    transaction that writes, so a purge's intent and this check cannot pass each other."""
+    row = ctx.db.execute("SELECT state FROM tombstones WHERE task_id = ? AND state IN ('purging', 'done') LIMIT 1",
+                         [task_id]).fetchone()
+    if row:
+        verb = "is deleting" if row[0] == "purging" else "deleted"
+        raise StateError(f"{task_id}'s retention has ended and `ohrt purge` {verb} its material: {outcome} "
+                         f"(`ohrt task show {task_id}` shows what is kept on record).")
 
 
 # --------------------------------------------------------------------------------------- batch intake

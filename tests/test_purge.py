@@ -407,6 +407,8 @@ def test_a_purge_killed_while_deleting_a_package_is_finished_by_the_next_run(hom
     assert package.exists()
     # An export started now is refused: the task's captures are marked purged.
     late = ohrt("export", expired["task"], "--recipient", RECIPIENT, "--reason", REASON, env=env(PURGE_AT, SERGEANT))
+    redraft = ohrt("refer", "draft", expired["task"], env=env(PURGE_AT, SERGEANT))
+    assert redraft.exit_code == 2 and "no draft was made" in redraft.stderr
     assert late.exit_code == 2 and "nothing was exported" in late.stderr and not any(p.name.startswith(expired["task"]) and p != package
                                            for p in (ohrt.home / "exports").iterdir())
 
