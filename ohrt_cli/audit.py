@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from .db import insert_rows
 from .errors import InputError, IntegrityFailure
 
 if TYPE_CHECKING:
@@ -67,11 +68,7 @@ def record_many(ctx: "Context", entries: Iterable[tuple]) -> list[int]:
         rows.append(entry)
     if not rows:
         return []
-    columns = FIELDS + ("hash",)
-    db.conn.executemany(
-        f"INSERT INTO audit ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-        [[row[c] for c in columns] for row in rows],
-    )
+    insert_rows(db, "audit", rows)
     db.execute(
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",

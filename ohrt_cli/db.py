@@ -81,6 +81,18 @@ def next_id(db: "sqlite_utils.Database", prefix: str, now: dt.datetime) -> str:
     return next_ids(db, prefix, now.year)[0]
 
 
+def insert_rows(db: "sqlite_utils.Database", table: str, rows: list[dict]) -> None:
+    """Insert many rows of the same keys in one executemany: the bulk path of imports and batch reviews,
+    where sqlite-utils' per-call table introspection would dominate. A key a row lacks is stored as NULL."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [[row.get(c) for c in columns] for row in rows],
+    )
+
+
 def migrate(db: "sqlite_utils.Database") -> None:
     import datetime as _dt
 

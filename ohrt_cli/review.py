@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 from . import audit, tasks
 from .context import Context
-from .db import next_ids, transaction
+from .db import insert_rows, next_ids, transaction
 from .errors import InputError, NotFound, OhrtError, StateError
 from .timeutil import iso, parse_date
 from .tos import Catalogue, Clause, load_catalogues, platform_name
@@ -527,16 +527,6 @@ def check(draft: Draft, facts: TaskFacts | None, catalogues: dict[str, Catalogue
 
 # ------------------------------------------------------------------------------------------- writing
 
-def _insert_rows(ctx: Context, table: str, rows: list[dict]) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    ctx.db.conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-        [[row[c] for c in columns] for row in rows],
-    )
-
-
 def _write(ctx: Context, cleans: list[Clean], *, batch: str | None = None) -> list[str]:
     """Write reviews, their findings, clauses and research, supersede earlier reviews, move each task
     on (reviewed or closed) and audit it all; inside a transaction."""
@@ -574,10 +564,10 @@ def _write(ctx: Context, cleans: list[Clean], *, batch: str | None = None) -> li
         changes.append((draft.task_id, STATUS_AFTER[draft.decision],
                         draft.reason if draft.decision == "nfa" else None,
                         {"review": review_id, "decision": draft.decision}))
-    _insert_rows(ctx, "reviews", reviews)
-    _insert_rows(ctx, "findings", findings)
-    _insert_rows(ctx, "review_clauses", clauses)
-    _insert_rows(ctx, "indices_research", research)
+    insert_rows(ctx.db, "reviews", reviews)
+    insert_rows(ctx.db, "findings", findings)
+    insert_rows(ctx.db, "review_clauses", clauses)
+    insert_rows(ctx.db, "indices_research", research)
     ctx.db.conn.executemany("UPDATE reviews SET superseded_by = ? WHERE id = ?", superseded)
     audit.record_many(ctx, entries)
     tasks.set_status_many(ctx, changes, "review.decide")
@@ -613,7 +603,7 @@ def record_research(ctx: Context, task_id: str, entries: list[ResearchInput]) ->
         if ctx.db.execute("SELECT 1 FROM tasks WHERE id = ?", [task_id]).fetchone() is None:
             raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
         at = iso(ctx.now())
-        _insert_rows(ctx, "indices_research", [
+        insert_rows(ctx.db, "indices_research", [
             {"task_id": task_id, "review_id": None, "system": r.system, "reference": r.reference,
              "searched_on": r.searched_on, "summary": r.summary, "officer": officer.number, "recorded_at": at}
             for r in parsed])

@@ -19,7 +19,7 @@ from typing import Iterable
 
 from . import audit
 from .context import Context
-from .db import next_ids, transaction
+from .db import insert_rows, next_ids, transaction
 from .errors import InputError, NotFound, StateError
 from .timeutil import iso, parse_date
 from .urls import platform_for
@@ -149,21 +149,11 @@ def _insert(ctx: Context, clean: list[CleanTask], *, intake: str, self_tasked: b
         entries.append(("task.add", "task", task_id, None, {
             "intake": intake, "platform": item.fields["platform"], "url": item.fields["canonical_url"],
             "self_tasked": self_tasked, "incident_refs": len(item.refs), "subjects": len(item.subjects)}))
-    _executemany(ctx, "tasks", task_rows)
-    _executemany(ctx, "incident_refs", ref_rows)
-    _executemany(ctx, "subjects", subject_rows)
+    insert_rows(ctx.db, "tasks", task_rows)
+    insert_rows(ctx.db, "incident_refs", ref_rows)
+    insert_rows(ctx.db, "subjects", subject_rows)
     audit.record_many(ctx, entries)
     return ids
-
-
-def _executemany(ctx: Context, table: str, rows: list[dict]) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    ctx.db.conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-        [[row.get(c) for c in columns] for row in rows],
-    )
 
 
 def add_task(ctx: Context, raw: TaskInput, *, allow_duplicate: bool = False, intake: str = "add",
