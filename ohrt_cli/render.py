@@ -138,9 +138,8 @@ class Renderer:
 
     def find(self, name: str, *, platform: str | None = None) -> Template:
         """The template for `name`, a platform-specific one first; InputError when there is none."""
-        candidates = ([f"{platform}/{name}"] if platform else []) + [name]
         try:
-            template = self.env.select_template(candidates)
+            template = self.env.select_template(_candidates(name, platform))
         except jinja2.TemplatesNotFound:
             raise InputError(
                 f"no template {self.stage}/{name}: restore the shipped one (reinstall ohrt) or put your own in "
@@ -151,8 +150,7 @@ class Renderer:
         return self._describe(template.name, template.filename)
 
     def exists(self, name: str, *, platform: str | None = None) -> bool:
-        candidates = ([f"{platform}/{name}"] if platform else []) + [name]
-        return any((d / c).is_file() for d in self.dirs for c in candidates)
+        return any((d / c).is_file() for d in self.dirs for c in _candidates(name, platform))
 
     def render(self, name: str, context: dict, *, platform: str | None = None) -> str:
         """Render template `name` with `context`; any template fault becomes one InputError line that
@@ -216,3 +214,8 @@ class Renderer:
             if frame.filename == found.filename:
                 line = frame.lineno
         return f" line {line}" if line else ""
+
+
+def _candidates(name: str, platform: str | None) -> list[str]:
+    """Where a template is looked for: the platform's own version first, then the general one."""
+    return ([f"{platform}/{name}"] if platform else []) + [name]
