@@ -109,7 +109,7 @@ def capture_vs_ytdlp(work: Path, url: str) -> tuple[float, float]:
 
 def hashing(path: Path) -> tuple[float, float]:
     """MB/s of the store's hashing (sha256 and md5 together) and of sha256sum, best of ROUNDS, warm cache."""
-    from ohrt_cli.store import hash_file
+    from ohrt_cli.ground.store import hash_file
 
     size = path.stat().st_size / 1e6
     hash_file(path)
@@ -127,7 +127,7 @@ def _time(fn) -> float:
 def derivative_steps(work: Path, clip: Path) -> float:
     """Seconds per minute of video for capture's own derivatives (review copy, audio, keyframes, contact
     sheet): the very commands a capture runs, in a folder laid out as a capture's."""
-    from ohrt_cli import media
+    from ohrt_cli.ground import media
 
     folder = work / "derive"
     (folder / "original").mkdir(parents=True)

@@ -24,7 +24,7 @@ import numpy as np
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ohrt_cli import fingerprint as F  # noqa: E402
+from ohrt_cli.ground import fingerprint as F  # noqa: E402
 
 ITEMS = 100_000
 PURGE_ITEMS = 10_000
@@ -121,8 +121,8 @@ def _flush(conn, items: list, prints: list) -> None:
 
 
 def bench_match(work: Path) -> list[dict]:
-    from ohrt_cli import library
-    from ohrt_cli.context import open_context
+    from ohrt_cli.stages.library import items as library
+    from ohrt_cli.ground.context import open_context
 
     home = work / "match-home"
     _init(home)

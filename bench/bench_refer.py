@@ -46,9 +46,9 @@ def run(work: Path) -> list[dict]:
         _ohrt(home, "refer", "draft", task_id, officer="7781")
         times.append(time.perf_counter() - start)
 
-    from ohrt_cli import disclosure, refer
-    from ohrt_cli import review as review_stage
-    from ohrt_cli.context import open_context
+    from ohrt_cli.stages import disclosure, refer
+    from ohrt_cli.stages import review as review_stage
+    from ohrt_cli.ground.context import open_context
 
     ctx = open_context(home, "7781")
     try:

@@ -143,7 +143,7 @@ def seed_library(ohrt: Ohrt, clip: Path, other_home: Path) -> dict:
     Hand counts at the end of 2026Q3 (2026Q2): size 5 — A B D E F (A C D E F); added 1 — B (A); purged
     1 — C (0); under hold 1 — E (0); expiring next quarter, not held 1 — D (C F: 2); re-uploads 2 — R1 R2
     (R0: 1)."""
-    from ohrt_cli import retention
+    from ohrt_cli.stages.library import retention
 
     made: dict = {}
     yt = "https://www.youtube.com/watch?v=secretvid{}"

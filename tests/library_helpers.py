@@ -119,7 +119,7 @@ def shared_media(tmp_path_factory) -> Media:
 
 def fingerprint_of(path: Path):
     """Fingerprints, computed once per file for the whole session."""
-    from ohrt_cli.fingerprint import fingerprint_file
+    from ohrt_cli.ground.fingerprint import fingerprint_file
 
     key = ("fp", str(path))
     if key not in _SHARED:

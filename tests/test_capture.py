@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import signal
@@ -98,7 +99,7 @@ def test_manifest_records_provenance_hashes_and_commands(ohrt, clip_url, site):
         assert key in manifest, key
     assert manifest["requested_url"] == clip_url and manifest["extractor"] == "generic"
     assert manifest["officer"] == {"name": "PS Ann Lee", "number": "2345", "role": "sergeant"}
-    assert manifest["tools"]["yt_dlp"] == "2026.10.26" and manifest["tools"]["ffmpeg"][0].isdigit()
+    assert manifest["tools"]["yt_dlp"] == importlib.metadata.version("yt-dlp") and manifest["tools"]["ffmpeg"][0].isdigit()
     assert manifest["started_at"] <= manifest["finished_at"]
     original = next(f for f in manifest["files"] if f["role"] == "original")
     body = (folder_of(ohrt, result) / original["path"]).read_bytes()
@@ -256,7 +257,7 @@ def test_kill_during_download_leaves_no_complete_folder_and_next_capture_sweeps_
 
 
 def test_leftovers_of_dead_or_old_captures_are_swept_but_live_ones_kept(ohrt, clip_url):
-    from ohrt_cli import store
+    from ohrt_cli.ground import store
 
     captures = ohrt.home / "captures"
     dead = captures / ".tmp-999999999-dead"  # no such pid

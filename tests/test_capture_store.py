@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ohrt_cli import signing, store
+from ohrt_cli.ground import signing, store
 
 
 @pytest.mark.parametrize("size", [0, 1, store.HASH_BUFFER - 1, store.HASH_BUFFER, 3 * store.HASH_BUFFER + 7])

@@ -23,7 +23,7 @@ import pytest
 
 from conftest import FIRST, TASK_ARGS, Ohrt
 
-from ohrt_cli import evidence
+from ohrt_cli.stages.evidence import package as evidence
 
 URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 SUBJECT = "Jaylen Marsh"
@@ -316,7 +316,7 @@ def test_export_is_logged_with_recipient_reason_and_sensitivity(flow, tmp_path):
 
 
 def _context(ohrt: Ohrt):
-    from ohrt_cli.context import open_context
+    from ohrt_cli.ground.context import open_context
 
     return open_context(ohrt.home, "2345")
 

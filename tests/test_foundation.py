@@ -147,7 +147,7 @@ def test_database_newer_than_the_code_refuses_to_open(ohrt):
 
 
 def test_migrations_are_recorded_in_order(ohrt):
-    from ohrt_cli.db import MIGRATIONS
+    from ohrt_cli.ground.db import MIGRATIONS
 
     names = [r[0] for r in sqlite3.connect(ohrt.home / "ohrt.db").execute("SELECT name FROM _migrations ORDER BY rowid")]
     assert names == [name for name, _ in MIGRATIONS]

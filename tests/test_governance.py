@@ -10,7 +10,7 @@ import pytest
 
 from governance_helpers import (CONSTABLE, INSPECTOR, SECOND_SERGEANT, SERGEANT, add_second_sergeant, at,
                                 import_tasks, review_batch)
-from ohrt_cli.governance import sample_size
+from ohrt_cli.stages.governance.dip_sample import sample_size
 
 AFTER_Q3 = at("2026-10-02T09:00:00")
 INSPECTOR_AFTER_Q3 = {"OHRT_OFFICER": INSPECTOR, **AFTER_Q3}

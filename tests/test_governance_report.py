@@ -280,7 +280,7 @@ def test_format_follows_the_out_suffix_and_defaults_to_the_last_complete_quarter
 
 
 def test_publication_rules():
-    from ohrt_cli.kpi import percentile, publish_cells, publish_count, publish_rate
+    from ohrt_cli.stages.governance.figures import percentile, publish_cells, publish_count, publish_rate
 
     assert [publish_count(n, 5) for n in (0, 1, 4, 5, 120)] == [0, "<5", "<5", 5, 120]
     assert publish_cells({"a": 10, "b": 2, "c": 0}, 5) == {"a": ">=5", "b": "<5", "c": 0}

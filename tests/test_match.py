@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from library_helpers import Media, ffmpeg, fingerprint_of as fp, shared_media
-from ohrt_cli import fingerprint as F
+from ohrt_cli.ground import fingerprint as F
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_the_index_reads_back_from_disk_the_same(media, tmp_path):
 
 
 def test_a_file_ffmpeg_cannot_read_is_one_clear_failure(tmp_path):
-    from ohrt_cli.errors import Failure
+    from ohrt_cli.ground.errors import Failure
 
     bad = tmp_path / "notmedia.mp4"
     bad.write_bytes(b"\x00not a video" * 100)

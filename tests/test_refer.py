@@ -274,7 +274,7 @@ def test_outcome_removed_after_sending(ohrt):
 
 
 def test_removal_of_music_is_offered_to_the_library_in_the_same_step(ohrt):
-    library = pytest.importorskip("ohrt_cli.library")
+    library = pytest.importorskip("ohrt_cli.stages.library.items")
     if not hasattr(library, "on_removal"):
         pytest.skip("the library stage does not define on_removal yet")
     task_id = reviewed_task(ohrt, "instagram")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ohrt_cli import disclosure, refer
-from ohrt_cli import review as review_stage
-from ohrt_cli.context import open_context
-from ohrt_cli.resources import templates_dir
+from ohrt_cli.stages import disclosure, refer
+from ohrt_cli.stages import review as review_stage
+from ohrt_cli.ground.context import open_context
+from ohrt_cli.ground.resources import templates_dir
 from refer_helpers import (CONSTABLE, add_task, approve, as_officer, draft, plain_body, read_eml, real_contacts,
                            review, reviewed_task, sent, set_config)
 
@@ -178,7 +178,7 @@ def test_a_shipped_template_is_named_as_such_when_it_fails(ohrt, monkeypatch, tm
         (shipped / "referral" / path.name).write_bytes(path.read_bytes())
     (shipped / "routes.toml").write_bytes((templates_dir() / "routes.toml").read_bytes())
     (shipped / "referral" / "referral-subject.txt").write_text("{{ subjects }}\n", encoding="utf-8")
-    monkeypatch.setattr("ohrt_cli.resources.templates_dir", lambda: shipped)
+    monkeypatch.setattr("ohrt_cli.ground.resources.templates_dir", lambda: shipped)
     task_id = sensitive_task(ohrt, "instagram")
     line = assert_refused_cleanly(ohrt, ohrt("refer", "draft", task_id, env=as_officer(CONSTABLE)))
     assert "shipped template referral-subject.txt" in line and "'subjects'" in line

@@ -279,8 +279,8 @@ def test_a_second_review_supersedes_the_first_and_history_is_kept(ohrt):
 
 
 def test_current_review_returns_exactly_the_agreed_shape(ohrt):
-    from ohrt_cli import review as review_stage
-    from ohrt_cli.context import open_context
+    from ohrt_cli.stages import review as review_stage
+    from ohrt_cli.ground.context import open_context
 
     task = add_task(ohrt, YOUTUBE)
     ohrt.ok(*review_args(task, "refer"), "--no-capture", "--reason", "gone",

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..ground.context import Context
 
 
 @dataclass
@@ -32,7 +32,7 @@ class OhrtGroup(TyperGroup):
     """Turns an OhrtError into one red line and its exit code; an unexpected error into one line too."""
 
     def invoke(self, ctx: typer.Context):
-        from ..errors import OhrtError
+        from ..ground.errors import OhrtError
 
         try:
             return super().invoke(ctx)
@@ -84,7 +84,7 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def open_ctx() -> "Context":
-    from ..context import open_context
+    from ..ground.context import open_context
 
     return open_context(STATE.home, STATE.officer)
 

@@ -28,9 +28,9 @@ def init(
 
     Example: ohrt init --team 'OHRT' --mailbox ohrt@met.police.uk --officer 'PS Ann Lee' --number 2345 --role sergeant
     """
-    from ..context import resolve_home
-    from ..errors import InputError
-    from ..home import init_home
+    from ..ground.context import resolve_home
+    from ..ground.errors import InputError
+    from ..ground.home import init_home
 
     target = resolve_home(home or STATE.home)
     if not (target / "config.toml").exists():
@@ -60,7 +60,7 @@ def officer_add(
 
     Example: ohrt officer add 'PC Sam Okafor' --number 7781 --role constable
     """
-    from ..home import add_officer
+    from ..ground.home import add_officer
 
     officer = run(lambda ctx: add_officer(ctx, name, number, role))
     if as_json:

@@ -21,7 +21,7 @@ def audit_list(
 
     Example: ohrt audit list --object T-2026-000001
     """
-    from .. import audit
+    from ..ground import audit
 
     rows = run(lambda ctx: audit.entries(ctx.db, object_id.upper() if object_id else None))
     if as_json:
@@ -37,7 +37,7 @@ def audit_verify(as_json: bool = json_option()) -> None:
 
     Example: ohrt audit verify
     """
-    from .. import audit
+    from ..ground import audit
 
     count = run(lambda ctx: audit.verify(ctx.db))
     if as_json:
@@ -57,7 +57,7 @@ def audit_export(
 
     Example: ohrt audit export audit-2026Q3.jsonl
     """
-    from .. import audit
+    from ..ground import audit
 
     result = run(lambda ctx: audit.export(ctx, file))
     if as_json:

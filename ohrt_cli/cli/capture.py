@@ -48,7 +48,7 @@ def capture_new(
 
     Example: ohrt capture 'https://youtu.be/dQw4w9WgXcQ' --reason 'Seen on patrol, goads a rival group'
     """
-    from ..errors import InputError
+    from ..ground.errors import InputError
 
     chosen = [name for name, value in (("URL", url), ("--file", file), ("--batch", batch)) if value]
     if len(chosen) != 1:
@@ -67,12 +67,12 @@ def capture_new(
         if file:
             if not source_url:
                 raise InputError("--file needs --url: the address the content was on (SOP 8.3.5).")
-            from ..capture import capture_file
+            from ..stages.capture import capture_file
 
             result = run(lambda ctx: capture_file(ctx, file, url=source_url, reason=reason, task_id=task,
                                                   progress=display.event, derivatives=derive, title=title))
         else:
-            from ..capture import capture_url
+            from ..stages.capture import capture_url
 
             result = run(lambda ctx: capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
                                                  derivatives=derive, title=title))
@@ -83,7 +83,7 @@ def capture_new(
 
 
 def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display", as_json: bool) -> None:
-    from ..capture import capture_batch
+    from ..stages.capture import capture_batch
 
     summary = run(lambda ctx: capture_batch(ctx, path, reason=reason, progress=display.event, derivatives=derive))
     display.stop()
@@ -111,7 +111,7 @@ def _print_result(result: dict) -> None:
         typer.echo(f"  same bytes as earlier capture {dup['capture_id']} ({dup['path']}{shared})")
     _print_derivatives(result)
     if result.get("matches"):
-        from ..library import describe_match
+        from ..stages.library.items import describe_match
 
         typer.echo("  matches the Domain library (re-upload?):")
         for match in result["matches"]:
@@ -210,7 +210,7 @@ def capture_finish(capture_id: str = typer.Argument(..., metavar="CAPTURE", help
 
     Example: ohrt capture finish C-2026-000001
     """
-    from ..capture import finish_capture
+    from ..stages.capture import finish_capture
 
     with _Display(enabled=is_terminal() and not as_json) as display:
         result = run(lambda ctx: finish_capture(ctx, capture_id, progress=display.event))
@@ -239,8 +239,8 @@ def capture_open(
 
     Example: ohrt capture open C-2026-000001 --reason 'review for T-2026-000001' --play
     """
-    from ..capture import open_capture
-    from ..capture import play as play_file
+    from ..stages.capture import open_capture
+    from ..stages.capture import play as play_file
 
     result = run(lambda ctx: open_capture(ctx, capture_id, reason=reason))
     if result["note"]:
@@ -260,7 +260,7 @@ def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only t
 
     Example: ohrt capture list --task T-2026-000001
     """
-    from ..capture import list_captures
+    from ..stages.capture import list_captures
 
     rows = run(lambda ctx: list_captures(ctx, task))
     if as_json:
@@ -276,7 +276,7 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
 
     Example: ohrt capture show C-2026-000001 --json
     """
-    from ..capture import get_capture
+    from ..stages.capture import get_capture
 
     capture = run(lambda ctx: get_capture(ctx, capture_id))
     if as_json:
@@ -302,14 +302,14 @@ def verify(
     Example: ohrt verify --package T-2026-000001-evidence-2026-11-20.zip
     """
     if package is not None:
-        from ..errors import InputError
+        from ..ground.errors import InputError
         from .evidence import verify_package_command
 
         if capture_ids:
             raise InputError("give capture ids or --package, not both: e.g. ohrt verify --package DIR.")
         verify_package_command(package, as_json)
         return
-    from ..capture import verify_captures
+    from ..stages.capture import verify_captures
 
     report = run(lambda ctx: verify_captures(ctx, capture_ids or None))
     if as_json:

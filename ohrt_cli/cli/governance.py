@@ -33,7 +33,7 @@ def dip_draw(
 
     Example: ohrt dip-sample draw --quarter 2026Q3 --seed 20261001-dice-4821
     """
-    from ..governance import check_sample, draw_sample
+    from ..stages.governance.dip_sample import check_sample, draw_sample
 
     if check:
         result = run(lambda ctx: check_sample(ctx, quarter, seed))
@@ -76,7 +76,7 @@ def dip_record(
 
     Example: ohrt dip-sample record T-2026-000012 --accurate yes --quality 4 --compliant yes --note 'Clear notes'
     """
-    from ..governance import record_result
+    from ..stages.governance.dip_sample import record_result
 
     task = run(lambda ctx: record_result(ctx, task_id, accurate=accurate, quality=quality, compliant=compliant,
                                          note=note, quarter_text=quarter))
@@ -98,7 +98,7 @@ def dip_show(
 
     Example: ohrt dip-sample show 2026Q3 --json
     """
-    from ..governance import get_sample
+    from ..stages.governance.dip_sample import get_sample
 
     sample = run(lambda ctx: get_sample(ctx, quarter))
     if as_json:
@@ -141,7 +141,7 @@ def report(
 
     Example: ohrt report --quarter 2026Q3 --format html --out ohrt-2026Q3.html
     """
-    from ..governance import produce_report
+    from ..stages.governance.dip_sample import produce_report
 
     result = run(lambda ctx: produce_report(ctx, quarter, fmt, out))
     if result["file"]:

@@ -50,7 +50,7 @@ def library_add(
 
     Example: ohrt library add T-2026-000001 --removed-on 2026-11-20 --reason 'format corrected to music video'
     """
-    from ..library import add_item
+    from ..stages.library.items import add_item
 
     item = run(lambda ctx: add_item(ctx, task_id, removed_on=removed_on, reason=reason))
     if as_json:
@@ -71,7 +71,7 @@ def library_hold(
 
     Example: ohrt library hold L-2026-000001 --investigation 'Op Quenby' --reason 'suspect's music, trial 2027'
     """
-    from ..library import place_hold
+    from ..stages.library.items import place_hold
 
     item = run(lambda ctx: place_hold(ctx, item_id, investigation=investigation, reason=reason))
     if as_json:
@@ -93,7 +93,7 @@ def library_release(
 
     Example: ohrt library release L-2026-000001 --reason 'case concluded at court'
     """
-    from ..library import release_hold
+    from ..stages.library.items import release_hold
 
     def work(ctx):
         item = release_hold(ctx, item_id, reason=reason, investigation=investigation)
@@ -122,7 +122,7 @@ def library_list(
 
     Example: ohrt library list --from 2026-01-01 --json
     """
-    from ..library import list_items
+    from ..stages.library.items import list_items
 
     rows = run(lambda ctx: list_items(ctx, **_filters(title, channel, url, date_from, date_to),
                                       include_purged=include_purged))
@@ -142,8 +142,8 @@ def library_search(
 
     Example: ohrt library search --channel 'crew' --from 2026-03-01 --to 2026-06-30
     """
-    from ..errors import InputError
-    from ..library import list_items
+    from ..ground.errors import InputError
+    from ..stages.library.items import list_items
 
     filters = _filters(title, channel, url, date_from, date_to)
     if not any(filters.values()):
@@ -163,7 +163,7 @@ def library_show(item_id: str = typer.Argument(..., metavar="ITEM", help="Librar
 
     Example: ohrt library show L-2026-000001
     """
-    from ..library import get_item
+    from ..stages.library.items import get_item
 
     item = run(lambda ctx: get_item(ctx, item_id))
     if as_json:
@@ -192,7 +192,7 @@ def library_expiring(
 
     Example: ohrt library expiring --within 30d
     """
-    from ..library import expiring
+    from ..stages.library.items import expiring
 
     rows = run(lambda ctx: expiring(ctx, within))
     if as_json:
@@ -210,7 +210,7 @@ def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help=
 
     Example: ohrt library match C-2026-000007
     """
-    from ..library import describe_match, match_capture
+    from ..stages.library.items import describe_match, match_capture
 
     result = run(lambda ctx: match_capture(ctx, capture_id))
     if as_json:
@@ -232,7 +232,7 @@ def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where 
 
     Example: ohrt library export-hashes domain-hashes-2026-11.json
     """
-    from ..library import export_hashes
+    from ..stages.library.items import export_hashes
 
     result = run(lambda ctx: export_hashes(ctx, file))
     if as_json:
@@ -254,7 +254,7 @@ def library_import(
 
     Example: ohrt library import-hashes wmp-hashes.json --key wmp-public.pem
     """
-    from ..library import import_hashes
+    from ..stages.library.items import import_hashes
 
     result = run(lambda ctx: import_hashes(ctx, file, key=key))
     if as_json:
@@ -277,7 +277,7 @@ def purge(
 
     Example: ohrt purge --dry-run
     """
-    from ..library import purge as run_purge
+    from ..stages.library.items import purge as run_purge
 
     def work(ctx):
         if STATE.officer or os.environ.get("OHRT_OFFICER"):

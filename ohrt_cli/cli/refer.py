@@ -57,7 +57,7 @@ def refer_draft(
 
     Example: ohrt refer draft T-2026-000001
     """
-    from ..refer import draft_referral
+    from ..stages.refer import draft_referral
 
     referral = run(lambda ctx: draft_referral(ctx, task_id))
     print_json(referral) if as_json else _summary(referral)
@@ -75,7 +75,7 @@ def refer_qa(
 
     Example: ohrt --officer 2345 refer qa R-2026-000001 --approve
     """
-    from ..refer import qa_referral
+    from ..stages.refer import qa_referral
 
     if approve is None:
         fail("say --approve or --return --note TEXT.")
@@ -96,7 +96,7 @@ def refer_sent(
 
     Example: ohrt refer sent R-2026-000001 --on 2026-11-03 --platform-ref TF-88231
     """
-    from ..refer import mark_sent
+    from ..stages.refer import mark_sent
 
     referral = run(lambda ctx: mark_sent(ctx, referral_id, on=on, platform_ref=platform_ref, smtp=smtp))
     if as_json:
@@ -121,7 +121,7 @@ def refer_outcome(
 
     Example: ohrt refer outcome R-2026-000001 --removed --on 2026-11-05
     """
-    from ..refer import record_outcome
+    from ..stages.refer import record_outcome
 
     if removed is None:
         fail("say --removed or --not-removed.")
@@ -146,7 +146,7 @@ def refer_appeal(
 
     Example: ohrt refer appeal R-2026-000001
     """
-    from ..refer import draft_appeal
+    from ..stages.refer import draft_appeal
 
     referral = run(lambda ctx: draft_appeal(ctx, referral_id, grounds=grounds))
     print_json(referral) if as_json else _summary(referral)
@@ -162,7 +162,7 @@ def refer_close(
 
     Example: ohrt refer close T-2026-000001 --reason 'no grounds for appeal'
     """
-    from ..refer import close_task
+    from ..stages.refer import close_task
 
     result = run(lambda ctx: close_task(ctx, task_id, reason=reason))
     print_json(result) if as_json else typer.echo(f"{result['task_id']} closed ({result['outcome']})")
@@ -179,7 +179,7 @@ def refer_list(
 
     Example: ohrt refer list --status sent
     """
-    from ..refer import list_referrals
+    from ..stages.refer import list_referrals
 
     rows = run(lambda ctx: list_referrals(ctx, status=status, task_id=task_id))
     print_json(rows) if as_json else print_table(rows, LIST_COLUMNS, empty="no referrals")
@@ -194,7 +194,7 @@ def refer_show(
 
     Example: ohrt refer show R-2026-000001 --json
     """
-    from ..refer import get_referral
+    from ..stages.refer import get_referral
 
     referral = run(lambda ctx: get_referral(ctx, referral_id))
     if as_json:
@@ -212,7 +212,7 @@ def refer_routes(as_json: bool = json_option()) -> None:
 
     Example: ohrt refer routes
     """
-    from ..refer import list_routes
+    from ..stages.refer import list_routes
 
     rows = run(lambda ctx: list_routes(ctx))
     if as_json:
@@ -233,7 +233,7 @@ def intel(
 
     Example: ohrt intel T-2026-000001
     """
-    from ..refer import intel_record
+    from ..stages.refer import intel_record
 
     record = run(lambda ctx: intel_record(ctx, task_id))
     print_json(record) if as_json else typer.echo(record["text"], nl=False)

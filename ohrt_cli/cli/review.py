@@ -61,13 +61,13 @@ def review_record(
     """
     if batch is not None:
         if task or decision or content_format or finding or clause or reason or basis or no_capture or date or research:
-            from ..errors import InputError
+            from ..ground.errors import InputError
 
             raise InputError("--batch takes every review from the file: give no TASK or other flag with it.")
         _record_batch(batch, as_json)
         return
-    from ..errors import InputError
-    from ..review import ReviewInput, finding_from_flag, record_review, research_from_flag
+    from ..ground.errors import InputError
+    from ..stages.review import ReviewInput, finding_from_flag, record_review, research_from_flag
 
     if not task:
         raise InputError("give the task to review (e.g. ohrt review T-2026-000001 --decision refer …), "
@@ -97,7 +97,7 @@ def review_record(
 
 
 def _record_batch(path: Path, as_json: bool) -> None:
-    from ..review import batch_review
+    from ..stages.review import batch_review
 
     result = run(lambda ctx: batch_review(ctx, path))
     if as_json:
@@ -126,7 +126,7 @@ def review_show(
 
     Example: ohrt review show T-2026-000001
     """
-    from ..review import show_review
+    from ..stages.review import show_review
 
     data = run(lambda ctx: show_review(ctx, task))
     if as_json:
@@ -173,7 +173,7 @@ def review_research(
     Example: ohrt review research T-2026-000001 --system Aware --reference 'CRIMINT 1234567' --date 2026-11-20
     --summary 'Both groups linked to a 2025 stabbing'
     """
-    from ..review import ResearchInput, record_research
+    from ..stages.review import ResearchInput, record_research
 
     rows = run(lambda ctx: record_research(ctx, task, [ResearchInput(system, reference, date, summary)]))
     if as_json:
@@ -188,7 +188,7 @@ def review_factors(as_json: bool = json_option()) -> None:
 
     Example: ohrt review factors
     """
-    from ..review import FORMATS, MUSICAL_FORMATS, factor_list
+    from ..stages.review import FORMATS, MUSICAL_FORMATS, factor_list
 
     if as_json:
         print_json({"factors": factor_list(), "formats": list(FORMATS), "musical_formats": sorted(MUSICAL_FORMATS)})
@@ -207,7 +207,7 @@ def tos_list(
 
     Example: ohrt tos list youtube
     """
-    from ..tos import list_clauses
+    from ..ground.tos import list_clauses
 
     rows = run(lambda ctx: list_clauses(ctx.home, platform))
     if as_json:

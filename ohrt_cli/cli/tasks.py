@@ -39,7 +39,7 @@ def task_add(
     Example: ohrt task add --url 'https://youtu.be/dQw4w9WgXcQ' --title 'Drill video' --applicant 'DC Rae'
     --ocu 'Central West' --unit 'Gangs' --uploaded 2026-11-02 --ref CAD:1234/21NOV26 --rationale 'Goads rivals'
     """
-    from ..tasks import TaskInput, add_task
+    from ..stages.intake import TaskInput, add_task
 
     raw = TaskInput(url=url, title=title, applicant_name=applicant, applicant_ocu=ocu, applicant_unit=unit,
                     upload_date=uploaded, rationale=rationale, platform=platform, refs=ref, subjects=subject)
@@ -65,7 +65,7 @@ def task_import(
 
     Example: ohrt task import powerapp-export.csv --skip-invalid
     """
-    from ..tasks import import_tasks
+    from ..stages.intake import import_tasks
 
     result = run(lambda ctx: import_tasks(ctx, file, skip_invalid=skip_invalid))
     data = result.as_dict()
@@ -98,7 +98,7 @@ def task_list(
 
     Example: ohrt task list --status received --json
     """
-    from ..tasks import list_tasks
+    from ..stages.intake import list_tasks
 
     rows = run(lambda ctx: list_tasks(ctx, status))
     if as_json:
@@ -113,7 +113,7 @@ def task_show(task_id: str = typer.Argument(..., metavar="TASK", help="Task id, 
 
     Example: ohrt task show T-2026-000001
     """
-    from ..tasks import get_task
+    from ..stages.intake import get_task
 
     task = run(lambda ctx: get_task(ctx, task_id))
     if as_json:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import urls
-from .context import Context
-from .errors import InputError
-from .render import Fields, fields
+from ..ground import urls
+from ..ground.context import Context
+from ..ground.errors import InputError
+from ..ground.render import Fields, fields
 
 # Names a platform-bound template may ask for but will never be given, with why (for the error line).
 _SUBJECTS = "subjects linked to a task are sensitive personal data (SOP 8.4, 6.4)"

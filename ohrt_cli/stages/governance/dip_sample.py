@@ -23,11 +23,12 @@ import secrets
 from pathlib import Path
 from typing import Iterable
 
-from . import audit, kpi
-from .context import Context
-from .db import transaction
-from .errors import InputError, NotAllowed, NotFound, StateError
-from .timeutil import iso, parse_quarter
+from ...ground import audit
+from . import figures as kpi
+from ...ground.context import Context
+from ...ground.db import transaction
+from ...ground.errors import InputError, NotAllowed, NotFound, StateError
+from ...ground.times import iso, parse_quarter
 
 # ------------------------------------------------------------------------------------------- quarters
 
@@ -390,7 +391,7 @@ def format_for(fmt: str | None, out: Path | None) -> str:
 def produce_report(ctx: Context, quarter_text: str | None, fmt: str | None = None, out: Path | None = None) -> dict:
     """Build, render and deliver the report: to `out` (written atomically) or returned as text for
     stdout; either way audited ('report.produce', with the output's SHA-256) in one transaction."""
-    from .report_render import render
+    from .report import render
 
     ctx.actor()
     out = Path(out).expanduser().absolute() if out is not None else None

@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from . import __version__, audit, media, store, tasks, urls
-from .context import Context
-from .db import next_id, transaction
-from .errors import Failure, InputError, IntegrityFailure, NotFound, OhrtError, StateError
-from .timeutil import iso
+from .. import __version__
+from ..ground import audit, media, store, urls
+from . import intake as tasks
+from ..ground.context import Context
+from ..ground.db import next_id, transaction
+from ..ground.errors import Failure, InputError, IntegrityFailure, NotFound, OhrtError, StateError
+from ..ground.times import iso
 
 MANIFEST_FORMAT = "ohrt-capture/1"
 PENDING = ("failed", "not-made")
@@ -483,7 +485,7 @@ def _platform_from(draft: Draft) -> str:
 
 
 def _signer(ctx: Context) -> Callable[[bytes], bytes]:
-    from . import signing
+    from ..ground import signing
 
     return lambda data: signing.sign(ctx.keys_dir, data)
 
@@ -577,7 +579,7 @@ def _fingerprint(ctx: Context, capture_id: str, progress: Progress | None) -> tu
 def _library_on_capture() -> tuple[Callable | None, str | None]:
     """The library stage's `on_capture` if that stage is installed; else None, with the reason when its
     module is there but does not load."""
-    name = f"{__package__}.library"
+    name = f"{__package__}.library.items"
     if importlib.util.find_spec(name) is None:
         return None, None
     try:
@@ -816,7 +818,7 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
 
     Returns {"intact", "checked", "files", "captures": [{id, intact, files, problems}], "problems":
     [{capture, path, problem, detail}]}."""
-    from . import signing
+    from ..ground import signing
 
     public = (ctx.keys_dir / signing.PUBLIC_NAME).read_bytes()
     if capture_ids:

@@ -25,12 +25,13 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from . import audit, tasks
-from .context import Context
-from .db import insert_rows, next_ids, transaction
-from .errors import InputError, NotFound, OhrtError, StateError
-from .timeutil import iso, parse_date
-from .tos import Catalogue, Clause, load_catalogues, platform_name
+from ..ground import audit
+from . import intake as tasks
+from ..ground.context import Context
+from ..ground.db import insert_rows, next_ids, transaction
+from ..ground.errors import InputError, NotFound, OhrtError, StateError
+from ..ground.times import iso, parse_date
+from ..ground.tos import Catalogue, Clause, load_catalogues, platform_name
 
 # ------------------------------------------------------------------------------------------ catalogues
 

@@ -22,11 +22,11 @@ import secrets
 import shutil
 from pathlib import Path
 
-from . import audit
-from .context import Context
-from .db import next_id, transaction
-from .errors import Failure, InputError, NotFound, StateError
-from .timeutil import add_months, iso, parse_date
+from ...ground import audit
+from ...ground.context import Context
+from ...ground.db import next_id, transaction
+from ...ground.errors import Failure, InputError, NotFound, StateError
+from ...ground.times import add_months, iso, parse_date
 
 SOURCES = ("removal", "by-hand", "import")      # how an item came into the library
 STATUSES = ("kept", "purging", "purged")
@@ -61,7 +61,7 @@ def expiry_for(ctx: Context, removed_on: dt.date) -> dt.date:
 def on_removal(ctx: Context, referral_id: str) -> dict | None:
     """SOP 10.8: the platform removed the content; if its review format is musical, put it in the
     library. Called by the referral stage inside its transaction; returns the new item or None."""
-    from .review import MUSICAL_FORMATS, current_review
+    from ..review import MUSICAL_FORMATS, current_review
 
     row = ctx.db.execute("SELECT task_id, outcome_on FROM referrals WHERE id = ?", [referral_id]).fetchone()
     if row is None:
@@ -83,7 +83,7 @@ def add_item(ctx: Context, task_id: str, *, removed_on: str | None = None, reaso
     """Put a task's content in the library by hand (when the automatic step did not, or to keep other
     material so that it can be held). The date of removal is the platform's recorded decision, else
     `removed_on`."""
-    from .review import current_review
+    from ..review import current_review
 
     ctx.actor()
     task_id = _task_id(ctx, task_id)
@@ -138,7 +138,7 @@ def _create_item(ctx: Context, task_id: str, *, review: dict | None, referral_id
 def record_fields(ctx: Context, task_id: str, review: dict | None) -> dict:
     """The fields of the Connect intelligence record (SOP 10.4.1–10.4.6), from the review's public
     content facts, findings and clauses; no subjects, no indices research, no incident references."""
-    from . import disclosure
+    from .. import disclosure
 
     task = ctx.db.execute("SELECT title, canonical_url, platform, rationale FROM tasks WHERE id = ?",
                           [task_id]).fetchone()
@@ -264,7 +264,7 @@ def get_item(ctx: Context, item_id: str) -> dict:
 
 
 def _audio_seconds(values: int) -> float:
-    from .fingerprint import audio_seconds
+    from ...ground.fingerprint import audio_seconds
 
     return round(audio_seconds(values or 0), 1)
 
@@ -302,7 +302,7 @@ def _like(text: str) -> str:
 
 
 def _canonical(url: str) -> str:
-    from . import urls
+    from ...ground import urls
 
     try:
         return urls.canonical(url)[0]
@@ -345,7 +345,7 @@ def on_capture(ctx: Context, capture_id: str) -> list[dict]:
 
 def fingerprint_capture(ctx: Context, capture_id: str):
     """Compute and store the fingerprints of a capture's original; returns the Fingerprint."""
-    from . import fingerprint as fpmod
+    from ...ground import fingerprint as fpmod
 
     capture = _capture_row(ctx, capture_id)
     path = _original_path(ctx, capture)
@@ -386,7 +386,7 @@ def _original_path(ctx: Context, capture: dict) -> Path:
 
 
 def stored_fingerprint(ctx: Context, *, capture_id: str | None = None, item_id: str | None = None):
-    from . import fingerprint as fpmod
+    from ...ground import fingerprint as fpmod
 
     column, value = ("capture_id", capture_id) if capture_id else ("item_id", item_id)
     rows = list(ctx.db.query(f"SELECT * FROM fingerprints WHERE {column} = ?", [value]))
@@ -428,7 +428,7 @@ def find_matches(ctx: Context, fp, *, exclude_capture: str | None = None) -> lis
     `source` ('local' or the sending force), `item_ref` (their id for imported hashes), `kind`
     (same video / same visuals / same audio / possible), `segments` side by side, distances, and the
     item's title and expiry."""
-    from . import fingerprint as fpmod
+    from ...ground import fingerprint as fpmod
 
     index = library_index(ctx)
     if index is None:
@@ -500,7 +500,7 @@ def library_index(ctx: Context):
     """The look-up index of the kept items' fingerprints (fingerprint.Index), or None when there are
     none. It is a cache under HOME/cache named by the library's generation: built when missing (or
     damaged), safe to delete."""
-    from . import fingerprint as fpmod
+    from ...ground import fingerprint as fpmod
 
     with _snapshot(ctx):
         row = ctx.db.execute("SELECT token FROM library_generation WHERE id = 1").fetchone()

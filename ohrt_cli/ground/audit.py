@@ -78,7 +78,7 @@ def record_many(ctx: "Context", entries: Iterable[tuple]) -> list[int]:
 
 
 def _iso_now(ctx) -> str:
-    from .timeutil import iso
+    from .times import iso
 
     return iso(ctx.now())
 

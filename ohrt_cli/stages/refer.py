@@ -27,12 +27,13 @@ import tomllib
 from pathlib import Path
 from typing import Iterator
 
-from . import audit, disclosure, mail, resources, tasks, urls
-from .context import Context
-from .db import next_id, transaction
-from .errors import InputError, NotAllowed, NotFound, StateError
-from .render import Renderer
-from .timeutil import iso, parse_date
+from ..ground import audit, mail, resources, urls
+from . import disclosure, intake as tasks
+from ..ground.context import Context
+from ..ground.db import next_id, transaction
+from ..ground.errors import InputError, NotAllowed, NotFound, StateError
+from ..ground.render import Renderer
+from ..ground.times import iso, parse_date
 
 KINDS = ("referral", "appeal")
 STATUSES = ("drafted", "returned", "approved", "sent", "removed", "not-removed")
@@ -510,7 +511,7 @@ def record_outcome(ctx: Context, referral_id: str, *, removed: bool, on: str | N
 
 def _offer_to_library(ctx: Context, referral_id: str) -> dict | None:
     try:
-        from . import library
+        from .library import items as library
     except ImportError:
         return None
     if not hasattr(library, "on_removal"):

@@ -14,19 +14,19 @@ import hashlib
 import json
 from pathlib import Path
 
-from . import audit, signing
-from .context import Context
-from .db import next_id, transaction
-from .errors import InputError, IntegrityFailure
-from .library import bump_generation, stored_fingerprint
-from .timeutil import iso, parse_date
+from ...ground import audit, signing
+from ...ground.context import Context
+from ...ground.db import next_id, transaction
+from ...ground.errors import InputError, IntegrityFailure
+from .items import bump_generation, stored_fingerprint
+from ...ground.times import iso, parse_date
 
 FORMAT = "ohrt-library-hashes/1"
 
 
 def settings() -> dict:
     """The fingerprinting settings a file was made with; an importer must use the same."""
-    from . import fingerprint as fp
+    from ...ground import fingerprint as fp
 
     return {"pdq": {"fps": fp.PDQ_FPS, "frame_size": fp.FRAME_SIZE, "min_quality": fp.MIN_QUALITY, "zoom": fp.ZOOM,
                     "variants": list(fp.VARIANTS)},
@@ -160,8 +160,8 @@ def _parse(data: bytes, path: Path) -> dict:
 
 def _items(document: dict, path: Path, today) -> tuple[list, list]:
     """The file's items as (entry, Fingerprint), leaving out those already expired."""
-    from . import fingerprint as fpmod
-    from .library import ITEM_RE
+    from ...ground import fingerprint as fpmod
+    from .items import ITEM_RE
 
     found, skipped = [], []
     for number, entry in enumerate(document["items"], start=1):
@@ -183,7 +183,7 @@ def _items(document: dict, path: Path, today) -> tuple[list, list]:
 
 
 def _store(ctx: Context, item_id: str, fp) -> None:
-    from . import fingerprint as fpmod
+    from ...ground import fingerprint as fpmod
 
     ctx.db.execute("DELETE FROM fingerprints WHERE item_id = ?", [item_id])
     ctx.db["fingerprints"].insert({"item_id": item_id, "created_at": iso(ctx.now()), **fpmod.index_columns(fp),

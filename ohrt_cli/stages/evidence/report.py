@@ -18,12 +18,13 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, signing, urls
-from .context import Context
-from .render import Renderer
+from ... import __version__
+from ...ground import signing, urls
+from ...ground.context import Context
+from ...ground.render import Renderer
 
 if TYPE_CHECKING:
-    from .evidence import Package
+    from .package import Package
 
 _SENSITIVE = ("sensitive material never goes into the report or texts of a package: with --include-sensitive it "
               "is in data/sensitive/ alone (SOP 6.3)")
@@ -72,7 +73,7 @@ def short(value, length: int = 16) -> str:
 def view(ctx: Context, package: "Package", root: Path) -> dict:
     """Everything the export templates may show, built from the package's records (`root` is the payload
     as written so far, whose files the report lists with their hashes)."""
-    from . import review as review_stage
+    from .. import review as review_stage
 
     officers = {o.number: o for o in ctx.settings.officers}
 
@@ -185,7 +186,7 @@ def _picture(manifest: dict, folder: Path, capture_id: str) -> dict | None:
 
 
 def _review(review: dict, officer, review_stage) -> dict:
-    from .disclosure import FORMAT_NAMES
+    from ..disclosure import FORMAT_NAMES
 
     return {
         "id": review["id"], "capture_id": review["capture_id"], "officer": officer(review["officer"]),
@@ -201,7 +202,7 @@ def _review(review: dict, officer, review_stage) -> dict:
 
 
 def _referral(referral: dict, root: Path, officer, events: list[dict]) -> dict:
-    from .refer import ROUTES
+    from ..refer import ROUTES
 
     folder = root / "referrals" / referral["id"]
     drafts = [{"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p),
@@ -290,7 +291,7 @@ def _sha256(path: Path) -> str | None:
 
 
 def _duration(seconds) -> str | None:
-    from .disclosure import duration_text
+    from ..disclosure import duration_text
 
     return duration_text(seconds)
 

@@ -11,9 +11,9 @@ import io
 import json
 from typing import Any
 
-from . import __version__
+from ... import __version__
 from .charts import grouped_bars
-from .urls import PLATFORM_NAMES
+from ...ground.urls import PLATFORM_NAMES
 
 CSV_COLUMNS = ("section", "figure", "breakdown", "this_quarter", "previous_quarter", "unit")
 BREAKDOWN_TITLES = {"platform": "by platform", "ocu_unit": "by commissioning OCU / unit", "decision": "by decision",
@@ -32,7 +32,7 @@ def render(ctx, report: dict, fmt: str) -> str:
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         return to_csv(report)
-    from .render import Renderer
+    from ...ground.render import Renderer
 
     renderer = Renderer(ctx.home, "report", forbidden={})
     name = "report.html" if fmt == "html" else "report.md"

@@ -17,12 +17,12 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from . import audit
-from .context import Context
-from .db import insert_rows, next_ids, transaction
-from .errors import InputError, NotFound, StateError
-from .timeutil import iso, parse_date
-from .urls import platform_for
+from ..ground import audit
+from ..ground.context import Context
+from ..ground.db import insert_rows, next_ids, transaction
+from ..ground.errors import InputError, NotFound, StateError
+from ..ground.times import iso, parse_date
+from ..ground.urls import platform_for
 
 # The task's life (DESIGN.md). "closed" is the only status in which a task is no longer open.
 STATUSES = (

@@ -29,7 +29,7 @@ def clock_from_env() -> tuple[Callable[[], dt.datetime], bool]:
     fixed = os.environ.get("OHRT_NOW")
     if not fixed:
         return system_clock, False
-    from .timeutil import parse_iso
+    from .times import parse_iso
 
     try:
         moment = parse_iso(fixed)

@@ -37,12 +37,14 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, audit, signing, store, tasks
-from .context import Context
-from .db import transaction
-from .errors import Failure, InputError, IntegrityFailure, NotFound, StateError
-from .render import fields
-from .timeutil import iso
+from ... import __version__
+from ...ground import audit, signing, store
+from .. import intake as tasks
+from ...ground.context import Context
+from ...ground.db import transaction
+from ...ground.errors import Failure, InputError, IntegrityFailure, NotFound, StateError
+from ...ground.render import fields
+from ...ground.times import iso
 
 PACKAGE_FORMAT = "ohrt-evidence/1"
 INDEX = "package.json"
@@ -145,7 +147,7 @@ class Package:
 def gather(ctx: Context, task_id: str, *, recipient: str, reason: str, include_sensitive: bool) -> Package:
     """Read the task and all that hangs on it; refuse (IntegrityFailure) when the audit chain or any
     capture to be packaged fails its own check."""
-    from . import capture as capture_stage, review as review_stage
+    from .. import capture as capture_stage, review as review_stage
 
     officer = ctx.actor()
     task = tasks.get_task(ctx, task_id)
@@ -198,7 +200,7 @@ def _verified_manifest(ctx: Context, capture: dict, public_pem: bytes) -> dict:
 
 
 def _referrals(ctx: Context, task_id: str) -> list[dict]:
-    from . import refer
+    from .. import refer
 
     found = []
     for row in ctx.db.query("SELECT id FROM referrals WHERE task_id = ? ORDER BY id", [task_id]):
@@ -230,7 +232,7 @@ def audit_excerpt(ctx: Context, task_id: str, object_ids: list[str]) -> list[dic
 
 def _sensitive_record(ctx: Context, task_id: str) -> dict:
     """Subjects (8.4.1), incident references (8.3.3) and indices research (9.3) of the task."""
-    from . import review as review_stage
+    from .. import review as review_stage
 
     return {
         "subjects": [name for (name,) in ctx.db.execute(
@@ -356,7 +358,7 @@ def _result(package: Package, final: Path, summary: dict) -> dict:
 
 def write_payload(ctx: Context, package: Package, root: Path) -> None:
     """Write the package's payload into `root` (which `bagit` turns into the bag's `data/`)."""
-    from . import evidence_report
+    from . import report as evidence_report
 
     for capture in package.captures:
         copy_capture(Path(capture["path"]), root / "captures" / capture["id"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import InputError, NotFound
 from .resources import templates_dir
-from .timeutil import parse_date
+from .times import parse_date
 from .urls import PLATFORM_NAMES
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9.+-]{0,39}")

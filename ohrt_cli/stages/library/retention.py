@@ -41,12 +41,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
-from . import audit, store, tasks
-from .context import Context
-from .db import transaction
-from .errors import StateError
-from .library import RECORD_FIELDS, bump_generation, retention_months
-from .timeutil import add_months, iso, parse_iso
+from ...ground import audit, store
+from .. import intake as tasks
+from ...ground.context import Context
+from ...ground.db import transaction
+from ...ground.errors import StateError
+from .items import RECORD_FIELDS, bump_generation, retention_months
+from ...ground.times import add_months, iso, parse_iso
 
 LOCK_NAME = ".purge.lock"
 LOCK_WAIT_S = 120          # a second purge waits this long for the first, then gives up saying so
