@@ -1,13 +1,13 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both set everything up first:
-# ffmpeg (from apt-get when missing) and the Python packages in .venv.
+# ffmpeg and chromium (from apt-get when missing) and the Python packages in .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench ffmpeg clean readme
+.PHONY: setup demo test bench system clean readme
 
-setup: ffmpeg $(STAMP)
+setup: system $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-ffmpeg:
-	@sh scripts/ensure-ffmpeg.sh
+system:
+	@sh scripts/ensure-system.sh
 
 demo: setup
 	@sh scripts/demo.sh
