@@ -1,0 +1,118 @@
+"""Web archives (WARC, WACZ): checking one before it is kept, SOP 9.1 (material preserved as it was found).
+
+* `validate_wacz` runs the `wacz` package's own validator (`wacz validate -f FILE`, in a child process so
+  its prints and its exceptions stay out of ours): every file inside against the hashes in its
+  datapackage.json, and the package's shape.
+* `check_warc` reads every record of a WARC (or WARC.gz) with warcio and checks each record's
+  `WARC-Block-Digest` / `WARC-Payload-Digest`, as `warcio check` does.
+
+Each returns what the manifest records about the check ({"tool", "version", "result"}) or raises
+`InputError` with one line saying what is wrong. This is ground: no tasks, captures or database here.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from .errors import InputError
+
+EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|ZipFile)):\s*(.*)$")
+WACZ_TIMEOUT = 900  # seconds: hashing a few GB of archive; a validator that hangs longer is a failed check
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def validate_wacz(path: str | Path, *, scratch: str | Path | None = None) -> dict:
+    """Check a WACZ with `wacz validate`; `scratch` is where the validator may unpack it (default: the
+    system's temporary folder). Refused before unpacking when it would not fit there."""
+    path = Path(path)
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as package:
+            unpacked = sum(info.file_size for info in package.infolist())
+            names = set(package.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{name} is not a WACZ (not a ZIP file: {exc}): nothing was kept; check the file, or save "
+                         "the page again.") from None
+    if "datapackage.json" not in names:
+        raise InputError(f"{name} is not a WACZ (it has no datapackage.json): nothing was kept; check the file.")
+    room = Path(scratch) if scratch else Path(os.environ.get("TMPDIR") or "/tmp")
+    free = shutil.disk_usage(room).free
+    if unpacked > free * 0.9:
+        raise InputError(f"{name} unpacks to {unpacked:,} bytes, more than the {free:,} free in {room} where it is "
+                         "checked: nothing was kept; free space there.")
+    env = {**os.environ, "TMPDIR": str(room)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path.resolve())],
+                              capture_output=True, text=True, env=env, timeout=WACZ_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"{name}: `wacz validate` did not finish within {WACZ_TIMEOUT} s: nothing was kept.") from None
+    said = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()]
+    if done.returncode != 0:
+        raise InputError(f"{name} fails `wacz validate` ({_reason(said)}): nothing was kept; check the file, or "
+                         "save the page again.")
+    return {"tool": "wacz validate", "version": _version("wacz"), "result": said[-1] if said else "valid"}
+
+
+def _reason(lines: list[str]) -> str:
+    """The validator's own reason in one line: an exception's last line without its module path, else the
+    first line that says what failed."""
+    for line in reversed(lines):
+        found = EXCEPTION_LINE.match(line)
+        if found:
+            return f"{found[1]}: {found[2]}"
+    wanted = [line for line in lines
+              if not line.startswith(("Version detected", "Validation failed", "Traceback", "File ", "Note:"))]
+    return (wanted or lines or ["no reason given"])[0]
+
+
+def check_warc(path: str | Path) -> dict:
+    """Read every record of a WARC (gzipped or not) and check its digests, as `warcio check` does."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    path = Path(path)
+    records = checked = 0
+    problems: list[str] = []
+    try:
+        with path.open("rb") as stream:
+            iterator = ArchiveIterator(stream, check_digests=True)
+            for record in iterator:
+                if record.format == "arc":
+                    raise InputError(f"{path.name} is an ARC file, not a WARC: nothing was kept.")
+                body = record.content_stream()
+                while body.read(1 << 20):
+                    pass
+                records += 1
+                if record.digest_checker.passed is True:
+                    checked += 1
+                elif record.digest_checker.passed is False:
+                    record_id = record.rec_headers.get_header("WARC-Record-ID")
+                    problems.append(f"record {records} {record_id}: {'; '.join(record.digest_checker.problems)}")
+    except ArchiveLoadFailed as exc:
+        why = str(exc).strip().split(", first line")[0][:120]  # the first line may be binary garbage
+        raise InputError(f"{path.name} is not a readable WARC ({why}): nothing was "
+                         "kept; check the file.") from None
+    except (OSError, EOFError, ValueError) as exc:  # a cut or garbled gzip member
+        raise InputError(f"{path.name} is damaged after {records} record(s) ({type(exc).__name__}: {exc}): nothing "
+                         "was kept; check the file.") from None
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise InputError(f"{path.name} fails `warcio check`: {problems[0]}{more}: nothing was kept; the file was "
+                         "changed after it was written.")
+    if records == 0:
+        raise InputError(f"{path.name} holds no WARC records: nothing was kept; check the file.")
+    return {"tool": "warcio check", "version": _version("warcio"),
+            "result": f"{records} record(s), {checked} digest(s) verified"}
