@@ -35,6 +35,9 @@ IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".gif": "image/gif"}
 METHODS = {"download": "downloaded from the URL with yt-dlp",
            "file": "ingested from a file obtained otherwise (e.g. a screen recording)"}
+INGESTED_KINDS = {"wacz": "a WACZ web archive", "warc": "a WARC web archive", "pdf": "a PDF document",
+                  "html": "an HTML page", "image": "an image", "video": "a video", "audio": "a sound recording"}
+TEXT_LIMIT = 200_000  # characters of a page's visible text shown in the report; the whole file is in the package
 DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
 
 
@@ -151,6 +154,10 @@ def _capture(capture: dict, root: Path, officer) -> dict:
         "commands": [f for f in files if f["command"] and f["status"] == "ok" and f["role"] != "keyframes"]
         + _keyframe_command(files),
         "contact_sheet": _picture(manifest, folder, capture["id"]),
+        "ingested": _ingested(manifest),
+        "page": _page(manifest),
+        "screenshot": _page_file_picture(manifest, folder, capture["id"]),
+        "page_text": _page_text(manifest, folder),
     }
 
 
@@ -159,6 +166,7 @@ def _file_row(entry: dict) -> dict:
     return {"path": entry.get("path") or "—", "role": entry.get("role"), "bytes": entry.get("bytes"),
             "sha256": entry.get("sha256"), "md5": entry.get("md5"), "status": entry.get("status"),
             "error": entry.get("error"), "parent": entry.get("parent_sha256"), "at": entry.get("at"),
+            "kind": entry.get("kind"),
             "command": " ".join(shlex.quote(str(c)) for c in command) if command else None}
 
 
@@ -174,7 +182,14 @@ def _picture(manifest: dict, folder: Path, capture_id: str) -> dict | None:
     chosen = files.get("contact-sheet")
     if chosen is None and manifest.get("media_kind") == "image":
         chosen = files.get("original")
-    if chosen is None or Path(chosen["path"]).suffix.lower() not in IMAGE_TYPES:
+    if chosen is None:
+        return None
+    return _embed(folder, capture_id, chosen)
+
+
+def _embed(folder: Path, capture_id: str, chosen: dict) -> dict | None:
+    """A picture of the capture as a data: URL (so the report needs no other file), or a link when large."""
+    if Path(chosen["path"]).suffix.lower() not in IMAGE_TYPES:
         return None
     path = folder / chosen["path"]
     link = f"captures/{capture_id}/{chosen['path']}"
@@ -183,6 +198,74 @@ def _picture(manifest: dict, folder: Path, capture_id: str) -> dict | None:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return {"src": f"data:{IMAGE_TYPES[path.suffix.lower()]};base64,{data}", "path": link,
             "sha256": chosen["sha256"], "embedded": True}
+
+
+def _page_file(manifest: dict, kind: str) -> dict | None:
+    """The page file of this kind (contract: role `page`, `kind`), made and recorded as ok."""
+    for entry in manifest.get("files", []):
+        if entry.get("role") in ("page", "original") and entry.get("kind") == kind and entry.get("status") == "ok":
+            return entry
+    return None
+
+
+def _page_file_picture(manifest: dict, folder: Path, capture_id: str) -> dict | None:
+    """The page's full screenshot, embedded like the contact sheet: the page as the officer saw it."""
+    entry = _page_file(manifest, "screenshot")
+    return _embed(folder, capture_id, entry) if entry else None
+
+
+def _page_text(manifest: dict, folder: Path) -> dict | None:
+    """The page's visible text (SOP 9.2.3: the words are evidence), for the report to show escaped."""
+    entry = _page_file(manifest, "text")
+    path = folder / entry["path"] if entry else None
+    if path is None or not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return {"path": f"captures/{folder.name}/{entry['path']}", "sha256": entry["sha256"],
+            "text": text[:TEXT_LIMIT], "cut": len(text) > TEXT_LIMIT, "characters": f"{len(text):,}",
+            "shown": f"{min(len(text), TEXT_LIMIT):,}"}
+
+
+def _page(manifest: dict) -> dict | None:
+    """The page's provenance as the manifest's `page` key records it: where the browser ended up, which
+    server answered, its clock beside ours, the TLS chain, and the browser itself."""
+    page = manifest.get("page")
+    if not isinstance(page, dict):
+        return None
+    server = page.get("server") or {}
+    tls = page.get("tls") or None
+    browser = page.get("browser") or {}
+    viewport = page.get("viewport") or {}
+    skew = page.get("clock_skew_seconds")
+    return {
+        "requested_url": page.get("requested_url"), "final_url": page.get("final_url"),
+        "redirects": [{"url": r.get("url"), "status": r.get("status"), "location": r.get("location")}
+                      for r in page.get("redirects") or []],
+        "server": f"{server.get('ip')}:{server.get('port')}" if server.get("ip") else None,
+        "status": page.get("status"), "title": page.get("title"),
+        "server_date": page.get("server_date"),
+        "clock_skew": None if skew is None else f"{skew:+.1f} s (the server's clock minus ours)",
+        "tls": {"protocol": tls.get("protocol"),
+                "certificates": [{k: c.get(k) for k in ("subject", "issuer", "not_before", "not_after", "sha256")}
+                                 for c in tls.get("certificates") or []]} if isinstance(tls, dict) else None,
+        "browser": " ".join(str(v) for v in (browser.get("name"), browser.get("version")) if v) or None,
+        "viewport": f"{viewport.get('width')} × {viewport.get('height')}" if viewport.get("width") else None,
+        "user_agent": page.get("user_agent"), "started_at": page.get("started_at"),
+        "finished_at": page.get("finished_at"), "timed_out": bool(page.get("timed_out")),
+        "requests": page.get("requests"), "truncated_responses": page.get("truncated_responses"),
+        "error": page.get("error"),
+    }
+
+
+def _ingested(manifest: dict) -> dict | None:
+    """What kind of file an officer saved another way, and the check it passed before it was kept."""
+    ingest = manifest.get("ingest") or {}
+    if not ingest.get("kind"):
+        return None
+    check = ingest.get("check") or {}
+    return {"kind": ingest["kind"], "kind_text": INGESTED_KINDS.get(ingest["kind"], ingest["kind"]),
+            "check": " ".join(str(check[k]) for k in ("tool", "version") if check.get(k)) or None,
+            "result": check.get("result")}
 
 
 def _review(review: dict, officer, review_stage) -> dict:
