@@ -24,6 +24,7 @@ from pathlib import Path
 from .errors import InputError
 
 EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|ZipFile)):\s*(.*)$")
+FRICTIONLESS_ERROR = re.compile(r"'([^']+)': \[\{'type': '([a-z-]+)'")
 WACZ_TIMEOUT = 900  # seconds: hashing a few GB of archive; a validator that hangs longer is a failed check
 
 
@@ -59,16 +60,23 @@ def validate_wacz(path: str | Path, *, scratch: str | Path | None = None) -> dic
                               capture_output=True, text=True, env=env, timeout=WACZ_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise InputError(f"{name}: `wacz validate` did not finish within {WACZ_TIMEOUT} s: nothing was kept.") from None
-    said = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()]
-    if done.returncode != 0:
-        raise InputError(f"{name} fails `wacz validate` ({_reason(said)}): nothing was kept; check the file, or "
-                         "save the page again.")
-    return {"tool": "wacz validate", "version": _version("wacz"), "result": said[-1] if said else "valid"}
+    said = done.stdout + "\n" + done.stderr
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    # wacz 0.6 exits 0 even when it prints "Validation failed": only its success line counts.
+    if done.returncode != 0 or not any(line.startswith("Validation succeeded") for line in lines):
+        raise InputError(f"{name} fails `wacz validate` ({_reason(said, lines)}): nothing was kept; check the "
+                         "file, or save the page again.")
+    return {"tool": "wacz validate", "version": _version("wacz"),
+            "result": next(line for line in lines if line.startswith("Validation succeeded"))}
 
 
-def _reason(lines: list[str]) -> str:
-    """The validator's own reason in one line: an exception's last line without its module path, else the
-    first line that says what failed."""
+def _reason(said: str, lines: list[str]) -> str:
+    """The validator's own reason in one line: the first file whose bytes or hash differ from
+    datapackage.json, else an exception's last line without its module path, else the first line that says
+    what failed."""
+    mismatch = FRICTIONLESS_ERROR.search(said)
+    if mismatch:
+        return f"{mismatch[1]} does not match its hash or size in datapackage.json: {mismatch[2]}"
     for line in reversed(lines):
         found = EXCEPTION_LINE.match(line)
         if found:
