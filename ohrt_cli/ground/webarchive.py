@@ -12,6 +12,7 @@ Each returns what the manifest records about the check ({"tool", "version", "res
 
 from __future__ import annotations
 
+import gzip
 import importlib.metadata
 import os
 import re
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 from .errors import InputError
@@ -35,11 +37,12 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def validate_wacz(path: str | Path, *, scratch: str | Path | None = None) -> dict:
+def validate_wacz(path: str | Path, *, scratch: str | Path | None = None, shown: str | None = None) -> dict:
     """Check a WACZ with `wacz validate`; `scratch` is where the validator may unpack it (default: the
-    system's temporary folder). Refused before unpacking when it would not fit there."""
+    system's temporary folder). Refused before unpacking when it would not fit there. `shown` is the name
+    the officer knows the file by (default: its own)."""
     path = Path(path)
-    name = path.name
+    name = shown or path.name
     try:
         with zipfile.ZipFile(path) as package:
             unpacked = sum(info.file_size for info in package.infolist())
@@ -86,12 +89,13 @@ def _reason(said: str, lines: list[str]) -> str:
     return (wanted or lines or ["no reason given"])[0]
 
 
-def check_warc(path: str | Path) -> dict:
+def check_warc(path: str | Path, *, shown: str | None = None) -> dict:
     """Read every record of a WARC (gzipped or not) and check its digests, as `warcio check` does."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     path = Path(path)
+    name = shown or path.name
     records = checked = 0
     problems: list[str] = []
     try:
@@ -99,11 +103,15 @@ def check_warc(path: str | Path) -> dict:
             iterator = ArchiveIterator(stream, check_digests=True)
             for record in iterator:
                 if record.format == "arc":
-                    raise InputError(f"{path.name} is an ARC file, not a WARC: nothing was kept.")
-                body = record.content_stream()
-                while body.read(1 << 20):
-                    pass
+                    raise InputError(f"{name} is an ARC file, not a WARC: nothing was kept.")
                 records += 1
+                length = record.length  # Content-Length of the record's block: a record cut short has less
+                while record.raw_stream.read(1 << 20):
+                    pass
+                read = record.raw_stream.tell() if hasattr(record.raw_stream, "tell") else None
+                if length is not None and read is not None and read < int(length):
+                    raise InputError(f"{name} is cut short: record {records} has {read:,} of its {int(length):,} "
+                                     "bytes: nothing was kept; save the archive again.")
                 if record.digest_checker.passed is True:
                     checked += 1
                 elif record.digest_checker.passed is False:
@@ -111,16 +119,32 @@ def check_warc(path: str | Path) -> dict:
                     problems.append(f"record {records} {record_id}: {'; '.join(record.digest_checker.problems)}")
     except ArchiveLoadFailed as exc:
         why = str(exc).strip().split(", first line")[0][:120]  # the first line may be binary garbage
-        raise InputError(f"{path.name} is not a readable WARC ({why}): nothing was "
+        raise InputError(f"{name} is not a readable WARC ({why}): nothing was "
                          "kept; check the file.") from None
-    except (OSError, EOFError, ValueError) as exc:  # a cut or garbled gzip member
-        raise InputError(f"{path.name} is damaged after {records} record(s) ({type(exc).__name__}: {exc}): nothing "
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # a cut or garbled gzip member
+        raise InputError(f"{name} is damaged after {records} record(s) ({type(exc).__name__}: {exc}): nothing "
                          "was kept; check the file.") from None
+    if _gzipped(path):
+        _check_gzip(path, name)  # a cut or garbled gzip stream that warcio reads past
     if problems:
         more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
-        raise InputError(f"{path.name} fails `warcio check`: {problems[0]}{more}: nothing was kept; the file was "
+        raise InputError(f"{name} fails `warcio check`: {problems[0]}{more}: nothing was kept; the file was "
                          "changed after it was written.")
     if records == 0:
-        raise InputError(f"{path.name} holds no WARC records: nothing was kept; check the file.")
+        raise InputError(f"{name} holds no WARC records: nothing was kept; check the file.")
     return {"tool": "warcio check", "version": _version("warcio"),
             "result": f"{records} record(s), {checked} digest(s) verified"}
+
+
+def _gzipped(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _check_gzip(path: Path, name: str) -> None:
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{name} is a damaged gzip file ({exc}): nothing was kept; save the archive again.") from None
