@@ -37,15 +37,9 @@ def root(
 
 
 def _register() -> None:
-    import importlib
+    from . import admin, audit, capture, evidence, governance, library, refer, review, tasks
 
-    for name in ("admin", "tasks", "audit", "capture", "review", "refer", "library", "governance", "evidence"):
-        try:
-            module = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
+    for module in (admin, tasks, audit, capture, review, refer, library, governance, evidence):
         module.register(app)
 
 

@@ -67,14 +67,12 @@ def capture_new(
         if file:
             if not source_url:
                 raise InputError("--file needs --url: the address the content was on (SOP 8.3.5).")
-            from ..stages.capture import capture_file
-
-            result = run(lambda ctx: capture_file(ctx, file, url=source_url, reason=reason, task_id=task,
+            stage = _capture_stage()
+            result = run(lambda ctx: stage.capture_file(ctx, file, url=source_url, reason=reason, task_id=task,
                                                   progress=display.event, derivatives=derive, title=title))
         else:
-            from ..stages.capture import capture_url
-
-            result = run(lambda ctx: capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
+            stage = _capture_stage()
+            result = run(lambda ctx: stage.capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
                                                  derivatives=derive, title=title))
     if as_json:
         print_json(result)
@@ -82,10 +80,17 @@ def capture_new(
         _print_result(result)
 
 
-def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display", as_json: bool) -> None:
-    from ..stages.capture import capture_batch
+def _capture_stage():
+    """The capture stage, with the work that follows a commit (fingerprints, matching) registered."""
+    from ..stages import capture, wiring
 
-    summary = run(lambda ctx: capture_batch(ctx, path, reason=reason, progress=display.event, derivatives=derive))
+    wiring.install()
+    return capture
+
+
+def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display", as_json: bool) -> None:
+    stage = _capture_stage()
+    summary = run(lambda ctx: stage.capture_batch(ctx, path, reason=reason, progress=display.event, derivatives=derive))
     display.stop()
     if as_json:
         print_json(summary)
@@ -210,10 +215,9 @@ def capture_finish(capture_id: str = typer.Argument(..., metavar="CAPTURE", help
 
     Example: ohrt capture finish C-2026-000001
     """
-    from ..stages.capture import finish_capture
-
+    stage = _capture_stage()
     with _Display(enabled=is_terminal() and not as_json) as display:
-        result = run(lambda ctx: finish_capture(ctx, capture_id, progress=display.event))
+        result = run(lambda ctx: stage.finish_capture(ctx, capture_id, progress=display.event))
     if as_json:
         print_json(result)
     elif not result["made"] and not result["still_failed"]:

@@ -73,19 +73,11 @@ def capture_facts(ctx: Context, task_id: str, capture_id: str | None) -> dict | 
 
 
 def _find_capture(ctx: Context, task_id: str, capture_id: str | None) -> dict | None:
-    try:
-        from . import capture as capture_stage
-    except ImportError:
-        capture_stage = None
-    if capture_id and capture_stage is not None and hasattr(capture_stage, "get_capture"):
+    from . import capture as capture_stage
+
+    if capture_id:
         return capture_stage.get_capture(ctx, capture_id)
-    if capture_stage is not None and hasattr(capture_stage, "latest_capture"):
-        return capture_stage.latest_capture(ctx, task_id)
-    sql = ("SELECT id, final_url, platform_item_id, channel, upload_date, title, duration, media_kind FROM captures "
-           "WHERE task_id = ? AND status = 'complete' " + ("AND id = ? " if capture_id else "") +
-           "ORDER BY id DESC LIMIT 1")
-    rows = list(ctx.db.query(sql, [task_id, capture_id] if capture_id else [task_id]))
-    return rows[0] if rows else None
+    return capture_stage.latest_capture(ctx, task_id)
 
 
 # ------------------------------------------------------------------------------------ shaping facts

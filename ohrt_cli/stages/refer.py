@@ -29,6 +29,7 @@ from typing import Iterator
 
 from ..ground import audit, mail, resources, urls
 from . import disclosure, intake as tasks
+from .library import items as library
 from ..ground.context import Context
 from ..ground.db import next_id, transaction
 from ..ground.errors import InputError, NotAllowed, NotFound, StateError
@@ -503,20 +504,10 @@ def record_outcome(ctx: Context, referral_id: str, *, removed: bool, on: str | N
                      detail={"task": row["task_id"], "outcome": outcome, "on": decided_on.isoformat()})
         tasks.set_status(ctx, row["task_id"], outcome, "task.status", detail={"referral": row["id"]})
         if removed:
-            library_item = _offer_to_library(ctx, row["id"])
+            library_item = library.on_removal(ctx, row["id"])
     result = get_referral(ctx, row["id"])
     result["library_item"] = library_item
     return result
-
-
-def _offer_to_library(ctx: Context, referral_id: str) -> dict | None:
-    try:
-        from .library import items as library
-    except ImportError:
-        return None
-    if not hasattr(library, "on_removal"):
-        return None
-    return library.on_removal(ctx, referral_id)
 
 
 def close_task(ctx: Context, task_id: str, *, reason: str) -> dict:

@@ -1,0 +1,128 @@
+"""Derivatives of an original (review copy, audio, keyframes, contact sheet), and same-bytes detection (SOP 9.1)."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from pathlib import Path
+
+from ...ground import media, store
+from ...ground.context import Context
+from ...ground.errors import Failure
+from ...ground.times import iso
+from .draft import Draft, Progress, record
+
+
+def complete(ctx: Context, draft: Draft, derivatives: bool, progress: Progress | None) -> None:
+    """Probe the original, note earlier captures of the same bytes, make the derivatives."""
+    original = draft.original
+    path = draft.stage.path / original["path"]
+    info = draft.probe or media.probe(path)
+    info.get("format", {})["filename"] = original["path"]
+    kind = media.media_kind(info)
+    if kind is None:
+        raise Failure(f"{Path(original['path']).name} holds no video, audio or image: nothing was kept; check "
+                      "the URL or file.")
+    original["probe"] = {"format": info.get("format", {}), "streams": info.get("streams", [])}
+    draft.kind = kind
+    if kind != "image":  # ffprobe gives a still one frame's duration; it has none
+        draft.duration = media.duration(info) or _number(draft.info.get("duration"))
+    draft.duplicates = _same_bytes(ctx, draft)
+    draft.files += make_derivatives(ctx, draft.stage.path, original, kind, make=derivatives, progress=progress)
+    draft.finished_at = iso(ctx.now())
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_bytes(ctx: Context, draft: Draft) -> list[dict]:
+    """Earlier captures holding a file with the same sha256 as an original (a re-upload is evidence too,
+    so the capture is still recorded). Identical bytes share storage by hard link where they can."""
+    found = []
+    for entry in [f for f in draft.files if f["role"] == "original"]:
+        row = ctx.db.execute(
+            "SELECT cf.capture_id, cf.path, c.folder FROM capture_files cf JOIN captures c ON c.id = cf.capture_id "
+            "WHERE cf.sha256 = ? AND cf.status = 'ok' AND c.purged_at IS NULL ORDER BY c.started_at, c.id LIMIT 1",
+            [entry["sha256"]]).fetchone()
+        if row is None:
+            continue
+        earlier, earlier_path, folder = row
+        linked = _share(draft.stage.path / entry["path"], ctx.home / folder / earlier_path)
+        entry["same_as"] = {"capture_id": earlier, "path": earlier_path}
+        found.append({"path": entry["path"], "sha256": entry["sha256"], "capture_id": earlier, "linked": linked})
+    return found
+
+
+def _share(new: Path, earlier: Path) -> bool:
+    """Replace `new` by a hard link to `earlier` when their bytes are the same, byte for byte."""
+    link = new.with_name(new.name + ".link")
+    try:
+        if new.stat().st_size != earlier.stat().st_size or not filecmp.cmp(new, earlier, shallow=False):
+            return False
+        os.link(earlier, link)
+        os.replace(link, new)
+    except OSError:  # another file system, or the earlier file is gone: keep our own copy
+        link.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def make_derivatives(ctx: Context, folder: Path, original: dict, kind: str, *, make: bool = True,
+                     roles: set[str] | None = None, progress: Progress | None = None) -> list[dict]:
+    """The review derivatives of one original (SOP 9.1: "video analysis software to assist"), made in
+    `folder` (which holds `original/`). Each failure is recorded as a failed entry and costs nothing else;
+    with make=False each is recorded as not made, for `capture finish` to make later."""
+    info = original["probe"]
+    options = media.settings_with_defaults(ctx.settings)
+    entries = []
+    for step in media.plan_derivatives(original["path"], info, kind, options):
+        if roles is not None and step.role not in roles:
+            continue
+        if not make:
+            entries.append(_pending(step, original, "not-made", None))
+            continue
+        if progress:
+            progress({"event": "step", "role": step.role, "status": "started"})
+        entry = _run(folder, step, original)
+        if progress:
+            progress({"event": "step", "role": step.role, "status": entry[0]["status"], "error": entry[0]["error"]})
+        entries += entry
+    return entries
+
+
+def _pending(step: media.Step, original: dict, status: str, error: str | None) -> dict:
+    return {"path": step.output, "role": step.role, "sha256": None, "md5": None, "bytes": None,
+            "parent_sha256": original["sha256"], "command": step.command, "status": status, "error": error}
+
+
+def _run(folder: Path, step: media.Step, original: dict) -> list[dict]:
+    try:
+        log = media.run_step(step, folder)
+    except media.StepFailed as exc:
+        _remove_outputs(folder, step)
+        return [_pending(step, original, "failed", exc.reason)]
+    extra = {"parent_sha256": original["sha256"], "command": step.command}
+    if step.note:
+        extra["note"] = step.note
+    outputs = media.step_outputs(step, folder)
+    if step.role == "keyframes":
+        times = media.keyframe_times(log)
+        return [record(folder, folder / rel, "keyframes", **extra, **_at(times, i))
+                for i, rel in enumerate(outputs)]
+    return [record(folder, folder / outputs[0], step.role, **extra, **step.options)]
+
+
+def _at(times: list[float], index: int) -> dict:
+    return {"at": round(times[index], 3)} if index < len(times) else {}
+
+
+def _remove_outputs(folder: Path, step: media.Step) -> None:
+    target = folder / step.output
+    if target.is_dir():
+        store.remove_tree(target)
+    elif target.exists():
+        target.unlink()

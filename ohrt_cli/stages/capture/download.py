@@ -1,0 +1,62 @@
+"""URL capture: yt-dlp downloads one piece of content into the staging folder, hashed as it arrives (SOP 9.1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...ground import media, store
+from .draft import Draft, Progress, record
+
+SUBTITLE_EXTS = {".vtt", ".srt", ".ass", ".ssa", ".ttml", ".srv1", ".srv2", ".srv3", ".json3", ".lrc"}
+
+
+def download(draft: Draft, progress: Progress | None) -> None:
+    """yt-dlp into original/ and source/, hashing while the bytes arrive."""
+    hashers = store.StreamHashers()
+
+    def on_block(block: media.Progress) -> None:
+        if block.temp_path or block.status == "finished":
+            hashers.update(block.temp_path or block.path, block.downloaded, finished=block.status != "downloading")
+        if progress is not None:
+            progress({"event": "download", "status": block.status, "downloaded": block.downloaded,
+                      "total": block.total, "speed": block.speed, "eta": block.eta,
+                      "name": Path(block.path or "").name})
+
+    try:
+        fetched = media.download(draft.requested_url, draft.stage.path, on_progress=on_block)
+        draft.info = fetched.info
+        draft.extra["yt_dlp"] = {"format": "bv*+ba/b", "postprocessors": fetched.postprocessors,
+                                 "postprocessor_args": ["-bitexact"], "warnings": fetched.warnings}
+        _keep_only(draft.stage.path / "original", fetched.originals)
+        probing = media.probe_soon(fetched.originals[0])
+        draft.files += [record(draft.stage.path, p, "original", hashers.digest_for(p)) for p in fetched.originals]
+        draft.probe = probing.result()
+    finally:
+        hashers.close()
+    draft.files += _record_sources(draft.stage.path)
+
+
+def _keep_only(folder: Path, keep: list[Path]) -> None:
+    """Drop the downloader's leftovers (part files of merged formats) so only the originals remain."""
+    wanted = {p.resolve() for p in keep}
+    for path in folder.iterdir():
+        if path.resolve() not in wanted:
+            store.remove_tree(path) if path.is_dir() else path.unlink()
+
+
+def _record_sources(folder: Path) -> list[dict]:
+    """yt-dlp's info JSON (as `source/info.json`), thumbnails and subtitles, as received."""
+    source = folder / "source"
+    if not source.is_dir():
+        return []
+    entries = []
+    for path in sorted(source.iterdir()):
+        if path.name.endswith(".info.json"):
+            path = path.rename(source / "info.json") if not (source / "info.json").exists() else path
+            role = "info"
+        elif path.suffix.lower() in SUBTITLE_EXTS:
+            role = "subtitle"
+        else:
+            role = "thumbnail"
+        entries.append(record(folder, path, role))
+    return entries

@@ -1,0 +1,98 @@
+"""Finishing a capture: derivatives that failed or were skipped, and post-commit hooks not yet run (SOP 9.1)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ... import __version__
+from ...ground import media, store
+from ...ground.context import Context
+from ...ground.db import transaction
+from ...ground.errors import IntegrityFailure, StateError
+from ...ground.times import iso
+from . import hooks
+from .commit import reseal
+from .derivatives import make_derivatives
+from .draft import PENDING, Progress, disk_guard
+from .reading import capture_path, get_capture
+
+
+def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None = None) -> dict:
+    """Make the derivatives that failed or were skipped, and run the hooks that did not, then re-sign the manifest. The originals are
+    checked first and never touched (ACPO principle 1).
+
+    Returns {"id", "made": [roles], "still_failed": [{role, error}], "capture": get_capture(...)}."""
+    ctx.actor()
+    capture = get_capture(ctx, capture_id)
+    if capture["purged_at"]:
+        raise StateError(f"capture {capture['id']} was purged on {capture['purged_at']}: nothing to finish.")
+    folder = capture_path(ctx, capture)
+    manifest = store.read_manifest(folder)
+    pending = {f["role"] for f in manifest["files"] if f["status"] in PENDING}
+    if not pending:
+        return {"id": capture["id"], "made": [], "still_failed": [], "capture": capture}
+    original = next(f for f in manifest["files"] if f["role"] == "original")
+    _check_original(folder, original, capture["id"])
+    made, failed = set(), []
+    derived = pending - hooks.names()
+    if derived:
+        media.require_tools()
+        made, failed = _remake(ctx, capture["id"], folder, manifest, original, derived, progress)
+    for hook in hooks.registered():
+        if hook.name not in pending:
+            continue
+        _, error = hooks.run_hook(ctx, hook, capture["id"], progress)
+        hooks.set_outcome(ctx, capture["id"], hook.name, "failed" if error else "ok", error)
+        if error:
+            failed.append({"role": hook.name, "error": error})
+        else:
+            made.add(hook.name)
+    return {"id": capture["id"], "made": sorted(made), "still_failed": failed, "capture": get_capture(ctx, capture_id)}
+
+
+def _check_original(folder: Path, original: dict, capture_id: str) -> None:
+    path = folder / original["path"]
+    if not path.is_file() or store.hash_file(path, md5=False).sha256 != original["sha256"]:
+        raise IntegrityFailure(f"the original of {capture_id} ({original['path']}) is missing or changed: "
+                               f"nothing was derived from it; run `ohrt verify {capture_id}` and report it.")
+
+
+def _remake(ctx: Context, capture_id: str, folder: Path, manifest: dict, original: dict, roles: set[str],
+            progress: Progress | None) -> tuple[set, list]:
+    """Make `roles` in a scratch folder beside the store, then move them in and re-seal in one transaction."""
+    store.sweep(ctx.captures_dir)
+    with disk_guard(ctx), store.staging(ctx.captures_dir) as scratch:
+        os.symlink(folder / "original", scratch.path / "original")
+        entries = make_derivatives(ctx, scratch.path, original, manifest["media_kind"], roles=roles,
+                                   progress=progress)
+        made = {e["role"] for e in entries if e["status"] == "ok"}
+        failed = [{"role": e["role"], "error": e["error"]} for e in entries if e["status"] != "ok"]
+        if not made:
+            return made, failed
+        attempted = {e["role"] for e in entries}
+        moved: list[Path] = []
+        try:
+            _move_in(scratch.path, folder, [e for e in entries if e["status"] == "ok"], moved)
+            manifest["files"] = [f for f in manifest["files"] if f["role"] not in attempted] + entries
+            manifest.setdefault("revisions", []).append({
+                "at": iso(ctx.now()), "officer": ctx.actor().as_dict(), "made": sorted(made),
+                "tools": {"ohrt": __version__, **media.tool_versions()}})
+            with transaction(ctx.db):
+                reseal(ctx, capture_id, folder, manifest, roles=attempted, action="capture.finish",
+                        detail={"made": sorted(made), "still_failed": [f["role"] for f in failed]})
+        except BaseException:
+            for path in moved:
+                store.remove_tree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            raise
+    return made, failed
+
+
+def _move_in(scratch: Path, folder: Path, entries: list[dict], moved: list[Path]) -> None:
+    for entry in entries:
+        source, target = scratch / entry["path"], folder / entry["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()  # left by an interrupted finish: it is not in the sealed manifest
+        os.rename(source, target)
+        moved.append(target)

@@ -1,0 +1,84 @@
+"""Every capture's course: check first, fetch into staging, derive, commit, then the registered hooks (SOP 9.1, 8.5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ...ground import media, store, urls
+from ...ground.context import Context
+from ...ground.errors import InputError, StateError
+from ...ground.times import iso
+from .. import intake as tasks
+from . import hooks
+from .commit import commit
+from .derivatives import complete
+from .download import download
+from .draft import Draft, Progress, clean, disk_guard
+from .files import ingest
+
+
+def capture_url(ctx: Context, url: str, *, task_id: str | None = None, reason: str | None = None,
+                progress: Progress | None = None, derivatives: bool = True, title: str | None = None) -> dict:
+    """Download `url` to the store and link it to its task (SOP 9.1; self-tasked under 8.5 when no open
+    task exists, with `reason` as the rationale). Returns the capture (see `get_capture`) with
+    `task_created`, `duplicates` and `matches`."""
+    return _capture(ctx, "download", url, task_id=task_id, reason=reason, title=title, progress=progress,
+                    derivatives=derivatives, fetch=lambda draft: download(draft, progress))
+
+
+def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None, task_id: str | None = None,
+                 progress: Progress | None = None, derivatives: bool = True, title: str | None = None) -> dict:
+    """Ingest media obtained elsewhere (a screen recording of a live stream, say) as the capture of `url`,
+    marked as ingested in the manifest. `reason` (why it could not be downloaded) is required."""
+    if not clean(reason):
+        raise InputError("--reason is missing: say why this content was obtained other than by download "
+                         "(e.g. 'live stream, screen-recorded').")
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise InputError(f"{source} is not a file: check the path of the recording.")
+    return _capture(ctx, "file", url, task_id=task_id, reason=reason, title=title, progress=progress,
+                    derivatives=derivatives, fetch=lambda draft: ingest(draft, source))
+
+
+def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason: str | None, title: str | None,
+             progress: Progress | None, derivatives: bool, fetch: Callable[[Draft], None]) -> dict:
+    """Every capture's course: check the officer, URL, tools and task first (nothing is fetched for a
+    capture that would be refused); fetch into a staging folder; hash, probe and derive there; commit;
+    then the registered hooks (`hooks.py`). Any failure before the commit removes the staging folder."""
+    officer = ctx.actor()
+    reason = clean(reason)
+    canon, platform = urls.canonical(url)
+    media.require_tools()
+    task = _task_for(ctx, canon, task_id, reason)
+    media.prefetch_versions()
+    store.sweep(ctx.captures_dir)
+    with disk_guard(ctx), store.staging(ctx.captures_dir) as stage:
+        draft = Draft(stage=stage, method=method, requested_url=url.strip(), canonical_url=canon,
+                      platform=platform, officer=officer.as_dict(), started_at=iso(ctx.now()), reason=reason,
+                      title=clean(title))
+        fetch(draft)
+        complete(ctx, draft, derivatives, progress)
+        if not derivatives:
+            draft.files += hooks.not_made(draft)
+        result = commit(ctx, draft, task)
+    if not derivatives:
+        return {**result, **hooks.empty_results()}
+    return hooks.after_commit(ctx, result, progress)
+
+
+def _task_for(ctx: Context, canonical_url: str, task_id: str | None, reason: str | None) -> str | None:
+    """The task a capture belongs to; None when it will be self-tasked (which needs a reason)."""
+    if task_id:
+        task = tasks.get_task(ctx, task_id)
+        if task["status"] == "closed":
+            raise StateError(f"task {task['id']} is closed: capture without --task to self-task the content "
+                             "afresh, or pick an open task.")
+        return task["id"]
+    existing = tasks.open_task_for(ctx, canonical_url)
+    if existing:
+        return existing
+    if not reason:
+        raise InputError(f"no open task for {canonical_url}: give --task ID, or --reason TEXT (the rationale) "
+                         "to self-task this capture (SOP 8.5).")
+    return None

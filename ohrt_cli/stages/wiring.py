@@ -1,0 +1,16 @@
+"""Which stage's work follows which: the hooks run after every committed capture, registered in one place (SOP 9.1, 10.8).
+
+The capture stage runs its hooks without knowing who they belong to; the library stage does not reach
+into the capture stage either. The CLI calls `install()` before it captures, so the import graph stays
+downward: capture knows nothing of the library, and nothing here is found by probing what is installed.
+"""
+
+from __future__ import annotations
+
+from . import capture
+from .library import items as library
+
+
+def install() -> None:
+    """Register every post-capture hook (idempotent: registering again replaces, it never doubles)."""
+    capture.hooks.register("fingerprints", library.on_capture, result="matches")
