@@ -232,9 +232,9 @@ def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where 
 
     Example: ohrt library export-hashes domain-hashes-2026-11.json
     """
-    from ..stages.library.items import export_hashes
+    from ..stages.library.sharing import export_hashes
 
-    result = run(lambda ctx: export_hashes(ctx, file))
+    result = run(lambda ctx: export_hashes(ctx, Path(file)))
     if as_json:
         print_json(result)
     else:
@@ -254,9 +254,9 @@ def library_import(
 
     Example: ohrt library import-hashes wmp-hashes.json --key wmp-public.pem
     """
-    from ..stages.library.items import import_hashes
+    from ..stages.library.sharing import import_hashes
 
-    result = run(lambda ctx: import_hashes(ctx, file, key=key))
+    result = run(lambda ctx: import_hashes(ctx, Path(file), key=Path(key)))
     if as_json:
         print_json(result)
     else:
@@ -277,7 +277,7 @@ def purge(
 
     Example: ohrt purge --dry-run
     """
-    from ..stages.library.items import purge as run_purge
+    from ..stages.library.retention import purge as run_purge
 
     def work(ctx):
         if STATE.officer or os.environ.get("OHRT_OFFICER"):

@@ -1,7 +1,8 @@
-"""Times and dates: UTC ISO-8601 with offset for our own times, validated ISO dates for outside ones."""
+"""Times and dates: UTC ISO-8601 with offset for our own times, validated ISO dates for outside ones, quarters (SOP 7.2, 7.5)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -56,3 +57,40 @@ def parse_quarter(text: str) -> tuple[dt.date, dt.date]:
     year, q = int(match[1]), int(match[2])
     start = dt.date(year, 3 * (q - 1) + 1, 1)
     return start, add_months(start, 3)
+
+
+@dataclasses.dataclass(frozen=True)
+class Quarter:
+    """A calendar quarter in UTC: `start` is its first day, `end` the first day of the next."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    @property
+    def lo(self) -> str:
+        return self.start.isoformat()
+
+    @property
+    def hi(self) -> str:
+        return self.end.isoformat()
+
+    def previous(self) -> "Quarter":
+        return quarter_of(self.start - dt.timedelta(days=1))
+
+    def next(self) -> "Quarter":
+        return quarter_of(self.end)
+
+
+def quarter(text: str) -> Quarter:
+    """'2026q3' → Quarter('2026Q3', 2026-07-01, 2026-10-01); InputError naming the form otherwise."""
+    start, end = parse_quarter(text)
+    return Quarter(f"{start.year}Q{(start.month - 1) // 3 + 1}", start, end)
+
+
+def quarter_of(day: dt.date) -> Quarter:
+    return quarter(f"{day.year}Q{(day.month - 1) // 3 + 1}")

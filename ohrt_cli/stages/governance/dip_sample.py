@@ -13,8 +13,6 @@ is `report_render`'s job.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import hashlib
 import json
 import os
@@ -28,46 +26,9 @@ from . import figures as kpi
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import InputError, NotAllowed, NotFound, StateError
-from ...ground.times import iso, parse_quarter
+from ...ground.times import Quarter, iso, quarter, quarter_of
 
 # ------------------------------------------------------------------------------------------- quarters
-
-
-@dataclasses.dataclass(frozen=True)
-class Quarter:
-    """A calendar quarter in UTC: `start` is its first day, `end` the first day of the next."""
-
-    name: str
-    start: dt.date
-    end: dt.date
-
-    @property
-    def last_day(self) -> dt.date:
-        return self.end - dt.timedelta(days=1)
-
-    @property
-    def lo(self) -> str:
-        return self.start.isoformat()
-
-    @property
-    def hi(self) -> str:
-        return self.end.isoformat()
-
-    def previous(self) -> "Quarter":
-        return quarter_of(self.start - dt.timedelta(days=1))
-
-    def next(self) -> "Quarter":
-        return quarter_of(self.end)
-
-
-def quarter(text: str) -> Quarter:
-    """'2026q3' → Quarter('2026Q3', 2026-07-01, 2026-10-01); InputError naming the form otherwise."""
-    start, end = parse_quarter(text)
-    return Quarter(f"{start.year}Q{(start.month - 1) // 3 + 1}", start, end)
-
-
-def quarter_of(day: dt.date) -> Quarter:
-    return quarter(f"{day.year}Q{(day.month - 1) // 3 + 1}")
 
 
 def last_complete_quarter(ctx: Context) -> Quarter:

@@ -13,10 +13,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ...ground.errors import InputError
+from ...ground.times import Quarter
 
 if TYPE_CHECKING:
     from ...ground.context import Context
-    from .dip_sample import Quarter
 
 # A review counts in the quarter of its date of content review (8.6.1), a referral in that of the day it
 # was sent (8.6.3), a platform's decision in that of the day it was made: dates the officer gives.

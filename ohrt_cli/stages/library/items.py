@@ -543,24 +543,3 @@ def _index_entries(ctx: Context) -> list[tuple[str, bytes, bytes]]:
         "SELECT li.id, f.index_pdq, f.index_audio FROM library_items li JOIN fingerprints f ON "
         "(li.source = 'import' AND f.item_id = li.id) OR (li.source != 'import' AND f.capture_id = li.capture_id) "
         "WHERE li.status = 'kept' ORDER BY li.id")]
-
-
-# -------------------------------------------------------------------------------- purge and sharing
-
-def purge(ctx: Context, *, dry_run: bool = False) -> dict:
-    """Delete everything whose retention has ended (see retention.py)."""
-    from .retention import purge as run_purge
-
-    return run_purge(ctx, dry_run=dry_run)
-
-
-def export_hashes(ctx: Context, path: str | Path) -> dict:
-    from .sharing import export_hashes as run_export
-
-    return run_export(ctx, Path(path))
-
-
-def import_hashes(ctx: Context, path: str | Path, *, key: str | Path) -> dict:
-    from .sharing import import_hashes as run_import
-
-    return run_import(ctx, Path(path), key=Path(key))
