@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -47,7 +47,6 @@ class Context:
     officer_claim: str | None = None
     clock: Callable[[], dt.datetime] = system_clock
     clock_fixed: bool = False
-    extra: dict = field(default_factory=dict)
 
     def now(self) -> dt.datetime:
         return self.clock()

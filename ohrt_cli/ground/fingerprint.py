@@ -694,10 +694,6 @@ def _changing(values: np.ndarray) -> np.ndarray:
     return before & after
 
 
-def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-
 def save_index(index: Index, target: Path) -> None:
     """Write the index beside `target` and rename it into place, so a reader never sees half of one."""
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
