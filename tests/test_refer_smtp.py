@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,13 +21,19 @@ from refer_helpers import CONSTABLE, approve, as_officer, draft, real_contacts, 
 
 
 class Inbox:
-    """An aiosmtpd handler keeping every envelope it is given."""
+    """An aiosmtpd handler keeping every envelope it is given; with `delays`, the relay waits that many
+    seconds before answering each message in turn (a slow relay, or one that hangs)."""
 
     def __init__(self):
         self.envelopes = []
+        self.delays: list[float] = []
+        self.arrived = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        self.arrived.set()
+        if self.delays:
+            await asyncio.sleep(self.delays.pop(0))
         return "250 OK"
 
 
@@ -78,6 +92,10 @@ def test_a_relay_that_is_down_records_nothing(ohrt):
     result = ohrt("refer", "sent", referral["id"], "--smtp", env=as_officer(CONSTABLE))
     assert result.exit_code == 1 and "nothing was recorded" in result.stderr
     assert ohrt.json("refer", "show", referral["id"])["status"] == "approved"
+    # the attempt and its failure are in the chain; the referral carries no attempt any more
+    assert actions(ohrt, referral["id"])[-2:] == ["referral.send-attempt", "referral.send-failed"]
+    assert ohrt.json("refer", "show", referral["id"])["send_attempt_at"] is None
+    assert ohrt.json("task", "show", referral["task_id"])["status"] == "qa-approved"
 
 
 def test_smtp_refuses_portals_back_dates_and_missing_settings(ohrt, relay):
@@ -100,3 +118,90 @@ def test_smtp_refuses_portals_back_dates_and_missing_settings(ohrt, relay):
     assert result.exit_code == 2 and "leave out --on" in result.stderr
     assert inbox.envelopes == []
     assert {r["status"] for r in ohrt.json("refer", "list")} == {"approved"}
+
+
+OHRT_BIN = str(Path(sys.executable).parent / "ohrt")
+
+
+def ohrt_process(ohrt, *args: str) -> subprocess.Popen:
+    """`ohrt` as another officer's process, beside the in-process runs of the test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
+    env.update({"OHRT_HOME": str(ohrt.home), "OHRT_OFFICER": CONSTABLE})
+    return subprocess.Popen([OHRT_BIN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def actions(ohrt, referral_id: str) -> list[str]:
+    return [e["action"] for e in ohrt.json("audit", "list", "--object", referral_id)]
+
+
+def test_a_slow_relay_does_not_hold_the_home(ohrt, relay):
+    """The message goes outside the write transaction: while the relay takes its time, another officer's
+    `task add` goes through at once, and a second send of the same referral is turned away."""
+    controller, inbox = relay
+    referral = approved_mailbox_referral(ohrt, controller.port)
+    inbox.delays = [4]
+    sending = ohrt_process(ohrt, "refer", "sent", referral["id"], "--smtp")
+    try:
+        assert inbox.arrived.wait(30), sending.communicate()
+        quick = {"OHRT_BUSY_TIMEOUT": "1", "OHRT_DEBUG": "1"}
+        started = time.monotonic()
+        added = ohrt.ok("task", "add", "--url", "https://www.tiktok.com/@x/video/77", "--title", "Another",
+                        "--applicant", "DC Rae", "--ocu", "Central West", "--unit", "Gangs", "--uploaded",
+                        "2026-01-02", "--rationale", "Goads a rival group", env=quick).stdout.strip()
+        assert time.monotonic() - started < 3
+        assert ohrt.json("task", "show", added)["title"] == "Another"
+        twice = ohrt("refer", "sent", referral["id"], env={**as_officer(CONSTABLE), **quick})
+        assert twice.exit_code == 1 and "is being sent through the relay by another ohrt command" in twice.stderr
+        shown = ohrt.json("refer", "show", referral["id"])
+        assert shown["status"] == "approved" and shown["send_attempt_pid"] == sending.pid
+        assert sending.poll() is None  # all of that while the relay still held the message
+    finally:
+        out, err = sending.communicate(timeout=60)
+    assert sending.returncode == 0, err
+    assert f"as {referral['message_id']}" in out
+    shown = ohrt.json("refer", "show", referral["id"])
+    assert (shown["status"], shown["sent_via"], shown["send_attempt_at"]) == ("sent", "smtp", None)
+    assert actions(ohrt, referral["id"])[-2:] == ["referral.send-attempt", "referral.sent"]
+    assert len(inbox.envelopes) == 1
+
+
+def test_a_send_killed_midway_leaves_the_referral_approved_and_can_be_sent_again(ohrt, relay):
+    controller, inbox = relay
+    referral = approved_mailbox_referral(ohrt, controller.port)
+    inbox.delays = [60]
+    sending = ohrt_process(ohrt, "refer", "sent", referral["id"], "--smtp")
+    assert inbox.arrived.wait(30), sending.communicate()
+    os.kill(sending.pid, signal.SIGKILL)
+    sending.communicate(timeout=30)
+
+    shown = ohrt.json("refer", "show", referral["id"])
+    assert shown["status"] == "approved" and shown["sent_on"] is None
+    assert shown["send_attempt_at"] and shown["send_attempt_by"] == CONSTABLE
+    assert actions(ohrt, referral["id"])[-1] == "referral.send-attempt"
+    assert ohrt.json("task", "show", shown["task_id"])["status"] == "qa-approved"
+
+    # The process is gone: the officer may send again (the same Message-ID, so a duplicate is recognisable).
+    ohrt.ok("refer", "sent", referral["id"], "--smtp", env=as_officer(CONSTABLE))
+    shown = ohrt.json("refer", "show", referral["id"])
+    assert (shown["status"], shown["send_attempt_at"]) == ("sent", None)
+    [first, second] = inbox.envelopes
+    ids = {email.message_from_bytes(e.original_content, policy=email.policy.default)["Message-ID"]
+           for e in (first, second)}
+    assert ids == {referral["message_id"]}
+    entry = ohrt.json("audit", "list", "--object", referral["id"])[-1]
+    assert entry["action"] == "referral.sent" and entry["detail"]["after_interrupted_attempt"]
+
+
+def test_a_send_killed_midway_can_be_recorded_sent_by_hand(ohrt, relay):
+    controller, inbox = relay
+    referral = approved_mailbox_referral(ohrt, controller.port)
+    inbox.delays = [60]
+    sending = ohrt_process(ohrt, "refer", "sent", referral["id"], "--smtp")
+    assert inbox.arrived.wait(30), sending.communicate()
+    os.kill(sending.pid, signal.SIGKILL)
+    sending.communicate(timeout=30)
+    # the team mailbox's sent items show it went: record it as sent, without sending again
+    ohrt.ok("refer", "sent", referral["id"], env=as_officer(CONSTABLE))
+    shown = ohrt.json("refer", "show", referral["id"])
+    assert (shown["status"], shown["sent_via"], shown["send_attempt_at"]) == ("sent", "email", None)
+    assert len(inbox.envelopes) == 1

@@ -47,6 +47,10 @@ class OhrtGroup(TyperGroup):
                 raise
             fail(f"{exc.strerror or exc} ({exc.filename or 'file'}): check the path, space and permissions.", 1)
         except Exception as exc:  # a bug: still one line for the officer, the traceback with OHRT_DEBUG=1
+            from ..ground.errors import Busy, is_busy
+
+            if is_busy(exc):  # another command holds the write lock past the busy timeout: not a bug
+                fail(Busy().message, Busy.exit_code)
             if os.environ.get("OHRT_DEBUG"):
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (run again with OHRT_DEBUG=1 and report it).", 1)

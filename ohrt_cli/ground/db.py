@@ -1,23 +1,30 @@
 """The home's SQLite database: connection, transactions, readable ids, and the schema's history.
 
 Every schema change is a small named function appended to MIGRATIONS; `migrate(db)` applies those not
-yet recorded in `_migrations`, in order. Reading this file top to bottom is the history of the schema:
-never edit a migration that has shipped, add a new one.
+yet recorded in `_migrations`, in order. Reading this file top to bottom is the history of the schema.
+
+Never edit a shipped migration, add one: a home that already ran it will never run it again, so an edit
+would leave old homes and new ones with different schemas. tests/test_migrations.py pins the source of
+each shipped migration (a new one is pinned there when it is added) and opens a frozen 0.1.0 home with
+the current code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .errors import HomeError
+from .errors import Busy, HomeError, InputError, is_busy
 
 if TYPE_CHECKING:
     import sqlite_utils
 
+# How long a command waits for another's write lock before saying the home is busy. OHRT_BUSY_TIMEOUT
+# (seconds) shortens it, e.g. for tests of that refusal.
 BUSY_TIMEOUT_S = 30
 
 MIGRATIONS: list[tuple[str, Callable]] = []
@@ -32,17 +39,34 @@ def connect(path: Path) -> "sqlite_utils.Database":
     """Open (and bring up to date) the database at `path`: WAL, a busy timeout, foreign keys on."""
     import sqlite_utils
 
+    timeout = busy_timeout()
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(str(path), timeout=timeout)
         conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
+        if is_busy(exc):
+            raise Busy() from None
         raise HomeError(f"cannot open the database {path} ({exc}): check the file or restore it from backup.") from None
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=FULL")
     db = sqlite_utils.Database(conn)
     migrate(db)
     return db
+
+
+def busy_timeout() -> float:
+    """Seconds to wait for another command's lock: BUSY_TIMEOUT_S, or $OHRT_BUSY_TIMEOUT when set."""
+    text = os.environ.get("OHRT_BUSY_TIMEOUT", "").strip()
+    if not text:
+        return BUSY_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 3600:
+        raise InputError(f"OHRT_BUSY_TIMEOUT={text!r} is not a number of seconds (0 to 3600): unset it or correct it.")
+    return value
 
 
 @contextlib.contextmanager
@@ -117,10 +141,8 @@ def migrate(db: "sqlite_utils.Database") -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The schema's history. Tables holding sensitive data (SOP 8.4 subjects, 9.3 indices research, and
-# incident references) are named in SENSITIVE_TABLES; nothing bound for a platform reads them.
-
-SENSITIVE_TABLES = ("subjects", "incident_refs", "indices_research")
+# The schema's history. Sensitive data (SOP 8.4 subjects, 9.3 indices research, incident references)
+# lives in its own tables; stages/disclosure.py keeps it from anything bound for a platform.
 
 
 @migration
@@ -476,3 +498,12 @@ def m006_governance(db):
         pk="id",
     )
     db["dip_sample_results"].create_index(["quarter"])
+
+
+@migration
+def m007_referral_send_attempt(db):
+    # A send through the SMTP relay happens between two transactions (refer.mark_sent); the attempt is
+    # recorded first, with the sending process, so that one killed midway is known for what it is.
+    db["referrals"].add_column("send_attempt_at", str)
+    db["referrals"].add_column("send_attempt_by", str)
+    db["referrals"].add_column("send_attempt_pid", int)

@@ -42,3 +42,18 @@ class Failure(OhrtError):
 
 class IntegrityFailure(Failure):
     """A check found that stored material or the audit chain is not as recorded."""
+
+
+class Busy(Failure):
+    """Another ohrt command holds the home's database past the busy timeout; nothing was changed."""
+
+    def __init__(self, message: str = "another ohrt command is using the home; try again"):
+        super().__init__(message)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite giving up on a lock another connection holds (`database is locked/busy`)."""
+    import sqlite3
+
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc).lower() for word in ("database is locked", "database is busy", "database table is locked"))

@@ -119,10 +119,10 @@ class Relay:
                 refused = smtp.sendmail(sender, recipients, data)
         except (smtplib.SMTPException, OSError) as exc:
             raise Failure(f"the SMTP relay {self.host}:{self.port} did not take the message ({_reason(exc)}): "
-                          "nothing was recorded; check [smtp] in config.toml, or send the .eml by hand and run "
+                          "nothing was recorded as sent; check [smtp] in config.toml, or send the .eml by hand and run "
                           "the command without --smtp.") from None
         if refused:
-            raise Failure(f"the SMTP relay refused {', '.join(refused)}: nothing was recorded; check the route's "
+            raise Failure(f"the SMTP relay refused {', '.join(refused)}: nothing was recorded as sent; check the route's "
                           "contact in config.toml.")
 
 

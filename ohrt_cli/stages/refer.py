@@ -22,17 +22,18 @@ import contextlib
 import hashlib
 import os
 import shutil
+import sqlite3
 import tempfile
 import tomllib
 from pathlib import Path
 from typing import Iterator
 
-from ..ground import audit, mail, resources, urls
+from ..ground import audit, mail, resources, store, urls
 from . import disclosure, intake as tasks
 from .library import items as library
 from ..ground.context import Context
 from ..ground.db import next_id, transaction
-from ..ground.errors import InputError, NotAllowed, NotFound, StateError
+from ..ground.errors import Failure, InputError, NotAllowed, NotFound, StateError
 from ..ground.render import Renderer
 from ..ground.times import iso, parse_date
 
@@ -232,11 +233,16 @@ def _drafting(ctx: Context) -> Iterator[list[Path]]:
     try:
         with transaction(ctx.db):
             yield made
-    except BaseException:
+    except BaseException as exc:
         for folder in made:
             shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(OSError):
                 folder.parent.rmdir()  # only if this was the referral's first version
+        if isinstance(exc, sqlite3.IntegrityError):
+            # A constraint the checks above did not foresee (a row changed by another command meanwhile, a
+            # team's own trigger): a refusal of this draft, not a crash.
+            raise StateError(f"the database refused the draft ({exc}): nothing was drafted and no file was kept; "
+                             "check the task with `ohrt task show`, then draft again.") from None
         raise
 
 
@@ -427,12 +433,20 @@ def _check_review_current(ctx: Context, row: dict) -> None:
 def mark_sent(ctx: Context, referral_id: str, *, on: str | None = None, platform_ref: str | None = None,
               smtp: bool = False) -> dict:
     """Record that an approved draft went to the platform (by hand, through the portal, or — with
-    `smtp` — sent now through the team's relay, recording the Message-ID). SOP 10.5, 8.6.3."""
+    `smtp` — sent now through the team's relay, recording the Message-ID). SOP 10.5, 8.6.3.
+
+    A relay can take its time, so the message is not sent inside a write transaction (that would hold the
+    home's write lock and turn other officers away). Instead: one transaction records the attempt on the
+    referral (still approved) and audits it; the message goes; a second transaction records it sent, or
+    records the relay's refusal and clears the attempt. A command killed in between leaves the referral
+    approved with the attempt on it: another send waits while that process lives, and once it is gone may
+    send again (the message keeps its Message-ID, so a duplicate is recognisable) or record it sent by hand."""
     officer = ctx.actor()
     row = _row(ctx, referral_id)
     if row["status"] != "approved":
         raise StateError(f"{row['id']} is {row['status']}: only a draft a sergeant has approved can be sent "
                          f"(`ohrt refer qa {row['id']} --approve`, SOP 10.2).")
+    _check_no_live_attempt(row)
     if smtp and on and on.strip() != ctx.today().isoformat():
         raise InputError("--smtp sends it now: leave out --on (or give today's date).")
     sent_on = parse_date(on or ctx.today().isoformat(), "sent date", today=ctx.today())
@@ -443,21 +457,62 @@ def mark_sent(ctx: Context, referral_id: str, *, on: str | None = None, platform
     relay = _smtp_plan(ctx, row) if smtp else None
     data = _intact_draft(ctx, row)
     via = "smtp" if smtp else ("portal" if row["route"] == "portal" else "email")
-    with transaction(ctx.db):
-        if _row(ctx, row["id"])["status"] != "approved":
-            raise StateError(f"{row['id']} changed meanwhile: check it with `ohrt refer show {row['id']}`.")
-        ctx.db["referrals"].update(row["id"], {
-            "status": "sent", "sent_by": officer.number, "sent_at": iso(ctx.now()), "sent_on": sent_on.isoformat(),
-            "sent_via": via, "platform_ref": platform_ref})
-        audit.record(ctx, "referral.sent", "referral", row["id"], detail={
-            "task": row["task_id"], "on": sent_on.isoformat(), "via": via, "version": row["version"],
-            "platform_ref": platform_ref, "message_id": row["message_id"] if row["route"] in EMAIL_ROUTES else None,
-            "recipient": row["recipient"]})
-        tasks.set_status(ctx, row["task_id"], "sent", "task.status", detail={"referral": row["id"]})
-        if relay is not None:
-            # Last, so that a relay's refusal rolls the whole step back.
+    detail = {"task": row["task_id"], "on": sent_on.isoformat(), "via": via, "version": row["version"],
+              "platform_ref": platform_ref, "message_id": row["message_id"] if row["route"] in EMAIL_ROUTES else None,
+              "recipient": row["recipient"]}
+    if row["send_attempt_at"]:
+        detail["after_interrupted_attempt"] = row["send_attempt_at"]
+    if relay is not None:
+        _begin_attempt(ctx, row, detail)
+        try:
             relay.send(mail.without_unsent(data), ctx.settings.mailbox, [row["recipient"]])
+        except Failure as exc:
+            with transaction(ctx.db):
+                _clear_attempt(ctx, row["id"])
+                audit.record(ctx, "referral.send-failed", "referral", row["id"],
+                             detail={"task": row["task_id"], "message_id": row["message_id"], "error": exc.message})
+            raise
+    with transaction(ctx.db):
+        current = _row(ctx, row["id"])
+        changed = current["status"] != "approved"
+        if changed and relay is not None:  # it went, whatever happened meanwhile: the chain must say so
+            audit.record(ctx, "referral.sent", "referral", row["id"], detail={**detail, "status_was": current["status"]})
+            _clear_attempt(ctx, row["id"])
+        elif not changed:
+            if relay is None:
+                _check_no_live_attempt(current)
+            ctx.db["referrals"].update(row["id"], {
+                "status": "sent", "sent_by": officer.number, "sent_at": iso(ctx.now()),
+                "sent_on": sent_on.isoformat(), "sent_via": via, "platform_ref": platform_ref})
+            _clear_attempt(ctx, row["id"])
+            audit.record(ctx, "referral.sent", "referral", row["id"], detail=detail)
+            tasks.set_status(ctx, row["task_id"], "sent", "task.status", detail={"referral": row["id"]})
+    if changed:
+        raise StateError(f"{row['id']} changed meanwhile: check it with `ohrt refer show {row['id']}`.")
     return get_referral(ctx, row["id"])
+
+
+def _check_no_live_attempt(row: dict) -> None:
+    """Refuse while another command's send through the relay of this referral may still be under way."""
+    if row["send_attempt_at"] and store.process_alive(int(row["send_attempt_pid"] or 0)):
+        raise Failure(f"{row['id']} is being sent through the relay by another ohrt command (since "
+                      f"{row['send_attempt_at']}): wait for it, then check with `ohrt refer show {row['id']}`.")
+
+
+def _begin_attempt(ctx: Context, row: dict, detail: dict) -> None:
+    """Mark the referral as being sent by this process, and audit the attempt, before anything leaves."""
+    with transaction(ctx.db):
+        current = _row(ctx, row["id"])
+        if current["status"] != "approved" or current["send_attempt_at"] != row["send_attempt_at"]:
+            raise StateError(f"{row['id']} changed meanwhile: check it with `ohrt refer show {row['id']}`.")
+        ctx.db["referrals"].update(row["id"], {"send_attempt_at": iso(ctx.now()), "send_attempt_by": ctx.actor().number,
+                                               "send_attempt_pid": os.getpid()})
+        audit.record(ctx, "referral.send-attempt", "referral", row["id"], detail=detail)
+
+
+def _clear_attempt(ctx: Context, referral_id: str) -> None:
+    ctx.db["referrals"].update(referral_id, {"send_attempt_at": None, "send_attempt_by": None,
+                                             "send_attempt_pid": None})
 
 
 def _platform_ref(text: str | None) -> str | None:
