@@ -134,7 +134,7 @@ def test_self_tasked_capture_creates_a_valid_task_and_audits_it(ohrt, site, make
     actions = [(e["action"], e["object_id"]) for e in ohrt.json("audit", "list")]
     assert ("task.add", task["id"]) in actions and ("capture.add", result["id"]) in actions
     assert ("task.captured", task["id"]) in actions
-    assert ohrt.ok("audit", "verify")
+    assert ohrt.ok("audit", "verify").stdout.strip() == f"audit chain intact: {len(actions)} entries"
 
 
 def test_capture_links_to_the_open_task_and_moves_it_to_captured(ohrt, clip_url):
@@ -150,7 +150,9 @@ def test_capture_without_a_task_needs_a_reason_and_downloads_nothing(ohrt, clip_
     result = ohrt("capture", clip_url)
     assert result.exit_code == 2 and "--reason" in result.stderr and "SOP 8.5" in result.stderr
     nothing_kept(ohrt)
-    assert ohrt("capture", clip_url, "--task", "T-2026-000999").exit_code == 2
+    result = ohrt("capture", clip_url, "--task", "T-2026-000999")
+    assert result.exit_code == 2 and "no task 'T-2026-000999' in this home" in result.stderr
+    nothing_kept(ohrt)
 
 
 def test_page_with_a_video_tag_and_an_hls_playlist_are_captured(ohrt, site, make_clip, make_hls):
@@ -465,4 +467,6 @@ def test_list_and_show(ohrt, clip_url):
     assert shown["id"] == result["id"] and shown["files"] == result["files"]
     text = ohrt.ok("capture", "show", result["id"]).stdout
     assert "original/direct.mp4" in text and result["task_id"] in text
-    assert ohrt("capture", "show", "C-2026-000404").exit_code == 2
+    missing = ohrt("capture", "show", "C-2026-000404")
+    assert missing.exit_code == 2 and "no capture 'C-2026-000404' in this home" in missing.stderr
+    assert missing.stdout == ""

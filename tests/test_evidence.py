@@ -269,7 +269,8 @@ def test_ohrt_verify_package_exits_1_naming_the_problem(flow, tmp_path):
     (copy / "data" / "task.json").write_text("{}\n")
     bad = ohrt("verify", "--package", str(copy))
     assert bad.exit_code == 1 and "data/task.json" in bad.stderr and "Traceback" not in bad.stderr
-    assert ohrt("verify", "--package", str(tmp_path / "nowhere")).exit_code == 2
+    nowhere = ohrt("verify", "--package", str(tmp_path / "nowhere"))
+    assert nowhere.exit_code == 2 and f"{tmp_path / 'nowhere'} is neither a package folder nor its zip" in nowhere.stderr
 
 
 # ---------------------------------------------------------------------------------------- disclosure

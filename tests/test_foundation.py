@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import FIRST, Ohrt, add_task
+from conftest import FIRST, TASK_ARGS, Ohrt, add_task
 
 
 def test_init_creates_home_with_key_config_and_database(tmp_path):
@@ -67,8 +67,10 @@ def test_officer_not_on_roster_is_refused_and_nothing_changes(ohrt):
     assert result.exit_code == 2
     assert "not on this home's roster" in result.stderr
     assert ohrt.json("task", "list") == []
-    result = ohrt("task", "list", env={"OHRT_OFFICER": "nobody"})
-    assert result.exit_code == 0  # reading needs no roster entry
+    assert ohrt.json("task", "list", env={"OHRT_OFFICER": "nobody"}) == []  # reading needs no roster entry
+    add_task(ohrt, "https://www.tiktok.com/@a/video/1")
+    listed = ohrt.ok("task", "list", env={"OHRT_OFFICER": "nobody"}).stdout
+    assert "T-2026-000001" in listed and "tiktok" in listed
 
 
 def test_acting_officer_from_flag_env_and_config(ohrt):
@@ -162,3 +164,27 @@ def test_errors_are_one_line_without_traceback(ohrt):
     result = ohrt("task", "show", "T-2026-999999")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_busy_home_is_one_line_and_nothing_changes(ohrt):
+    """Another connection holds the write lock past the busy timeout: one line, exit 1, no half-made task;
+    reading still works (WAL) and the command succeeds once the lock is gone."""
+    holder = sqlite3.connect(ohrt.home / "ohrt.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = ohrt("task", "add", "--url", "https://www.tiktok.com/@a/video/1", *TASK_ARGS,
+                      env={"OHRT_BUSY_TIMEOUT": "0.2", "OHRT_DEBUG": "1"})
+        assert result.exit_code == 1
+        assert result.stderr == "error: another ohrt command is using the home; try again\n"
+        assert ohrt.json("task", "list", env={"OHRT_BUSY_TIMEOUT": "0.2"}) == []
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert len(ohrt.json("audit", "list")) == 3
+    add_task(ohrt, "https://www.tiktok.com/@a/video/1")
+    assert [t["url"] for t in ohrt.json("task", "list")] == ["https://www.tiktok.com/@a/video/1"]
+
+
+def test_a_busy_timeout_that_is_not_a_number_is_refused(ohrt):
+    result = ohrt("task", "list", env={"OHRT_BUSY_TIMEOUT": "soon"})
+    assert result.exit_code == 2 and "OHRT_BUSY_TIMEOUT='soon'" in result.stderr

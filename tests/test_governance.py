@@ -90,7 +90,9 @@ def test_draw_needs_an_inspector(ohrt, quarter_of_41, officer):
     result = draw(ohrt, env={"OHRT_OFFICER": officer, **AFTER_Q3})
     assert result.exit_code == 2
     assert "inspector or above" in result.stderr
-    assert ohrt("dip-sample", "show", "2026Q3").exit_code == 2
+    shown = ohrt("dip-sample", "show", "2026Q3")
+    assert shown.exit_code == 2 and "no dip sample has been drawn for 2026Q3" in shown.stderr
+    assert ohrt.db()["dip_samples"].count == 0
 
 
 def test_draw_waits_for_the_quarter_to_end(ohrt, quarter_of_41):

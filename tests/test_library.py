@@ -107,7 +107,10 @@ def test_holds_are_placed_and_released_by_a_sergeant_or_above_with_reasons(home)
     result = ohrt(*hold, env=env("2026-04-01", CONSTABLE))
     assert result.exit_code == 2 and "needs a sergeant or above" in result.stderr
     assert ohrt.json(*hold, env=env("2026-04-01", SERGEANT))["held"] is True
-    assert ohrt(*hold, env=env("2026-04-01", INSPECTOR)).exit_code == 2  # already held for it
+    again = ohrt(*hold, env=env("2026-04-01", INSPECTOR))
+    assert again.exit_code == 2 and f"{item} is already held for Op Quenby: nothing changed" in again.stderr
+    assert [h["investigation"] for h in rows(ohrt, "SELECT investigation FROM holds WHERE item_id = ?", [item])] \
+        == ["Op Quenby"]
     ohrt.ok("library", "hold", item, "--investigation", "Op Rook", "--reason", "Linked stabbing",
             env=env("2026-04-02", INSPECTOR))
     result = ohrt("library", "release", item, "--reason", "done", env=env("2026-05-01", SERGEANT))

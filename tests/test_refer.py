@@ -194,8 +194,12 @@ def test_a_returned_draft_is_drafted_again_as_a_new_version(ohrt):
     assert returned["status"] == "returned" and task_status(ohrt, task_id) == "referral-returned"
     result = ohrt("refer", "qa", referral["id"], "--approve", env=as_officer(INSPECTOR))
     assert result.exit_code == 2 and f"ohrt refer draft {task_id}" in result.stderr
+    entries = len(ohrt.json("audit", "list"))
     result = ohrt("refer", "sent", referral["id"], env=as_officer(CONSTABLE))
     assert result.exit_code == 2
+    assert f"{referral['id']} is returned: only a draft a sergeant has approved can be sent" in result.stderr
+    assert ohrt.json("refer", "show", referral["id"])["sent_on"] is None
+    assert task_status(ohrt, task_id) == "referral-returned" and len(ohrt.json("audit", "list")) == entries
 
     again = draft(ohrt, task_id)
     assert (again["id"], again["version"], again["status"]) == (referral["id"], 2, "drafted")
@@ -316,7 +320,9 @@ def test_not_removed_then_appeal_goes_through_qa_sending_and_outcome(ohrt):
     assert ohrt.json("refer", "show", original["id"])["appeals"] == ["R-2026-000002"]
 
     result = ohrt("refer", "qa", appeal["id"], "--approve", env=as_officer(CONSTABLE))
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and "needs a sergeant or above" in result.stderr
+    shown = ohrt.json("refer", "show", appeal["id"])
+    assert (shown["status"], shown["qa"], shown["qa_by"]) == ("drafted", [], None)
     returned = ohrt.json("refer", "qa", appeal["id"], "--return", "--note", "Add the time ranges",
                          env=as_officer(SERGEANT))
     assert returned["status"] == "returned" and task_status(ohrt, task_id) == "referral-returned"
@@ -469,8 +475,11 @@ def test_a_draft_that_cannot_be_recorded_leaves_no_file(ohrt):
     db.execute("CREATE TRIGGER refuse_referrals BEFORE INSERT ON referrals "
                "BEGIN SELECT RAISE(ABORT, 'the database refused the row'); END")
     db.conn.commit()
+    entries = len(ohrt.json("audit", "list"))
     result = ohrt("refer", "draft", task_id, env=as_officer(CONSTABLE))
-    assert result.exit_code == 1 and "the database refused the row" in result.stderr
+    assert len(ohrt.json("audit", "list")) == entries
+    assert result.exit_code == 2 and "the database refused the row" in result.stderr
+    assert "internal error" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (ohrt.home / "referrals").exists() or list((ohrt.home / "referrals").rglob("*")) == []
     assert task_status(ohrt, task_id) == "reviewed"
     db.execute("DROP TRIGGER refuse_referrals")

@@ -120,7 +120,9 @@ def test_task_list_filters_by_status(ohrt):
     add_task(ohrt, "https://www.tiktok.com/@a/video/1")
     assert len(ohrt.json("task", "list", "--status", "received")) == 1
     assert ohrt.json("task", "list", "--status", "closed") == []
-    assert ohrt("task", "list", "--status", "bogus").exit_code == 2
+    bogus = ohrt("task", "list", "--status", "bogus")
+    assert bogus.exit_code == 2 and "status 'bogus' is not one of received, captured" in bogus.stderr
+    assert bogus.stdout == ""
 
 
 HEADER = "applicant_name,applicant_ocu,applicant_unit,upload_date,incident_refs,title,url,platform,rationale,subjects"
