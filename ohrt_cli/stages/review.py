@@ -443,6 +443,9 @@ def _check_capture(draft: Draft, facts: TaskFacts) -> None:
 def _check_ranges(finding: Finding, capture: dict) -> None:
     """Time ranges are whole seconds, so a range may end in the second in which the media ends."""
     duration = capture.get("duration")
+    if capture.get("media_kind") == "page":  # a page is read, not played: say where on it in the note
+        raise RowError(f"capture {capture['id']} is a page, which has no time ranges: drop the time ranges of "
+                       f"finding {finding.factor} and say in its note where on the page it is.", finding.line)
     if not duration or capture.get("media_kind") == "image":  # a still's "duration" is one frame
         raise RowError(f"capture {capture['id']} has no duration (it is {capture.get('media_kind') or 'not timed'}"
                        f" media): drop the time ranges of finding {finding.factor}.", finding.line)
