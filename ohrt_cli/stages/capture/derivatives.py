@@ -15,6 +15,10 @@ from .draft import Draft, Progress, record
 
 def complete(ctx: Context, draft: Draft, derivatives: bool, progress: Progress | None) -> None:
     """Probe the original, note earlier captures of the same bytes, make the derivatives."""
+    if draft.kind == "page":  # a page has no streams to probe and no review derivatives: its files are its own
+        draft.duplicates = _same_bytes(ctx, draft)
+        draft.finished_at = iso(ctx.now())
+        return
     original = draft.original
     path = draft.stage.path / original["path"]
     info = draft.probe or media.probe(path)

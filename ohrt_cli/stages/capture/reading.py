@@ -29,11 +29,14 @@ def get_capture(ctx: Context, capture_id: str) -> dict:
 
 def review_copy(capture: dict) -> str | None:
     """The file to play: the review copy (or listening copy); the original when it already plays anywhere
-    or is an image."""
+    or is an image; for a page, its screenshot (what the officer saw), else the file as ingested."""
     files = capture["files"]
     ok = {f["role"]: f["path"] for f in files if f["status"] == "ok"}
     planned = {f["role"] for f in files}
     original = ok.get("original")
+    if capture["media_kind"] == "page":
+        shots = [f["path"] for f in files if f["status"] == "ok" and f["path"] == "page/screenshot.png"]
+        return shots[0] if shots else original
     if capture["media_kind"] == "video":
         return ok.get("review") or (original if "review" not in planned else None)
     if capture["media_kind"] == "audio":
