@@ -30,8 +30,9 @@ def capture_new(
                                        "URL, else a new self-tasked one)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why: the rationale when self-tasking (SOP 8.5), "
                                          "or why a --file was not downloaded."),
-    file: Optional[Path] = typer.Option(None, "--file", help="Ingest this file (obtained elsewhere, e.g. a screen "
-                                        "recording) instead of downloading; needs --url and --reason."),
+    file: Optional[Path] = typer.Option(None, "--file", help="Ingest this file instead of downloading: media (e.g. a "
+                                        "screen recording) or a page saved otherwise (WACZ, WARC, PDF, HTML), "
+                                        "each checked first; needs --url and --reason."),
     source_url: Optional[str] = typer.Option(None, "--url", help="With --file: the URL the content was on."),
     batch: Optional[Path] = typer.Option(None, "--batch", help="A text file of URLs, one per line (# comments); "
                                          "captures them all, carrying on past failures."),
