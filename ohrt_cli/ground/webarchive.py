@@ -1,19 +1,32 @@
-"""Web archives (WARC, WACZ): checking one before it is kept, SOP 9.1 (material preserved as it was found).
+"""Web archives (WARC, WACZ) of a page: written for a capture, checked before one is kept, SOP 9.1.
 
+* `WarcFile` writes each request and response the browser made (`browser.Exchange`) as a WARC request
+  and response record (warcio, gzip per record), the way Webrecorder's tools do: bodies are stored as the
+  browser decoded them, so `Content-Encoding` and `Transfer-Encoding` are renamed `X-Archive-Orig-…` and
+  `Content-Length` is the stored length; a body cut at a limit carries `WARC-Truncated`; the server's
+  address is `WARC-IP-Address`.
+* `pack_wacz` puts that WARC, its CDX index, `pages/pages.jsonl` (the page's URL, time, title and text)
+  and `datapackage.json` with every file's SHA-256 into one WACZ (py-wacz's `wacz create`), which
+  `wacz validate` accepts and pywb or ReplayWeb.page replay offline.
 * `validate_wacz` runs the `wacz` package's own validator (`wacz validate -f FILE`, in a child process so
   its prints and its exceptions stay out of ours): every file inside against the hashes in its
   datapackage.json, and the package's shape.
 * `check_warc` reads every record of a WARC (or WARC.gz) with warcio and checks each record's
   `WARC-Block-Digest` / `WARC-Payload-Digest`, as `warcio check` does.
 
-Each returns what the manifest records about the check ({"tool", "version", "result"}) or raises
+The checks return what the manifest records about them ({"tool", "version", "result"}) or raise
 `InputError` with one line saying what is wrong. This is ground: no tasks, captures or database here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import gzip
+import http
 import importlib.metadata
+import io
+import json
 import os
 import re
 import shutil
@@ -22,8 +35,9 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from .errors import InputError
+from .errors import Failure, InputError
 
 EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|ZipFile)):\s*(.*)$")
 FRICTIONLESS_ERROR = re.compile(r"'([^']+)': \[\{'type': '([a-z-]+)'")
@@ -148,3 +162,123 @@ def _check_gzip(path: Path, name: str) -> None:
                 pass
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{name} is a damaged gzip file ({exc}): nothing was kept; save the archive again.") from None
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+RENAMED = ("content-encoding", "transfer-encoding")
+WARC_NAME = "page.warc.gz"
+
+
+class WarcFile:
+    """A gzip WARC being written: a warcinfo record first, then `add(exchange)` for each exchange."""
+
+    def __init__(self, path: Path, *, software: str, info: dict | None = None):
+        from warcio.warcwriter import WARCWriter
+
+        self.path = path
+        self.handle = open(path, "wb")
+        self.writer = WARCWriter(self.handle, gzip=True, warc_version="1.1")
+        self.records = 0
+        fields = {"software": software, "format": "WARC File Format 1.1",
+                  "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+                  **(info or {})}
+        self.writer.write_record(self.writer.create_warcinfo_record(path.name, fields))
+
+    def __enter__(self) -> "WarcFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+
+    def add(self, exchange) -> None:
+        """The response record (when a response came) and the request record, concurrent to it."""
+        from warcio.statusandheaders import StatusAndHeaders
+
+        date = warc_date(exchange.requested_at)
+        response_id = None
+        if exchange.status is not None:
+            headers = _archived_headers(exchange.response_headers, len(exchange.body))
+            reason = exchange.reason or _phrase(exchange.status)
+            http_headers = StatusAndHeaders(f"{exchange.status} {reason}", headers, protocol="HTTP/1.1")
+            warc_headers = {"WARC-Date": date}
+            if exchange.server:
+                warc_headers["WARC-IP-Address"] = exchange.server["ip"]
+            if exchange.truncated:
+                warc_headers["WARC-Truncated"] = exchange.truncated
+            record = self.writer.create_warc_record(exchange.url, "response", payload=io.BytesIO(exchange.body),
+                                                    length=len(exchange.body), http_headers=http_headers,
+                                                    warc_headers_dict=warc_headers)
+            self.writer.write_record(record)
+            response_id = record.rec_headers.get_header("WARC-Record-ID")
+            self.records += 1
+        parts = urlsplit(exchange.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        body = exchange.request_body or b""
+        request_headers = StatusAndHeaders(f"{exchange.method} {target} HTTP/1.1", exchange.request_headers,
+                                           is_http_request=True)
+        warc_headers = {"WARC-Date": date}
+        if response_id:
+            warc_headers["WARC-Concurrent-To"] = response_id
+        self.writer.write_record(self.writer.create_warc_record(
+            exchange.url, "request", payload=io.BytesIO(body), length=len(body), http_headers=request_headers,
+            warc_headers_dict=warc_headers))
+        self.records += 1
+
+
+def pack_wacz(warc: Path, target: Path, *, url: str, ts: str, title: str | None, text: str | None = None) -> Path:
+    """A WACZ at `target` holding `warc` (as archive/<its name>), its index, the one page and the
+    datapackage with SHA-256 hashes. Failure in one line if py-wacz refuses."""
+    from wacz.main import main as wacz_main
+
+    pages = target.with_name(target.stem + ".pages.jsonl")
+    page = {"url": url, "ts": ts, "title": title or url}
+    if text:
+        page["text"] = text
+    pages.write_text(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Pages"}) + "\n"
+                     + json.dumps(page) + "\n", encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            code = wacz_main(["create", "-o", str(target), "--hash-type", "sha256", "-p", str(pages),
+                              "--copy-pages", "--title", (title or url)[:200], str(warc)])
+    except Exception as exc:
+        code, said = 1, io.StringIO(f"{type(exc).__name__}: {exc}")
+    finally:
+        pages.unlink(missing_ok=True)
+    if code != 0 or not target.is_file():
+        target.unlink(missing_ok=True)
+        detail = " ".join(said.getvalue().split())[-300:]
+        raise Failure(f"the page's web archive (WACZ) could not be made ({detail or 'py-wacz failed'}): capture again.")
+    return target
+
+
+def warc_date(epoch: float) -> str:
+    """WARC/1.1 date with microseconds, UTC."""
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _archived_headers(headers: list[tuple[str, str]], stored: int) -> list[tuple[str, str]]:
+    """Headers as received, except those that no longer describe the stored (decoded) body."""
+    out = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower in RENAMED:
+            out.append((f"X-Archive-Orig-{name}", value))
+        elif lower == "content-length":
+            if value.strip() != str(stored):
+                out.append((f"X-Archive-Orig-{name}", value))
+        else:
+            out.append((name, value))
+    out.append(("Content-Length", str(stored)))
+    return out
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

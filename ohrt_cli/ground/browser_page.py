@@ -1,0 +1,533 @@
+"""One page loaded in a fresh browser context and recorded (SOP 9.1: the page as the officer saw it).
+
+`Session.run` is the course of one visit that `browser.visit` starts: go to the URL, wait for the load
+(bounded), scroll to the end so lazy content is asked for, wait for the network to go quiet, cut what is
+still arriving at the bounds (offline, loading stopped, what had come kept as a truncated body), then the
+snapshot (screenshot, PDF, DOM, visible text), the TLS chain and the exchanges handed to the WARC writer.
+`Visit` is what it learnt (the manifest's `page` object); `Exchange` one request and its response.
+
+This is ground: no captures, tasks or database here.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from .errors import Failure
+
+MB = 1024 * 1024
+
+SCROLL_JS = """async ({steps, pause}) => {
+  const height = () => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
+  let n = 0;
+  for (; n < steps; n++) {
+    if (window.scrollY + window.innerHeight >= height()) break;
+    window.scrollBy(0, window.innerHeight);
+    await new Promise(r => setTimeout(r, pause));
+  }
+  window.scrollTo(0, 0);
+  return {steps: n, height: height()};
+}"""
+
+
+class PageFailed(Failure):
+    """The page could not be opened at all (refused, endless redirects, a download, the browser died).
+
+    `visit` carries what was learnt before the failure (the redirect chain, say) for the manifest."""
+
+    def __init__(self, message: str, visit: "Visit | None" = None):
+        super().__init__(message)
+        self.visit = visit
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long and how much one page capture may take; `[page]` in config.toml sets them."""
+
+    timeout: float = 30.0              # seconds for loading, scrolling and waiting for quiet
+    snapshot_timeout: float = 20.0     # seconds for screenshot, PDF, DOM and text after that
+    max_response_bytes: int = 50 * MB  # one response's body; beyond it the body is recorded truncated
+    max_total_bytes: int = 250 * MB    # all bodies of the page together
+    scroll_steps: int = 40             # screens scrolled at most (an endless feed has no end)
+    scroll_pause_ms: int = 150         # per screen, for lazy content to be asked for
+    quiet_ms: int = 500                # no request in flight this long = the network is idle
+    width: int = 1280
+    height: int = 900
+    max_screenshot_height: int = 16384  # a taller page is shot to this height (Chromium's own ceiling)
+
+
+@dataclass
+class Exchange:
+    """One request the page made and the response it got (or why it got none), for the WARC."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes | None
+    requested_at: float                     # epoch seconds, our clock
+    resource_type: str = ""
+    status: int | None = None
+    reason: str = ""
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    truncated: str | None = None            # WARC-Truncated: "length" (cap) or "time" (cut at the timeout)
+    server: dict | None = None              # {"ip", "port"}
+    redirect: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Visit:
+    """What one visit learnt: the provenance that goes into the manifest's `page` object, and the files."""
+
+    requested_url: str
+    final_url: str | None = None
+    redirects: list[dict] = field(default_factory=list)
+    server: dict | None = None
+    status: int | None = None
+    headers: dict = field(default_factory=dict)
+    server_date: str | None = None
+    clock_skew_seconds: float | None = None
+    tls: dict | None = None
+    browser: dict = field(default_factory=dict)
+    viewport: dict = field(default_factory=dict)
+    user_agent: str | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    timed_out: bool = False
+    network_idle: bool = False
+    requests: int = 0
+    truncated_responses: int = 0
+    bytes_received: int = 0
+    title: str | None = None
+    error: str | None = None
+    popups_closed: int = 0
+    scroll: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)          # name -> Path, for each output made
+    failed_outputs: dict = field(default_factory=dict)  # name -> why it could not be made
+    certificates: list[bytes] = field(default_factory=list)  # DER, leaf first
+
+    def provenance(self) -> dict:
+        """The manifest's `page` object (see the capture stage's manifest format)."""
+        return {"requested_url": self.requested_url, "final_url": self.final_url, "redirects": self.redirects,
+                "server": self.server, "status": self.status, "headers": self.headers,
+                "server_date": self.server_date, "clock_skew_seconds": self.clock_skew_seconds, "tls": self.tls,
+                "browser": self.browser, "viewport": self.viewport, "user_agent": self.user_agent,
+                "started_at": self.started_at, "finished_at": self.finished_at, "timed_out": self.timed_out,
+                "network_idle": self.network_idle, "requests": self.requests,
+                "truncated_responses": self.truncated_responses, "bytes_received": self.bytes_received,
+                "popups_closed": self.popups_closed, "scroll": self.scroll, "title": self.title,
+                "error": self.error}
+
+
+class Session:
+    """One page in one fresh browser context: load, settle, snapshot, hand over the exchanges."""
+
+    def __init__(self, browser, result: Visit, limits: Limits, record: Callable[[Exchange], None],
+                 watchdog):
+        self.browser, self.result, self.limits, self.record = browser, result, limits, record
+        self.watchdog = watchdog
+        self.requests: list = []          # Playwright requests in the order made
+        self.requested_at: dict = {}      # id(request) -> epoch seconds
+        self.responded_at: dict = {}      # id(request) -> epoch seconds
+        self.inflight = 0
+        self.last_activity = time.monotonic()
+        self.bytes: dict[str, int] = {}   # CDP request id -> body bytes so far
+        self.cdp_urls: dict[str, str] = {}
+        self.cdp_done: set[str] = set()
+        self.partial: dict[str, tuple[bytes, str]] = {}  # url -> (bytes kept, truncation reason)
+        self.streamed: dict[str, bytearray] = {}          # CDP request id -> copy of a body of unknown length
+        self.cut: str | None = None       # why loading was stopped early, if it was
+        self.security: dict = {}
+        self.main_security: dict = {}
+
+    # -------------------------------------------------------------------------------- events
+
+    def _on_request(self, request) -> None:
+        self.requests.append(request)
+        self.requested_at[id(request)] = time.time()
+        self.inflight += 1
+        self.last_activity = time.monotonic()
+
+    def _on_response(self, response) -> None:
+        self.responded_at[id(response.request)] = time.time()
+
+    def _on_done(self, request) -> None:
+        self.inflight -= 1
+        self.last_activity = time.monotonic()
+
+    def _on_data(self, event: dict) -> None:
+        rid = event["requestId"]
+        self.bytes[rid] = self.bytes.get(rid, 0) + int(event.get("dataLength") or 0)
+        kept = self.streamed.get(rid)
+        if kept is not None and event.get("data") and len(kept) < self.limits.max_response_bytes:
+            kept += base64.b64decode(event["data"])
+        if self.cut is None and (self.bytes[rid] > self.limits.max_response_bytes
+                                 or sum(self.bytes.values()) > self.limits.max_total_bytes):
+            self.cut = "length"
+            self._go_offline()
+
+    def _on_cdp_response(self, event: dict) -> None:
+        rid = event["requestId"]
+        self.cdp_urls[rid] = event["response"]["url"]
+        self._stream_if_unbounded(rid, event["response"])
+        if event.get("type") == "Document" and event.get("frameId") == self.main_frame_id:
+            self.main_security = {"state": event["response"].get("securityState"),
+                                  "details": event["response"].get("securityDetails")}
+
+    def _stream_if_unbounded(self, rid: str, response: dict) -> None:
+        """A response of no stated length, or one longer than the cap, is copied as it arrives: if it
+        is cut, what came before the cut is what the WARC keeps (Chromium drops a body over its buffer)."""
+        length = {k.lower(): v for k, v in (response.get("headers") or {}).items()}.get("content-length")
+        try:
+            bounded = length is not None and int(length) <= self.limits.max_response_bytes
+        except ValueError:
+            bounded = False
+        if bounded or not response.get("url", "").startswith(("http:", "https:")):
+            return
+        # Events go on being handled while the command is under way: what arrives meanwhile carries its
+        # data and follows what Chromium had buffered before.
+        copy = self.streamed[rid] = bytearray()
+        try:
+            buffered = self.cdp.send("Network.streamResourceContent", {"requestId": rid}).get("bufferedData") or ""
+        except Exception:  # finished already, or not a streamable resource
+            self.streamed.pop(rid, None)
+            return
+        copy[0:0] = base64.b64decode(buffered)
+
+    def _on_finished(self, event: dict) -> None:
+        rid = event["requestId"]
+        self.cdp_done.add(rid)
+        if self.cut is None:
+            self.streamed.pop(rid, None)  # complete: the browser's own copy of the body is recorded
+
+    def _on_security(self, event: dict) -> None:
+        self.security = event.get("visibleSecurityState") or {}
+
+    def _keep_partial(self, rid: str, reason: str) -> None:
+        """What Chromium has buffered of a response still arriving, kept as a truncated body."""
+        url = self.cdp_urls.get(rid)
+        if url is None or url in self.partial:
+            return
+        if rid in self.streamed:
+            self.partial[url] = (bytes(self.streamed.pop(rid)[:self.limits.max_response_bytes]), reason)
+            return
+        try:
+            data = base64.b64decode(self.cdp.send("Network.streamResourceContent", {"requestId": rid})
+                                    .get("bufferedData") or "")
+        except Exception:  # the response went before it could be read: recorded truncated and empty
+            data = b""
+        self.partial[url] = (data[:self.limits.max_response_bytes], reason)
+
+    def _go_offline(self) -> None:
+        """The cut: nothing more comes in (every request in flight fails), and loading stops."""
+        for method, params in (("Network.emulateNetworkConditions", {"offline": True, "latency": 0,
+                                                                     "downloadThroughput": -1, "uploadThroughput": -1}),
+                               ("Page.stopLoading", {})):
+            try:
+                self.cdp.send(method, params)
+            except Exception:
+                pass
+
+    def _on_popup(self, popup) -> None:
+        self.result.popups_closed += 1
+        try:
+            popup.close()
+        except Exception:
+            pass
+
+    # ---------------------------------------------------------------------------------- run
+
+    def run(self, url: str, folder: Path) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        limits, result = self.limits, self.result
+        context = self.browser.new_context(
+            viewport={"width": limits.width, "height": limits.height}, accept_downloads=False,
+            service_workers="block", ignore_https_errors=True, java_script_enabled=True)
+        page = context.new_page()
+        page.on("popup", self._on_popup)
+        page.on("request", self._on_request)
+        page.on("response", self._on_response)
+        page.on("requestfinished", self._on_done)
+        page.on("requestfailed", self._on_done)
+        self.page = page
+        self.cdp = context.new_cdp_session(page)
+        self.main_frame_id = self.cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+        self.cdp.send("Network.enable", {"maxResourceBufferSize": limits.max_response_bytes + MB,
+                                         "maxTotalBufferSize": limits.max_total_bytes + MB})
+        self.cdp.send("Security.enable")
+        self.cdp.on("Network.dataReceived", self._on_data)
+        self.cdp.on("Network.responseReceived", self._on_cdp_response)
+        self.cdp.on("Network.loadingFinished", self._on_finished)
+        self.cdp.on("Network.loadingFailed", lambda e: self.cdp_done.add(e["requestId"]))
+        self.cdp.on("Security.visibleSecurityStateChanged", self._on_security)
+        deadline = time.monotonic() + limits.timeout
+        page.set_default_timeout(limits.snapshot_timeout * 1000)
+
+        navigated = None
+        try:
+            navigated = page.goto(url, wait_until="commit", timeout=limits.timeout * 1000)
+        except PlaywrightError as exc:
+            self._fail_navigation(url, exc)
+        if navigated is None:
+            raise PageFailed(f"{url} gave the browser no page: capture again, or check the URL.", result)
+        loaded = self._wait_load(deadline)
+        if loaded:
+            self._scroll(deadline)
+        idle = self._wait_quiet(deadline)
+        result.network_idle = idle
+        if not (loaded and idle) and self.cut is None:
+            self.cut = "time"
+        result.timed_out = not (loaded and idle) and self.cut == "time"
+        if self.cut:
+            self._go_offline()
+            for rid in list(self.cdp_urls):
+                if rid not in self.cdp_done or self.bytes.get(rid, 0) > limits.max_response_bytes:
+                    self._keep_partial(rid, self.cut)
+        self._main_document(navigated)
+        self._snapshot(folder)
+        self._certificates(folder)
+        self._hand_over()
+        context.close()
+
+    def _fail_navigation(self, url: str, exc) -> None:
+        """No page at all: the redirect chain so far is still worth recording."""
+        message = short(exc)
+        result = self.result
+        result.redirects = [_hop(r) for r in self.requests if _is_redirect(r)]
+        result.requests = len(self.requests)
+        self._hand_over()
+        if "ERR_TOO_MANY_REDIRECTS" in message:
+            why = f"{url} redirects endlessly (more than {len(result.redirects)} redirects): nothing to keep"
+        elif "Download is starting" in message:
+            why = f"{url} is a file download, not a page: capture the file itself (or use --file)"
+        elif "Timeout" in message:
+            result.timed_out = True
+            why = f"{url} sent nothing within {self.limits.timeout:g} s: check that it opens in a browser"
+        elif "ERR_CONNECTION_REFUSED" in message or "ERR_NAME_NOT_RESOLVED" in message or "ERR_ADDRESS" in message:
+            why = f"could not reach {url} ({message}): check the URL and the network connection"
+        else:
+            why = f"the browser could not open {url} ({message})"
+        result.error = why
+        raise PageFailed(why + ".", result)
+
+    def _wait_load(self, deadline: float) -> bool:
+        from playwright.sync_api import Error as PlaywrightError
+
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        try:
+            self.page.wait_for_load_state("load", timeout=remaining * 1000)
+            return self.cut is None
+        except PlaywrightError:
+            return False
+
+    def _scroll(self, deadline: float) -> None:
+        """Scroll screen by screen to the end (bounded) so lazy images and posts are asked for."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        limits = self.limits
+        steps = min(limits.scroll_steps, max(0, int((deadline - time.monotonic()) * 1000 / limits.scroll_pause_ms) - 1))
+        try:
+            self.result.scroll = self.page.evaluate(SCROLL_JS, {"steps": steps, "pause": limits.scroll_pause_ms})
+        except PlaywrightError as exc:
+            self.result.scroll = {"error": short(exc)}
+
+    def _wait_quiet(self, deadline: float) -> bool:
+        """Until no request has been in flight for `quiet_ms`, or the deadline, or the cut."""
+        quiet = self.limits.quiet_ms / 1000
+        while time.monotonic() < deadline and self.cut is None:
+            if self.inflight <= 0 and time.monotonic() - self.last_activity >= quiet:
+                return True
+            self.page.wait_for_timeout(50)
+        return False
+
+    def _main_document(self, navigated) -> None:
+        """Provenance of the document the officer sees: final URL, redirects, server, status, headers, clock."""
+        result = self.result
+        main = navigated.request
+        chain = []
+        hop = main.redirected_from
+        while hop is not None:
+            chain.insert(0, hop)
+            hop = hop.redirected_from
+        result.redirects = [_hop(r) for r in chain]
+        result.final_url = navigated.url
+        result.status = navigated.status
+        result.headers = _safe(navigated.all_headers, {})
+        address = _safe(navigated.server_addr, None)
+        result.server = {"ip": address["ipAddress"], "port": address["port"]} if address else None
+        result.server_date = result.headers.get("date")
+        received = self.responded_at.get(id(main))
+        if result.server_date and received:
+            try:
+                server = email.utils.parsedate_to_datetime(result.server_date).timestamp()
+                result.clock_skew_seconds = round(server - received, 1)
+            except (TypeError, ValueError):
+                pass
+        result.user_agent = _safe(lambda: self.page.evaluate("navigator.userAgent"), None) \
+            or _safe(main.all_headers, {}).get("user-agent")
+        result.title = (_safe(self.page.title, "") or "").strip() or None
+        result.requests = len(self.requests)
+
+    def _snapshot(self, folder: Path) -> None:
+        """The officer's view: screenshot, PDF, DOM, visible text; each one's failure recorded, not fatal."""
+        page, result, limits = self.page, self.result, self.limits
+        until = time.monotonic() + limits.snapshot_timeout
+        height = _safe(lambda: page.evaluate(
+            "Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"), 0)
+        clip_height = min(max(int(height or 0), limits.height), limits.max_screenshot_height)
+        if int(height or 0) > limits.max_screenshot_height:
+            result.scroll["screenshot_cut_at"] = limits.max_screenshot_height
+        steps = {
+            "screenshot.png": lambda p: page.screenshot(
+                path=str(p), full_page=True, timeout=max(1.0, until - time.monotonic()) * 1000,
+                clip={"x": 0, "y": 0, "width": limits.width, "height": clip_height}),
+            "page.pdf": lambda p: page.pdf(path=str(p), print_background=True),
+            "dom.html": lambda p: p.write_text(page.content(), encoding="utf-8"),
+            "text.txt": lambda p: p.write_text(_visible_text(page), encoding="utf-8"),
+        }
+        for name, make in steps.items():
+            path = folder / name
+            if self.watchdog.fired or time.monotonic() > until:
+                result.failed_outputs[name] = f"no time left within the {limits.snapshot_timeout:g} s for the snapshot"
+                continue
+            try:
+                make(path)
+                result.files[name] = path
+            except Exception as exc:  # one output lost is recorded; the others are still made
+                path.unlink(missing_ok=True)
+                result.failed_outputs[name] = short(exc)
+
+    def _certificates(self, folder: Path) -> None:
+        """For https: the main document's chain from the browser (PEM in the folder, summary in `tls`)."""
+        result = self.result
+        if not (result.final_url or "").startswith("https:"):
+            return
+        parts = urlsplit(result.final_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        try:
+            result.certificates = [base64.b64decode(c) for c in
+                                   self.cdp.send("Network.getCertificate", {"origin": origin}).get("tableNames", [])]
+        except Exception:
+            result.certificates = []
+        details = self.main_security.get("details") or {}
+        state = self.security.get("certificateSecurityState") or {}
+        error = state.get("certificateNetworkError")
+        result.tls = {"protocol": details.get("protocol"), "cipher": details.get("cipher"),
+                      "trusted": self.main_security.get("state") == "secure" and not error,
+                      "certificate_error": error, "certificates": [_describe(der) for der in result.certificates]}
+        if result.certificates:
+            from cryptography import x509
+            from cryptography.hazmat.primitives.serialization import Encoding
+
+            path = folder / "certificates.pem"
+            path.write_bytes(b"".join(x509.load_der_x509_certificate(d).public_bytes(Encoding.PEM)
+                                      for d in result.certificates))
+            result.files["certificates.pem"] = path
+        else:
+            result.failed_outputs["certificates.pem"] = "the browser gave no certificate for " + origin
+
+    def _hand_over(self) -> None:
+        """Each request and its response to `record`, one body in memory at a time."""
+        if self.watchdog.fired:
+            return
+        total = 0
+        truncated = 0
+        for request in self.requests:
+            exchange = self._exchange(request)
+            if exchange is None:
+                continue
+            total += len(exchange.body)
+            truncated += exchange.truncated is not None
+            self.record(exchange)
+        self.result.bytes_received = total
+        self.result.truncated_responses = truncated
+
+    def _exchange(self, request) -> Exchange | None:
+        if not request.url.startswith(("http:", "https:")):
+            return None  # data: and blob: URLs travel no network
+        exchange = Exchange(url=request.url, method=request.method,
+                            request_headers=_pairs(_safe(request.headers_array, [])),
+                            request_body=_safe(request.post_data_buffer, None),
+                            requested_at=self.requested_at.get(id(request), time.time()),
+                            resource_type=request.resource_type)
+        response = _safe(request.response, None)
+        if response is None:
+            exchange.error = (_safe(lambda: request.failure, None) or "no response")
+            return exchange
+        exchange.status, exchange.reason = response.status, response.status_text
+        exchange.response_headers = _pairs(_safe(response.headers_array, []))
+        address = _safe(response.server_addr, None)
+        exchange.server = {"ip": address["ipAddress"], "port": address["port"]} if address else None
+        if _is_redirect(request):
+            exchange.redirect = True
+            return exchange
+        if request.url in self.partial:
+            exchange.body, exchange.truncated = self.partial[request.url]
+            return exchange
+        try:
+            body = response.body()
+        except Exception as exc:  # failed or cut before it finished: what arrived is not available
+            exchange.truncated = self.cut or "unspecified"
+            exchange.error = short(exc)
+            return exchange
+        if len(body) > self.limits.max_response_bytes:
+            body, exchange.truncated = body[:self.limits.max_response_bytes], "length"
+        exchange.body = body
+        return exchange
+
+
+def _visible_text(page) -> str:
+    text = page.evaluate("document.body ? document.body.innerText : ''") or ""
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _describe(der: bytes) -> dict:
+    """Subject, issuer, validity and SHA-256 fingerprint of one certificate."""
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    return {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+            "not_before": cert.not_valid_before_utc.isoformat(), "not_after": cert.not_valid_after_utc.isoformat(),
+            "serial": format(cert.serial_number, "x"), "sha256": hashlib.sha256(der).hexdigest()}
+
+
+def _is_redirect(request) -> bool:
+    return _safe(lambda: request.redirected_to, None) is not None
+
+
+def _hop(request) -> dict:
+    response = _safe(request.response, None)
+    headers = _safe(response.all_headers, {}) if response else {}
+    return {"url": request.url, "status": response.status if response else None, "location": headers.get("location")}
+
+
+def _pairs(headers) -> list[tuple[str, str]]:
+    return [(h["name"], h["value"]) for h in headers or []]
+
+
+def _safe(call, default):
+    try:
+        return call()
+    except Exception:
+        return default
+
+
+def short(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc)
+    return " ".join(text.split("Call log:")[0].split())[:300].rstrip(".")
+
+
+def iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="milliseconds")

@@ -1,0 +1,221 @@
+"""Page capture with a real browser (Debian's Chromium through Playwright) against pages on 127.0.0.1:
+what the officer saw is kept (screenshot, PDF, DOM, text, WACZ), with its provenance, and hostile pages
+cannot hang the browser or fill the machine."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from ohrt_cli.ground import browser, webarchive
+
+from page_helpers import INJECTED, serve
+
+pytestmark = pytest.mark.skipif(not Path(browser.DEFAULT_EXECUTABLE).exists() and not __import__("shutil").which(
+    "chromium"), reason="Chromium is not installed (make setup installs it)")
+
+QUICK = browser.Limits(timeout=8, snapshot_timeout=10, max_response_bytes=2 * browser.MB,
+                       max_total_bytes=8 * browser.MB, scroll_pause_ms=100)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    served, shutdown = serve(tmp_path_factory.mktemp("pages"))
+    yield served
+    shutdown()
+
+
+def visit(url: str, folder: Path, limits: browser.Limits = QUICK) -> tuple[browser.Visit, Path]:
+    """One visit, its exchanges written to a WARC in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    warc = folder / "page.warc.gz"
+    with webarchive.WarcFile(warc, software="ohrt tests") as out:
+        seen = browser.visit(url, folder, record=out.add, limits=limits)
+    return seen, warc
+
+
+def responses(warc: Path) -> list:
+    """(uri, status, WARC headers, body) of each response record."""
+    found = []
+    with open(warc, "rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type == "response":
+                found.append((record.rec_headers.get_header("WARC-Target-URI"),
+                              int(record.http_headers.get_statuscode()), record.rec_headers,
+                              record.content_stream().read()))
+    return found
+
+
+# ------------------------------------------------------------------------------------ what is kept
+
+def test_words_a_script_inserts_after_load_are_in_the_text_the_dom_and_a_valid_wacz(pages, tmp_path):
+    seen, warc = visit(pages.url("/post"), tmp_path)
+    assert INJECTED in (tmp_path / "text.txt").read_text(encoding="utf-8")
+    assert INJECTED in (tmp_path / "dom.html").read_text(encoding="utf-8")
+    assert (tmp_path / "screenshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "page.pdf").read_bytes()[:5] == b"%PDF-"
+    assert seen.title == "A post" and seen.status == 200 and seen.final_url == pages.url("/post")
+    assert seen.server == {"ip": "127.0.0.1", "port": pages.http_port}
+    assert seen.browser["name"] == "Chromium" and seen.browser["version"][0].isdigit()
+    assert seen.viewport == {"width": 1280, "height": 900} and "Chrome/" in seen.user_agent
+    assert seen.server_date and abs(seen.clock_skew_seconds) < 5 and not seen.timed_out
+    # the WARC holds the document as served (the words are not in it: only the browser runs the script)
+    main = [r for r in responses(warc) if r[0] == pages.url("/post")]
+    assert len(main) == 1 and main[0][2].get_header("WARC-IP-Address") == "127.0.0.1"
+    assert b"getElementById('words')" in main[0][3] and INJECTED.encode() not in main[0][3]
+    wacz = webarchive.pack_wacz(warc, tmp_path / "archive.wacz", url=seen.final_url, ts=seen.started_at,
+                                title=seen.title, text=(tmp_path / "text.txt").read_text())
+    assert webarchive.validate_wacz(wacz)["result"].startswith("Validation succeeded")
+
+
+def test_three_photos_are_each_recorded_as_the_browser_received_them(pages, tmp_path):
+    from page_helpers import IMAGES
+
+    seen, warc = visit(pages.url("/photos"), tmp_path)
+    bodies = {uri.rsplit("/", 1)[1]: body for uri, status, _, body in responses(warc) if "/img/" in uri}
+    assert bodies == {f"{name}.png": IMAGES[name] for name in ("one", "two", "three")}
+    assert "Three photos of the park" in (tmp_path / "text.txt").read_text()
+
+
+def test_two_redirects_are_recorded_hop_by_hop(pages, tmp_path):
+    seen, warc = visit(pages.url("/hop1"), tmp_path)
+    assert seen.redirects == [{"url": pages.url("/hop1"), "status": 302, "location": "/hop2"},
+                              {"url": pages.url("/hop2"), "status": 301, "location": "/post"}]
+    assert seen.final_url == pages.url("/post") and seen.status == 200
+    statuses = [(uri.rsplit("/", 1)[1], status) for uri, status, _, _ in responses(warc)]
+    assert statuses[:3] == [("hop1", 302), ("hop2", 301), ("post", 200)]
+
+
+def test_https_page_keeps_its_untrusted_self_signed_chain(pages, tmp_path):
+    seen, _ = visit(pages.tls_url("/post"), tmp_path)
+    assert INJECTED in (tmp_path / "text.txt").read_text()
+    tls = seen.tls
+    assert tls["trusted"] is False and "CERT_AUTHORITY_INVALID" in tls["certificate_error"]
+    assert tls["protocol"].startswith("TLS")
+    assert [c["sha256"] for c in tls["certificates"]] == [pages.cert_sha256]
+    assert "CN=ohrt test site" in tls["certificates"][0]["subject"] == tls["certificates"][0]["issuer"]
+    from cryptography import x509
+
+    pem = x509.load_pem_x509_certificates((tmp_path / "certificates.pem").read_bytes())
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    assert [c.public_bytes(Encoding.DER) for c in pem] == [pages.cert_der]
+
+
+def test_a_lazily_loaded_image_is_asked_for_by_scrolling_and_the_screenshot_is_the_whole_page(pages, tmp_path):
+    from PIL import Image
+
+    seen, warc = visit(pages.url("/lazy"), tmp_path)
+    assert pages.url("/img/lazy.png") in [uri for uri, *_ in responses(warc)]
+    assert seen.scroll["steps"] >= 5
+    with Image.open(tmp_path / "screenshot.png") as shot:
+        assert shot.size[0] == 1280 and shot.size[1] > 5000
+
+
+def test_a_404_page_is_kept_as_what_it_is(pages, tmp_path):
+    seen, _ = visit(pages.url("/gone"), tmp_path)
+    assert seen.status == 404 and "no longer available" in (tmp_path / "text.txt").read_text()
+
+
+# ------------------------------------------------------------------------------------------ safety
+
+def test_a_page_that_never_finishes_is_cut_at_the_timeout_and_recorded_as_such(pages, tmp_path):
+    limits = browser.Limits(timeout=3, snapshot_timeout=10)
+    started = time.monotonic()
+    seen, warc = visit(pages.url("/hang"), tmp_path, limits)
+    assert time.monotonic() - started < 3 + 10
+    assert seen.timed_out is True and seen.truncated_responses == 1
+    assert "the first words arrived" in (tmp_path / "text.txt").read_text()
+    [(uri, status, headers, body)] = responses(warc)
+    assert headers.get_header("WARC-Truncated") == "time" and body.endswith(b"<p>the first words arrived</p>")
+
+
+def test_an_endless_body_is_cut_at_the_cap_and_kept_truncated(pages, tmp_path):
+    started = time.monotonic()
+    seen, warc = visit(pages.url("/heavy"), tmp_path)
+    assert time.monotonic() - started < 20
+    [(uri, status, headers, body)] = [r for r in responses(warc) if r[0].endswith("/endless")]
+    assert headers.get_header("WARC-Truncated") == "length"
+    assert 0 < len(body) <= QUICK.max_response_bytes and set(body) == {ord("x")}
+    assert seen.truncated_responses == 1 and warc.stat().st_size < QUICK.max_total_bytes
+
+
+def test_an_endless_redirect_fails_in_one_line_with_its_chain(pages, tmp_path):
+    started = time.monotonic()
+    with pytest.raises(browser.PageFailed) as failed:
+        visit(pages.url("/loop"), tmp_path)
+    assert time.monotonic() - started < 15
+    assert "redirects endlessly" in failed.value.message and "\n" not in failed.value.message
+    assert len(failed.value.visit.redirects) >= 19
+
+
+def test_pop_ups_are_not_opened_and_the_page_is_still_kept(pages, tmp_path):
+    before = len(pages.asked("/popped"))
+    seen, _ = visit(pages.url("/popups"), tmp_path)
+    assert "a page that opens windows" in (tmp_path / "text.txt").read_text()
+    assert len(pages.asked("/popped")) == before  # no window was opened, so nothing of theirs was asked for
+
+
+def test_no_browser_is_one_line_saying_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("OHRT_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(browser.BrowserMissing) as missing:
+        browser.find_executable()
+    assert "apt-get install chromium" in missing.value.message and "make setup" in missing.value.message
+
+
+# ------------------------------------------------------------------------------------------ replay
+
+def test_the_wacz_replays_offline_in_pywb_with_the_words_the_script_inserts(pages, tmp_path):
+    """What a defence expert would do: pywb's own tools, the archive alone, no network to the site."""
+    import socket
+    import subprocess
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    tools = Path(sys.executable).parent
+    if not (tools / "wb-manager").exists():
+        pytest.skip("pywb is not installed (the test extra installs it)")
+    seen, warc = visit(pages.url("/post"), tmp_path / "capture")
+    wacz = webarchive.pack_wacz(warc, tmp_path / "archive.wacz", url=seen.final_url, ts=seen.started_at,
+                                title=seen.title)
+    root = tmp_path / "pywb"
+    root.mkdir()
+    (root / "config.yaml").write_text("framed_replay: false\n")
+    run = dict(cwd=root, capture_output=True, text=True, check=True, timeout=120)
+    subprocess.run([tools / "wb-manager", "init", "case"], **run)
+    subprocess.run([tools / "wb-manager", "add", "--unpack-wacz", "case", wacz], **run)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wayback = subprocess.Popen([tools / "wayback", "-b", "127.0.0.1", "-p", str(port)], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        asked_before = len(pages.hits)
+        with sync_playwright() as play:
+            chromium = play.chromium.launch(executable_path=str(browser.find_executable()), args=browser.FLAGS)
+            page = chromium.new_page()
+            elsewhere = []
+            # offline: the replaying browser may reach pywb and nothing else
+            page.route("**/*", lambda route: route.continue_() if f"127.0.0.1:{port}/" in route.request.url
+                       else (elsewhere.append(route.request.url), route.abort()))
+            page.goto(f"http://127.0.0.1:{port}/case/{pages.url('/post')}", wait_until="load")
+            page.wait_for_function("document.getElementById('words').textContent.includes('Machetes')",
+                                   timeout=15_000)
+            text = page.inner_text("body")
+            chromium.close()
+        assert INJECTED in text
+        assert len(pages.hits) == asked_before  # the site itself was never asked
+    finally:
+        wayback.terminate()
+        wayback.wait(timeout=20)
