@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -87,6 +89,12 @@ def test_the_evidence_package_of_a_page_says_what_was_ingested_and_how_it_was_ch
     assert "Validation succeeded" in report and "original/post.wacz" in report and "(wacz)" in report
     copied = out / package["name"] / "data" / "captures" / capture["id"] / "original" / "post.wacz"
     assert zipfile.is_zipfile(copied)
+    how = (out / package["name"] / "data" / "HOW-TO-CHECK.txt").read_text()
+    [command] = [line.strip() for line in how.splitlines() if line.strip().startswith("wacz validate")]
+    assert command == f"wacz validate -f {package['name']}/data/captures/{capture['id']}/original/post.wacz"
+    assert command in report
+    said = subprocess.run([sys.executable, "-m", "wacz", *command.split()[1:]], cwd=out, capture_output=True, text=True)
+    assert "Validation succeeded" in said.stdout  # the command works as printed, in the folder that holds it
     assert ohrt("verify", "--package", str(out / package["name"])).exit_code == 0
     opened = ohrt.json("capture", "open", capture["id"], "--reason", "Review of the saved post")
     assert opened["file"] == "original/post.wacz"

@@ -108,7 +108,8 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         "audit": [_audit_row(e) for e in package.audit],
         "chain": package.chain,
         "other_files": _other_files(root),
-        "checks": check_commands(package.name, [c["id"] for c in package.captures]),
+        "checks": check_commands(package.name, [c["id"] for c in package.captures],
+                                 {c["id"]: _archives(c["manifest"]) for c in package.captures}),
     }
 
 
@@ -389,8 +390,15 @@ for line in open(sys.argv[1],encoding="utf-8"):
     print(e["seq"],e["action"],"ok" if h==e["hash"] else "ALTERED")' {name}/data/audit/audit-excerpt.jsonl"""
 
 
-def check_commands(name: str, capture_ids: list[str]) -> dict:
+def _archives(manifest: dict) -> list[str]:
+    """The capture's WACZ files (a page's archive, or one ingested), which a reader can validate and replay."""
+    return [f["path"] for f in manifest.get("files", [])
+            if f.get("kind") == "wacz" and f.get("status") == "ok" and f.get("path")]
+
+
+def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[str]] | None = None) -> dict:
     """The exact commands that check this package, to run in the folder that holds it."""
+    archives = archives or {}
     return {
         "bag": f"bagit.py --validate {name}",
         "ohrt": f"ohrt verify --package {name}",
@@ -401,6 +409,8 @@ def check_commands(name: str, capture_ids: list[str]) -> dict:
             "signature": (f"openssl pkeyutl -verify -pubin -inkey {name}/data/public.pem -rawin "
                           f"-in {name}/data/captures/{capture_id}/manifest.json "
                           f"-sigfile {name}/data/captures/{capture_id}/manifest.sig"),
+            "archives": [f"wacz validate -f {name}/data/captures/{capture_id}/{path}"
+                         for path in archives.get(capture_id, [])],
         } for capture_id in capture_ids],
         "audit": AUDIT_CHECK.format(name=name),
     }
