@@ -1,0 +1,155 @@
+"""Fingerprinting a file: PDQ hashes of its frames and its Chromaprint sound, with ffmpeg (SOP 10.8)."""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import Failure
+from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, ZOOM, Fingerprint, empty_frames
+
+
+def fingerprint_file(path: Path, info: dict | None = None) -> Fingerprint:
+    """Hash the pictures and the sound of a media file (video, audio or image). `info` is ffprobe's
+    answer when the caller has it. Failure (one line) when ffmpeg cannot read the file."""
+    from .. import media
+
+    path = Path(path)
+    info = info or media.probe(path)
+    kind = media.media_kind(info)
+    if kind is None:
+        raise Failure(f"{path.name} holds no pictures or sound to fingerprint: check the file.")
+    crop = None
+    positions, quality, pdq = empty_frames()
+    with ThreadPoolExecutor(1) as pool:  # the sound is fingerprinted by its own ffmpeg meanwhile
+        sound = pool.submit(audio_fingerprint, path) if media.streams(info, "audio") else None
+        if kind in ("video", "image"):
+            video = media.streams(info, "video")[0]  # the first picture stream that is not cover art
+            stream = f"0:{video.get('index', 0)}"
+            crop = detect_crop(path, video, stream) if kind == "video" else None
+            positions, quality, pdq = frame_hashes(path, crop=crop, still=(kind == "image"), stream=stream)
+        audio = sound.result() if sound else np.zeros(0, np.uint32)
+    return Fingerprint(duration=media.duration(info), positions=positions, quality=quality, pdq=pdq, audio=audio,
+                       crop=crop, tools=tool_versions())
+
+
+@functools.lru_cache(maxsize=None)
+def tool_versions() -> dict:
+    from importlib.metadata import version
+
+    from .. import media
+
+    return {"ffmpeg": media._tool_version("ffmpeg"), "pdqhash": version("pdqhash"),
+            "chromaprint": "ffmpeg muxer" if chromaprint_muxer() else "fpcalc " + media._tool_version("fpcalc")}
+
+
+def _ffmpeg(*args: str) -> list[str]:
+    return ["ffmpeg", "-nostdin", "-hide_banner", *args]
+
+
+def detect_crop(path: Path, video: dict, stream: str = "0:v:0") -> str | None:
+    """The black border to cut off, as ffmpeg's `cropdetect` finds it over the key frames (over every
+    frame at 2 a second when there are few key frames): the largest picture area seen, so that a dark
+    scene does not shrink it. None when there is no border, or when nearly all is black. `video` is
+    ffprobe's description of the stream."""
+    def run(sample: list[str], vf: str) -> list[tuple[int, ...]]:
+        done = subprocess.run(_ffmpeg(*sample, "-i", str(path), "-map", stream, "-vf", vf, "-f", "null", "-"),
+                              capture_output=True, text=True)
+        return [tuple(map(int, m)) for m in re.findall(r"crop=(\d+):(\d+):(\d+):(\d+)", done.stderr)]
+
+    detect = "cropdetect=limit=24:round=2:reset=0:skip=0"
+    found = run(["-skip_frame", "nokey"], detect)
+    if len(found) < 5:
+        found = run([], f"fps=2,{detect}")
+    if not found:
+        return None
+    w, h, x, y = found[-1]
+    full_w, full_h = int(video.get("width") or 0), int(video.get("height") or 0)
+    if w <= 0 or h <= 0 or (w, h) == (full_w, full_h) or w * h < 0.1 * full_w * full_h:
+        return None
+    return f"{w}:{h}:{x}:{y}"
+
+
+def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False,
+                 stream: str = "0:v:0") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PDQ hashes of one frame a second (or of the one picture of a still): positions (s), qualities,
+    and the hashes of each frame as is, mirrored and zoomed (VARIANTS). Frames below MIN_QUALITY are
+    dropped."""
+    chain = ([f"crop={crop}"] if crop else []) + ([] if still else [f"fps={PDQ_FPS}"])
+    chain += [f"scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area", "format=rgb24"]
+    command = _ffmpeg("-v", "error", "-i", str(path), "-map", stream, *(["-frames:v", "1"] if still else []),
+                      "-vf", ",".join(chain), "-f", "rawvideo", "-")
+    size = FRAME_SIZE * FRAME_SIZE * 3
+    positions, qualities, hashes = [], [], []
+    # ffmpeg's complaints go to a file, not a pipe, so that many of them cannot block it while we read frames
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as proc:
+        index = 0
+        while len(data := proc.stdout.read(size)) == size:
+            variants, quality = hash_frame(np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3))
+            if quality >= MIN_QUALITY:
+                positions.append(index / PDQ_FPS)
+                qualities.append(quality)
+                hashes.append(variants)
+            index += 1
+        proc.wait()
+        errors.seek(0)
+        error = errors.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise Failure(f"ffmpeg could not read the pictures of {path.name} ({_last_line(error)}): check the file.")
+    if not hashes:
+        return empty_frames()
+    return (np.asarray(positions, np.float32), np.asarray(qualities, np.uint8),
+            np.stack(hashes).astype(np.uint8))
+
+
+def hash_frame(frame: np.ndarray) -> tuple[np.ndarray, int]:
+    """The PDQ hashes (VARIANTS × 32 bytes) of one RGB frame, and its quality."""
+    import pdqhash
+
+    size = frame.shape[0]
+    margin = int(round(size * (1 - ZOOM) / 2))
+    bits, quality = pdqhash.compute(frame)
+    mirrored, _ = pdqhash.compute(np.ascontiguousarray(frame[:, ::-1]))
+    zoomed, _ = pdqhash.compute(np.ascontiguousarray(frame[margin:size - margin, margin:size - margin]))
+    return np.packbits(np.stack([bits, mirrored, zoomed]).astype(np.uint8), axis=1), int(quality)
+
+
+@functools.lru_cache(maxsize=None)
+def chromaprint_muxer() -> bool:
+    done = subprocess.run(_ffmpeg("-h", "muxer=chromaprint"), capture_output=True, text=True)
+    return "Unknown format" not in done.stdout + done.stderr and done.returncode == 0
+
+
+def audio_fingerprint(path: Path) -> np.ndarray:
+    """The Chromaprint fingerprint of the first sound stream, as raw 32-bit values (empty when the sound
+    is shorter than Chromaprint needs)."""
+    if chromaprint_muxer():
+        done = subprocess.run(_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-f",
+                                      "chromaprint", "-fp_format", "raw", "-"), capture_output=True)
+        if done.returncode != 0:
+            raise Failure(f"ffmpeg could not fingerprint the sound of {path.name} "
+                          f"({_last_line(done.stderr.decode('utf-8', 'replace'))}): check the file.")
+        return np.frombuffer(done.stdout[: len(done.stdout) // 4 * 4], "<u4").astype(np.uint32)
+    if shutil.which("fpcalc") is None:
+        raise Failure("neither ffmpeg's chromaprint muxer nor fpcalc is installed: install libchromaprint-tools "
+                      "(sudo apt-get install libchromaprint-tools) and run `ohrt capture finish`.")
+    done = subprocess.run(["fpcalc", "-raw", "-length", "0", str(path)], capture_output=True, text=True)
+    found = re.search(r"^FINGERPRINT=([\d,]*)$", done.stdout, re.M)
+    if not found:
+        raise Failure(f"fpcalc could not fingerprint the sound of {path.name} ({_last_line(done.stderr)}): "
+                      "check the file.")
+    return np.array([int(v) for v in found[1].split(",") if v], dtype=np.uint32)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no reason given"
+
+
