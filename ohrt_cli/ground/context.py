@@ -15,8 +15,7 @@ from .errors import HomeError, NotAllowed
 if TYPE_CHECKING:
     import sqlite_utils
 
-DB_NAME = "ohrt.db"
-CONFIG_NAME = "config.toml"
+from .layout import CAPTURES_DIR, CONFIG_NAME, DB_NAME, EXPORTS_DIR, KEYS_DIR  # noqa: F401 (names used by home.py)
 
 
 def system_clock() -> dt.datetime:
@@ -56,15 +55,15 @@ class Context:
 
     @property
     def keys_dir(self) -> Path:
-        return self.home / "keys"
+        return self.home / KEYS_DIR
 
     @property
     def captures_dir(self) -> Path:
-        return self.home / "captures"
+        return self.home / CAPTURES_DIR
 
     @property
     def exports_dir(self) -> Path:
-        return self.home / "exports"
+        return self.home / EXPORTS_DIR
 
     def actor(self, at_least: str | None = None) -> Officer:
         """The acting officer, who must be on the roster (and of `at_least` rank when given)."""

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 from . import audit, config, signing
-from .context import CONFIG_NAME, DB_NAME, Context, open_context, resolve_home
+from .context import Context, open_context, resolve_home
+from .layout import CONFIG_NAME, DB_NAME, KEYS_DIR, MADE_AT_INIT
 from .db import connect, transaction
 from .errors import HomeError, InputError
 
@@ -30,16 +31,16 @@ def init_home(home: str | Path | None, team: str, mailbox: str, officer_name: st
     staging = Path(tempfile.mkdtemp(prefix=".ohrt-home-", dir=root.parent))
     try:
         settings = config.new_settings(staging / CONFIG_NAME, team, mailbox, first)
-        for sub in ("captures", "exports"):
+        for sub in MADE_AT_INIT:
             (staging / sub).mkdir()
-        signing.create_key(staging / "keys")
+        signing.create_key(staging / KEYS_DIR)
         settings.save()
         db = connect(staging / DB_NAME)
         ctx = Context(home=staging, db=db, settings=settings, officer=first)
         from .context import clock_from_env
 
         ctx.clock, ctx.clock_fixed = clock_from_env()
-        public = (staging / "keys" / signing.PUBLIC_NAME).read_bytes()
+        public = (staging / KEYS_DIR / signing.PUBLIC_NAME).read_bytes()
         with transaction(db):
             audit.record(ctx, "home.init", "home", settings.team_name,
                          detail={"team": settings.team_name, "mailbox": settings.mailbox,

@@ -1,4 +1,4 @@
-"""Times and dates: UTC ISO-8601 with offset for our own times, validated ISO dates for outside ones, quarters (SOP 7.2, 7.5)."""
+"""Times and dates: UTC ISO-8601 for our own times, validated dates from outside, quarters (SOP 7.2, 7.5), media positions and lengths (SOP 9.1)."""
 
 from __future__ import annotations
 
@@ -94,3 +94,25 @@ def quarter(text: str) -> Quarter:
 
 def quarter_of(day: dt.date) -> Quarter:
     return quarter(f"{day.year}Q{(day.month - 1) // 3 + 1}")
+
+
+def clock(seconds: float) -> str:
+    """Seconds → 'MM:SS', or 'H:MM:SS' from an hour on: a position in the media as a player shows it
+    (whole seconds, rounded down, so the end of a clip is never shown past its length)."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def duration_text(seconds) -> str | None:
+    """A length in words, for referrals and reports: '45 s', '3 min 07 s', '1 h 02 min 03 s' (to the nearest
+    second); None when it is unknown or nil."""
+    if not seconds:
+        return None
+    total = int(round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {secs:02d} s"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

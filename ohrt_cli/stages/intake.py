@@ -8,16 +8,13 @@ row change and one audit entry in one transaction.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import io
-import json
 import re
 from pathlib import Path
 from typing import Iterable
 
-from ..ground import audit
+from ..ground import audit, tabular
 from ..ground.context import Context
 from ..ground.db import insert_rows, next_ids, transaction
 from ..ground.errors import InputError, NotFound, StateError
@@ -172,11 +169,24 @@ def add_task(ctx: Context, raw: TaskInput, *, allow_duplicate: bool = False, int
     return get_task(ctx, task_id)
 
 
+def no_task(task_id: str) -> NotFound:
+    """The one refusal for an id that names no task in this home."""
+    return NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+
+
+def existing_task(ctx: Context, task_id: str) -> str:
+    """The task's id as stored (upper case, trimmed), or NotFound when no such task is in this home."""
+    task_id = (task_id or "").strip().upper()
+    if ctx.db.execute("SELECT 1 FROM tasks WHERE id = ?", [task_id]).fetchone() is None:
+        raise no_task(task_id)
+    return task_id
+
+
 def get_task(ctx: Context, task_id: str) -> dict:
     task_id = (task_id or "").strip().upper()
     row = ctx.db.execute("SELECT * FROM tasks WHERE id = ?", [task_id]).fetchone()
     if row is None:
-        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+        raise no_task(task_id)
     task = dict(zip([d[0] for d in ctx.db.conn.execute("SELECT * FROM tasks LIMIT 0").description], row))
     task["self_tasked"] = bool(task["self_tasked"])
     task["incident_refs"] = [f"{s}:{r}" for s, r in ctx.db.execute(
@@ -208,7 +218,7 @@ def set_status(ctx: Context, task_id: str, status: str, action: str, *, reason: 
         raise ValueError(f"unknown task status {status}")
     before = ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()
     if before is None:
-        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+        raise no_task(task_id)
     ctx.db.execute("UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?", [status, iso(ctx.now()), task_id])
     audit.record(ctx, action, "task", task_id, reason=reason,
                  detail={"from": before[0], "to": status, **(detail or {})})
@@ -230,7 +240,7 @@ def set_status_many(ctx: Context, changes: list[tuple[str, str, str | None, dict
             f"SELECT id, status FROM tasks WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
     missing = [task_id for task_id in ids if task_id not in before]
     if missing:
-        raise NotFound(f"no task {missing[0]!r} in this home: check the id with `ohrt task list`.")
+        raise no_task(missing[0])
     at = iso(ctx.now())
     ctx.db.conn.executemany("UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?",
                             [[status, at, task_id] for task_id, status, _, _ in changes])
@@ -274,48 +284,28 @@ class ImportResult:
 def read_rows(path: Path) -> tuple[str, list[ImportRow], str]:
     """(kind, rows, header text) from a CSV or JSONL export; BOM, CRLF and quoted newlines handled."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist: check the path of the tasking export.") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}): save the export as UTF-8 and retry.") from None
-    kind = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
-    if kind == "jsonl":
+    text = tabular.read_text(path, "tasking export")
+    if tabular.is_jsonl(path):
         rows = []
-        for number, line in enumerate(text.splitlines(keepends=True), start=1):
-            if not line.strip():
-                continue
-            try:
-                values = json.loads(line)
-            except json.JSONDecodeError as exc:
-                values = {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}
-            if not isinstance(values, dict):
+        for row in tabular.jsonl_rows(text):
+            values = row.values
+            if row.error:
+                values = {"__error__": row.error}
+            elif not isinstance(values, dict):
                 values = {"__error__": "not a JSON object"}
-            rows.append(ImportRow(number, line, values))
-        return kind, rows, ""
-    lines = text.splitlines(keepends=True)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError(f"{path} is empty: export the tasking form with its header row.") from None
+            rows.append(ImportRow(row.line, row.raw_text, values))
+        return "jsonl", rows, ""
+    table = tabular.csv_rows(text)
+    if table is None:
+        raise InputError(f"{path} is empty: export the tasking form with its header row.")
+    header, header_text, found = table
     missing = [c for c in IMPORT_COLUMNS if c not in header and c not in ("platform", "subjects", "incident_refs")]
     if missing:
         raise InputError(f"{path} lacks the column(s) {', '.join(missing)}: the header must name "
                          f"{', '.join(IMPORT_COLUMNS)}.")
-    header_text = "".join(lines[: reader.line_num])
-    rows, start = [], reader.line_num
-    for record in reader:
-        end = reader.line_num
-        raw_text = "".join(lines[start:end])
-        if any(cell.strip() for cell in record):
-            values = dict(zip(header, record))
-            if len(record) != len(header):
-                values["__error__"] = f"has {len(record)} fields where the header has {len(header)}"
-            rows.append(ImportRow(start + 1, raw_text, values))
-        start = end
-    return kind, rows, header_text
+    rows = [ImportRow(row.line, row.raw_text, {**row.values, "__error__": row.error} if row.error else row.values)
+            for row in found]
+    return "csv", rows, header_text
 
 
 def _split(cell) -> list[str]:

@@ -32,6 +32,7 @@ from ..ground import audit, mail, resources, store, urls
 from . import disclosure, intake as tasks
 from .library import items as library
 from ..ground.context import Context
+from ..ground.layout import referral_folder
 from ..ground.db import next_id, transaction
 from ..ground.errors import Failure, InputError, NotAllowed, NotFound, StateError
 from ..ground.render import Renderer
@@ -46,7 +47,6 @@ ROUTES = {
 }
 EMAIL_ROUTES = ("mailbox", "individual")
 REDRAFTABLE = ("drafted", "returned")
-REFERRALS_DIR = "referrals"
 
 LIST_COLUMNS = ("id", "task_id", "kind", "appeal_of", "platform", "route", "status", "version", "drafted_by",
                 "drafted_at", "qa_by", "sent_on", "platform_ref", "outcome", "outcome_on")
@@ -173,7 +173,7 @@ def _task_id(ctx: Context, task_id: str) -> str:
     task_id = (task_id or "").strip().upper()
     row = ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()
     if row is None:
-        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+        raise tasks.no_task(task_id)
     if row[0] == "closed":
         raise StateError(f"{task_id} is closed: nothing more can be referred on it.")
     return task_id
@@ -332,7 +332,7 @@ def _render(ctx: Context, task_id: str, route: dict, kind: str, context: dict) -
 
 def _write_version(ctx: Context, referral_id: str, version: int, files: dict[str, bytes]) -> Path:
     """Write a draft version's files in a temporary folder, then rename it to `v<N>`: all or nothing."""
-    parent = ctx.home / REFERRALS_DIR / referral_id
+    parent = ctx.home / referral_folder(referral_id)
     parent.mkdir(parents=True, exist_ok=True)
     target = parent / f"v{version}"
     if target.exists():
@@ -594,9 +594,7 @@ def intel_record(ctx: Context, task_id: str) -> dict:
     """The Connect intelligence record for a referred task (SOP 10.4) as text to paste; audited, since it
     discloses the review into another system."""
     ctx.actor()
-    task_id = (task_id or "").strip().upper()
-    if ctx.db.execute("SELECT 1 FROM tasks WHERE id = ?", [task_id]).fetchone() is None:
-        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
+    task_id = tasks.existing_task(ctx, task_id)
     review = _referable_review(ctx, task_id)
     referrals = _task_referrals(ctx, task_id)
     platform = ctx.db.execute("SELECT platform FROM tasks WHERE id = ?", [task_id]).fetchone()[0]

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ... import __version__
-from ...ground import audit, media, store, urls
+from ...ground import audit, layout, media, store, urls
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, IntegrityFailure
@@ -140,7 +140,7 @@ def _insert(ctx: Context, capture_id: str, task_id: str, draft: Draft, manifest_
         "final_url": info.get("webpage_url") or info.get("original_url"), "extractor": info.get("extractor"),
         "platform_item_id": info.get("id"), "channel": info.get("channel") or info.get("uploader"),
         "upload_date": _iso_day(info.get("upload_date")), "title": content_title(info) or draft.title,
-        "duration": draft.duration, "media_kind": draft.kind, "folder": f"captures/{capture_id}",
+        "duration": draft.duration, "media_kind": draft.kind, "folder": layout.capture_folder(capture_id),
         "manifest_sha256": manifest_sha, "derivatives_failed": pending, "purged_at": None})
     insert_files(ctx, capture_id, draft.files)
 

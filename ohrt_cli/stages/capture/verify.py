@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ground import store
+from ...ground import layout, store
 from ...ground.context import Context
 from .reading import capture_path, get_capture
 
@@ -34,7 +34,7 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
         known = {r["id"] for r in rows}
         for entry in sorted(ctx.captures_dir.iterdir()) if ctx.captures_dir.is_dir() else []:
             if not entry.name.startswith(".") and entry.name not in known:
-                problems.append({"capture": entry.name, "path": f"captures/{entry.name}", "problem": "unexpected",
+                problems.append({"capture": entry.name, "path": layout.capture_folder(entry.name), "problem": "unexpected",
                                  "detail": "a folder in the store that no capture record owns"})
     return {"intact": not problems, "checked": len(reports), "files": sum(r["files"] for r in reports),
             "captures": reports, "problems": problems}

@@ -26,7 +26,7 @@ from ...ground import audit
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import Failure, InputError, NotFound, StateError
-from ...ground.times import add_months, iso, parse_date
+from ...ground.times import add_months, clock, iso, parse_date
 
 SOURCES = ("removal", "by-hand", "import")      # how an item came into the library
 STATUSES = ("kept", "purging", "purged")
@@ -115,17 +115,18 @@ def _create_item(ctx: Context, task_id: str, *, review: dict | None, referral_id
                  source: str, reason: str | None) -> str:
     """Insert the item with its record fields and audit it; inside a transaction."""
     officer = ctx.actor()
-    capture_id = _latest_capture(ctx, task_id)
+    from .. import capture as capture_stage
+
+    latest = capture_stage.latest_capture(ctx, task_id)
+    capture_id = latest["id"] if latest else None
     item_id = next_id(ctx.db, "L", ctx.now())
     record = record_fields(ctx, task_id, review)
-    duration = ctx.db.execute("SELECT duration FROM captures WHERE id = ?", [capture_id]).fetchone() \
-        if capture_id else None
     ctx.db["library_items"].insert({
         "id": item_id, "task_id": task_id, "capture_id": capture_id, "referral_id": referral_id,
         "review_id": review.get("id") if review else None, "source": source, "status": "kept",
         "created_at": iso(ctx.now()), "created_by": officer.number, "removed_on": removed_on.isoformat(),
         "expires_on": expiry_for(ctx, removed_on).isoformat(), "format": review.get("format") if review else None,
-        "duration": duration[0] if duration else None, **record})
+        "duration": latest["duration"] if latest else None, **record})
     audit.record(ctx, "library.add", "library_item", item_id, reason=reason, detail={
         "task": task_id, "capture": capture_id, "referral": referral_id, "source": source,
         "removed_on": removed_on.isoformat(), "expires_on": expiry_for(ctx, removed_on).isoformat(),
@@ -162,16 +163,9 @@ def record_fields(ctx: Context, task_id: str, review: dict | None) -> dict:
 
 
 def _task_id(ctx: Context, task_id: str) -> str:
-    task_id = (task_id or "").strip().upper()
-    if ctx.db.execute("SELECT 1 FROM tasks WHERE id = ?", [task_id]).fetchone() is None:
-        raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
-    return task_id
+    from .. import intake
 
-
-def _latest_capture(ctx: Context, task_id: str) -> str | None:
-    row = ctx.db.execute("SELECT id FROM captures WHERE task_id = ? AND purged_at IS NULL "
-                         "ORDER BY started_at DESC, id DESC LIMIT 1", [task_id]).fetchone()
-    return row[0] if row else None
+    return intake.existing_task(ctx, task_id)
 
 
 def _kept_item_of(ctx: Context, task_id: str) -> str | None:
@@ -461,15 +455,9 @@ def describe_match(match: dict) -> str:
                   + (", mirrored" if seg["mirrored"] else "")
         else:
             how = f"sound, {seg['bit_error_rate']:.0%} bit errors over {seg['seconds']:g} s"
-        lines.append(f"  capture {_clock(seg['capture'][0])}–{_clock(seg['capture'][1])}  ↔  item "
-                     f"{_clock(seg['item'][0])}–{_clock(seg['item'][1])}  ({how}{'' if seg['strong'] else '; weak'})")
+        lines.append(f"  capture {clock(seg['capture'][0])}–{clock(seg['capture'][1])}  ↔  item "
+                     f"{clock(seg['item'][0])}–{clock(seg['item'][1])}  ({how}{'' if seg['strong'] else '; weak'})")
     return "\n".join(lines)
-
-
-def _clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else \
-        f"{whole // 60:02d}:{whole % 60:02d}"
 
 
 def _match_target(ctx: Context, item_id: str) -> dict | None:

@@ -44,6 +44,7 @@ from typing import Iterator
 from ...ground import audit, store
 from .. import intake as tasks
 from ...ground.context import Context
+from ...ground.layout import EXPORTS_DIR, PACKAGE_NAME, PARTIAL_NAME, REFERRALS_DIR, referral_folder
 from ...ground.db import transaction
 from ...ground.errors import StateError
 from .items import RECORD_FIELDS, bump_generation, retention_months
@@ -62,12 +63,6 @@ RULES = {
 REASONS = {"library": "retention ended (SOP 10.8)", "import": "the sending force's expiry date came",
            "captured": "retention ended (SOP 2.2)"}
 CAPTURE_FIELDS = ("title", "channel", "final_url", "requested_url", "platform_item_id")
-REFERRALS_DIR = "referrals"   # = refer.REFERRALS_DIR (not imported: refer pulls in the templates)
-EXPORTS_DIR = "exports"       # = ctx.exports_dir's name
-# What `ohrt export` writes into HOME/exports (evidence.py): the package folder, its zip and the zip's
-# .sha256, and — after an export killed outright — a hidden staging folder or partial zip.
-PACKAGE_NAME = re.compile(r"(T-\d{4}-\d{6})-evidence-\d{4}-\d{2}-\d{2}(?:-\d+)?(?:\.zip(?:\.sha256)?)?")
-PARTIAL_NAME = re.compile(r"\.(T-\d{4}-\d{6})-evidence-[0-9-]+(?:\.zip)?\.partial-(\d+)-[0-9a-f]{8}")
 
 
 @dataclasses.dataclass
@@ -357,7 +352,7 @@ def delete_home_copy(ctx: Context, rel: str) -> tuple[int, int]:
     in HOME/referrals, as recorded in a tombstone; (files, bytes) deleted. Refuses anything else; a symbolic
     link is removed, never followed; what is already gone counts nothing."""
     target = ctx.home / rel
-    roots = {(ctx.home / EXPORTS_DIR).resolve(), (ctx.home / REFERRALS_DIR).resolve()}
+    roots = {ctx.exports_dir.resolve(), (ctx.home / REFERRALS_DIR).resolve()}
     if target.name in ("", ".", "..") or target.parent.resolve() not in roots:
         raise OSError(0, "refusing to delete what is neither an export nor a referral's drafts", str(target))
     if target.is_symlink():
@@ -398,9 +393,9 @@ def _home_copies(ctx: Context, unit: Unit, exports: "ExportIndex") -> None:
         unit.exports, unit.drafts = [], []
         return
     unit.exports = exports.of(unit.task_id)
-    unit.drafts = [f"{REFERRALS_DIR}/{rid}" for (rid,) in ctx.db.execute(
+    unit.drafts = [referral_folder(rid) for (rid,) in ctx.db.execute(
         "SELECT id FROM referrals WHERE task_id = ? ORDER BY id", [unit.task_id])
-        if os.path.lexists(ctx.home / REFERRALS_DIR / rid)]
+        if os.path.lexists(ctx.home / referral_folder(rid))]
 
 
 class ExportIndex:
@@ -411,7 +406,7 @@ class ExportIndex:
     The folder is listed again at each look-up, an entry's owner read only once."""
 
     def __init__(self, ctx: Context):
-        self.folder = ctx.home / EXPORTS_DIR
+        self.folder = ctx.exports_dir
         self.owners: dict[str, tuple[tuple, str | None]] = {}   # name → (stat key, task id)
         self.by_task: dict[str, list[str]] = {}
 
