@@ -24,7 +24,6 @@ Congress `bagit` package) that anyone can check with ordinary tools:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -45,6 +44,7 @@ from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, IntegrityFailure, NotFound, StateError
 from ...ground.render import fields
 from ...ground.times import iso
+from .contents import Package
 
 PACKAGE_FORMAT = "ohrt-evidence/1"
 INDEX = "package.json"
@@ -111,38 +111,6 @@ def destination(ctx: Context, to: str | os.PathLike | None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ gather
-
-@dataclasses.dataclass
-class Package:
-    """Everything one package holds, read from the home before anything is written."""
-
-    task: dict
-    captures: list[dict]
-    purged: list[dict]
-    review: dict | None
-    reviews: list[dict]
-    referrals: list[dict]
-    library: list[dict]
-    audit: list[dict]
-    chain: dict
-    sensitive: dict
-    public_pem: bytes
-    officer: dict
-    recipient: str
-    reason: str
-    include_sensitive: bool
-    exported_at: str
-    name: str = ""
-
-    @property
-    def task_id(self) -> str:
-        return self.task["id"]
-
-    def object_ids(self) -> list[str]:
-        ids = [self.task_id, *[c["id"] for c in self.captures + self.purged], *[r["id"] for r in self.reviews],
-               *[r["id"] for r in self.referrals], *[i["id"] for i in self.library]]
-        return list(dict.fromkeys(ids))
-
 
 def gather(ctx: Context, task_id: str, *, recipient: str, reason: str, include_sensitive: bool) -> Package:
     """Read the task and all that hangs on it; refuse (IntegrityFailure) when the audit chain or any

@@ -24,7 +24,7 @@ from ...ground.context import Context
 from ...ground.render import Renderer
 
 if TYPE_CHECKING:
-    from .package import Package
+    from .contents import Package
 
 _SENSITIVE = ("sensitive material never goes into the report or texts of a package: with --include-sensitive it "
               "is in data/sensitive/ alone (SOP 6.3)")

@@ -1,0 +1,40 @@
+"""What one evidence package holds, read from the home before anything is written (SOP 6.3; ACPO principle 3).
+
+`package.py` gathers it and writes it; `report.py` renders its report.html from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class Package:
+    """Everything one package holds, read from the home before anything is written."""
+
+    task: dict
+    captures: list[dict]
+    purged: list[dict]
+    review: dict | None
+    reviews: list[dict]
+    referrals: list[dict]
+    library: list[dict]
+    audit: list[dict]
+    chain: dict
+    sensitive: dict
+    public_pem: bytes
+    officer: dict
+    recipient: str
+    reason: str
+    include_sensitive: bool
+    exported_at: str
+    name: str = ""
+
+    @property
+    def task_id(self) -> str:
+        return self.task["id"]
+
+    def object_ids(self) -> list[str]:
+        ids = [self.task_id, *[c["id"] for c in self.captures + self.purged], *[r["id"] for r in self.reviews],
+               *[r["id"] for r in self.referrals], *[i["id"] for i in self.library]]
+        return list(dict.fromkeys(ids))
