@@ -6,9 +6,10 @@ from the reviewed capture where there is one, else the task), the review's findi
 the route, and the team's configured sender. No whole row is ever passed. Subjects (8.4), indices
 research (9.3), incident references (8.3.3), the applicant and the officers are not read for it at all.
 
-`check_disclosure` is the second guard: it looks through what was rendered for any subject's name,
-police reference, indices research or officer's name that the content itself does not show, so that free
-text (a finding's note, appeal grounds, a team's template) cannot carry one out either.
+`check_disclosure` is the second guard: it looks through what was rendered for any sensitive value of any
+task in the home (`ground.sensitive`: subjects, references, indices research, applicants', officers' names,
+host names given as platforms) that the content itself does not show, so that free text (a finding's note,
+appeal grounds, a team's template) cannot carry one out either.
 
 The Connect intelligence record (`intel_context`, 10.4) stays inside the police: incident references are
 given to it; subjects and indices research are not (they are linked in Connect itself, and 10.8 copies this
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..ground import urls
+from ..ground import sensitive, urls
 from ..ground.context import Context
 from ..ground.errors import InputError
 from ..ground.render import Fields, fields
@@ -272,42 +273,6 @@ def intel_context(ctx: Context, task_id: str, review: dict, referrals: list[dict
 
 # ---------------------------------------------------------------------------------------- the guard
 
-MIN_NAME, MIN_REFERENCE, MIN_SUMMARY = 3, 4, 20  # shorter strings would match ordinary words
-
-
-def _reference_forms(reference: str) -> list[str]:
-    """A reference and its numbered parts ('CRIMINT 99887766' → also '99887766'), as officers quote them."""
-    reference = (reference or "").strip()
-    parts = [p for p in reference.split() if any(c.isdigit() for c in p) and len(p) >= 5]
-    return [r for r in dict.fromkeys([reference, *parts]) if len(r) >= MIN_REFERENCE]
-
-
-def sensitive_strings(ctx: Context, task_id: str) -> list[tuple[str, str]]:
-    """(what, text) pairs that must not reach a platform unless the content itself shows them."""
-    found: list[tuple[str, str]] = []
-    for (name,) in ctx.db.execute("SELECT name FROM subjects WHERE task_id = ?", [task_id]):
-        found.append(("the name of a subject linked to the task", name))
-    for system, reference in ctx.db.execute("SELECT system, reference FROM incident_refs WHERE task_id = ?", [task_id]):
-        found += [(f"a police incident reference ({system})", form) for form in _reference_forms(reference)]
-    for reference, summary in ctx.db.execute(
-            "SELECT reference, summary FROM indices_research WHERE task_id = ?", [task_id]):
-        found += [("police indices research", form) for form in _reference_forms(reference)]
-        if summary and len(summary.strip()) >= MIN_SUMMARY:
-            found.append(("police indices research", summary))
-    (applicant,) = ctx.db.execute("SELECT applicant_name FROM tasks WHERE id = ?", [task_id]).fetchone()
-    found.append(("the applicant's name", applicant))
-    for officer in ctx.settings.officers:
-        found.append(("an officer's name", officer.name))
-        bare = re.sub(r"^(?:PC|PS|DC|DS|DI|DCI|Sgt|Insp|Ch\.? ?Insp|Supt|Det|Cst)\.?\s+", "", officer.name, flags=re.I)
-        if bare != officer.name and len(bare.split()) >= 2:
-            found.append(("an officer's name", bare))
-    return [(what, text.strip()) for what, text in found if text and len(text.strip()) >= MIN_NAME]
-
-
-def _occurs(needle: str, haystack: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack, flags=re.IGNORECASE) is not None
-
-
 def _free_text_sources(context: dict) -> list[tuple[str, str]]:
     """Officer-written text in a platform context, with where it came from, to name it in an error."""
     sources = [(f"finding {f['number']}'s note", f["note"]) for f in context.get("findings") or []]
@@ -316,22 +281,33 @@ def _free_text_sources(context: dict) -> list[tuple[str, str]]:
     return sources
 
 
+def public_text(ctx: Context, context: dict) -> str:
+    """What a platform-bound text may show although the guard knows it as sensitive: the content's own
+    public facts (a subject named in the title, say), the platform, the team as sender and the route."""
+    content, route, team = context["content"], context.get("route") or {}, context.get("team") or {}
+    return "\n".join(str(v) for v in (
+        content["title"], content["channel"], content["item_id"], *content["urls"], content["platform"],
+        content["platform_name"], team.get("name"), team.get("mailbox"), route.get("contact"),
+        route.get("contact_name"), route.get("portal")) if v)
+
+
 def check_disclosure(ctx: Context, task_id: str, context: dict, rendered: dict[str, str]) -> None:
-    """Refuse (InputError, nothing written) when rendered platform-bound text holds a sensitive string
-    that the content's own public facts (title, channel, URLs) do not show (SOP 6.4)."""
-    content = context["content"]
-    public = " ".join(str(v) for v in (content["title"], content["channel"], content["item_id"], *content["urls"]) if v)
-    for what, text in sensitive_strings(ctx, task_id):
-        if _occurs(text, public):
+    """Refuse (InputError, nothing written) when rendered platform-bound text holds any sensitive value of
+    any task in the home (`ground.sensitive`) that the content's own public facts do not show (SOP 6.4).
+    The error names the kind of value and where it came from, never the value itself."""
+    guard = sensitive.for_context(ctx)
+    public = public_text(ctx, context)
+    for piece, body in rendered.items():
+        hit = guard.first(body, public=public)
+        if hit is None:
             continue
-        for piece, body in rendered.items():
-            if not _occurs(text, body):
-                continue
-            source = next((name for name, value in _free_text_sources(context) if _occurs(text, value)), None)
-            if source:
-                mend = ("re-review the task so that the note says only what the content shows"
-                        if source.startswith("finding") else "reword the grounds")
-                raise InputError(f"the {piece} would disclose {what}, from {source}: a platform may be told only "
-                                 f"what the content shows and what is public (SOP 6.4); {mend}.")
-            raise InputError(f"the {piece} would disclose {what}, written into the template itself: a platform may "
-                             "be told only what the content shows and what is public (SOP 6.4); mend the template.")
+        what = hit.what(task_id)
+        source = next((name for name, value in _free_text_sources(context)
+                       if guard.first(value, public=public) is not None), None)
+        if source:
+            mend = ("re-review the task so that the note says only what the content shows"
+                    if source.startswith("finding") else "reword the grounds")
+            raise InputError(f"the {piece} would disclose {what}, from {source}: a platform may be told only "
+                             f"what the content shows and what is public (SOP 6.4); {mend}.")
+        raise InputError(f"the {piece} would disclose {what}, written into the template itself: a platform may "
+                         "be told only what the content shows and what is public (SOP 6.4); mend the template.")

@@ -28,7 +28,7 @@ import tomllib
 from pathlib import Path
 from typing import Iterator
 
-from ..ground import audit, mail, resources, store, urls
+from ..ground import audit, mail, resources, sensitive, store, urls
 from . import disclosure, intake as tasks
 from .library import items as library
 from ..ground.context import Context
@@ -573,6 +573,7 @@ def close_task(ctx: Context, task_id: str, *, reason: str) -> dict:
     task_id = _task_id(ctx, task_id)
     if not reason:
         raise InputError("closing needs --reason, e.g. --reason 'no grounds for appeal: platform decision stands'.")
+    sensitive.check_reason(ctx, reason)
     with transaction(ctx.db):
         status = ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
         if status not in ("removed", "not-removed"):

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from ..ground import audit
+from ..ground import audit, sensitive
 from . import intake as tasks
 from ..ground.context import Context
 from ..ground.db import insert_rows, next_ids, transaction
@@ -73,7 +73,6 @@ AFTER_APPROVAL = ("qa-approved", "sent", "removed", "not-removed", "appeal-draft
 # A committed capture holds its original (and its duration) even when a derivative failed ("incomplete"),
 # so either may be reviewed; the latest, as `capture.latest_capture` has it.
 CAPTURE_STATUSES = ("complete", "incomplete")
-MIN_REF_LENGTH = 4  # shorter references would match ordinary words and numbers
 REVIEW_AUDIT_REASON = "content review, SOP 9.2-9.4"
 KNOWN_SYSTEMS = {"aware": "Aware"}
 
@@ -359,7 +358,6 @@ class TaskFacts:
     capture: dict | None = None
     current: tuple[str, str | None] | None = None  # (review id, batch key)
     referrals: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    police_refs: set[str] = dataclasses.field(default_factory=set)
 
 
 @dataclasses.dataclass
@@ -400,11 +398,6 @@ def load_facts(ctx: Context, task_ids: list[str]) -> dict[str, TaskFacts]:
         for task_id, referral_id, status in db.execute(
                 f"SELECT task_id, id, status FROM referrals WHERE task_id IN ({marks}) ORDER BY id", chunk):
             facts[task_id].referrals.append((referral_id, status))
-        for table in ("incident_refs", "indices_research"):
-            for task_id, reference in db.execute(
-                    f"SELECT task_id, reference FROM {table} WHERE task_id IN ({marks}) AND reference IS NOT NULL",
-                    chunk):
-                facts[task_id].police_refs.add(reference)
     return facts
 
 
@@ -480,22 +473,27 @@ def _resolve_clauses(draft: Draft, facts: TaskFacts, catalogues: dict[str, Catal
     return resolved
 
 
-def _check_police_refs(draft: Draft, facts: TaskFacts) -> None:
-    """The review's texts are what a referral is rendered from (6.4): an incident or indices reference
-    there would carry police information to the platform."""
-    given = {r.reference for r in draft.research if r.reference}
-    refs = {r.lower() for r in facts.police_refs | given if len(r) >= MIN_REF_LENGTH}
-    if not refs:
-        return
+def _check_police_refs(draft: Draft, guard: sensitive.Guard) -> None:
+    """The review's texts are what a referral is rendered from (6.4): an incident or indices reference of
+    any task there, or this review's own research, would carry police information to the platform. Names
+    are caught later, when a draft is rendered, where the content's own title may show them."""
+    own = sensitive.Guard()
+    for entry in draft.research:
+        if entry.reference:
+            own.add_reference(sensitive.RESEARCH, draft.task_id, entry.reference)
     texts = [(f"the note of finding {f.factor}", f.note, f.line) for f in draft.findings]
     texts += [("the basis", draft.basis, None), ("the reason", draft.reason, None)]
+    kinds = (sensitive.REFERENCE, sensitive.RESEARCH)
     for what, text, line in texts:
-        lowered = (text or "").lower()
-        for ref in refs:
-            if ref and ref in lowered:
-                raise RowError(f"{what} quotes the police reference {ref.upper()}, which must not reach the "
-                               "platform (SOP 6.4): describe only what the content shows; police research "
-                               "belongs in --research.", line)
+        hit = own.first(text or "", kinds=kinds) or guard.first(text or "", kinds=kinds)
+        if hit:
+            raise RowError(f"{what} quotes the police reference {hit.value}, which must not reach the "
+                           "platform (SOP 6.4): describe only what the content shows; police research "
+                           "belongs in --research.", line)
+    hit = guard.first(draft.reason or "", kinds=sensitive.AUDIT_KINDS)
+    if hit:  # the reason of an nfa, or of a review without capture, is written to the audit chain
+        raise RowError(f"the reason holds {hit.what(draft.task_id)}: it is written to the audit chain, which is "
+                       "never purged and must not hold it; reword it, e.g. name the task by its id.", None)
 
 
 def build_basis(draft: Draft, clauses: list[Clause], catalogues: dict[str, Catalogue]) -> str:
@@ -516,7 +514,7 @@ def build_basis(draft: Draft, clauses: list[Clause], catalogues: dict[str, Catal
     return " ".join(parts)
 
 
-def check(draft: Draft, facts: TaskFacts | None, catalogues: dict[str, Catalogue]) -> Clean:
+def check(draft: Draft, facts: TaskFacts | None, catalogues: dict[str, Catalogue], guard: sensitive.Guard) -> Clean:
     """Check a well-formed review against the record: the task, its referrals, its capture and the
     duration of its media, and its platform's terms of service."""
     if facts is None:
@@ -524,7 +522,7 @@ def check(draft: Draft, facts: TaskFacts | None, catalogues: dict[str, Catalogue
     _check_referrals(facts)
     _check_capture(draft, facts)
     clauses = _resolve_clauses(draft, facts, catalogues)
-    _check_police_refs(draft, facts)
+    _check_police_refs(draft, guard)
     basis = draft.basis or build_basis(draft, clauses, catalogues)
     return Clean(draft=draft, facts=facts, clauses=clauses, basis=basis, key=draft.key(facts.platform))
 
@@ -585,7 +583,7 @@ def record_review(ctx: Context, raw: ReviewInput) -> dict:
     catalogues = load_catalogues(ctx.home)
     with transaction(ctx.db):
         facts = load_facts(ctx, [draft.task_id]).get(draft.task_id)
-        clean = check(draft, facts, catalogues)
+        clean = check(draft, facts, catalogues, sensitive.for_context(ctx))
         [review_id] = _write(ctx, [clean])
     redraft = [r for r, status in clean.facts.referrals if status in REDRAFT_REFERRALS]
     return {"review": current_review(ctx, draft.task_id), "supersedes": facts.current[0] if facts.current else None,
@@ -885,6 +883,7 @@ def batch_review(ctx: Context, path: Path) -> BatchResult:
     with transaction(ctx.db):
         facts = load_facts(ctx, [d.task_id for d in drafts])
         cleans = []
+        guard = sensitive.for_context(ctx)
         for draft in drafts:
             task_facts = facts.get(draft.task_id)
             if task_facts and task_facts.current and task_facts.current[1] == draft.key(task_facts.platform):
@@ -892,7 +891,7 @@ def batch_review(ctx: Context, path: Path) -> BatchResult:
                                        "reason": f"already recorded as {task_facts.current[0]}"})
                 continue
             try:
-                cleans.append(check(draft, task_facts, catalogues))
+                cleans.append(check(draft, task_facts, catalogues, guard))
             except OhrtError as exc:
                 rejected.append({"line": getattr(exc, "line", None) or draft.line, "task": draft.task_id,
                                  "reason": exc.message})

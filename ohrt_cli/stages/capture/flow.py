@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ...ground import media, store, urls
+from ...ground import media, sensitive, store, urls
 from ...ground.context import Context
 from ...ground.errors import InputError, StateError
 from ...ground.times import iso
@@ -48,6 +48,7 @@ def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason
     then the registered hooks (`hooks.py`). Any failure before the commit removes the staging folder."""
     officer = ctx.actor()
     reason = clean(reason)
+    sensitive.check_reason(ctx, reason)
     canon, platform = urls.canonical(url)
     media.require_tools()
     task = _task_for(ctx, canon, task_id, reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ...ground import audit
+from ...ground import audit, sensitive
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, IntegrityFailure, NotFound, StateError
@@ -73,6 +73,7 @@ def open_capture(ctx: Context, capture_id: str, *, reason: str | None) -> dict:
         raise InputError("--reason is missing: say why you are consulting this material (DPA 2018 s.62), "
                          "e.g. --reason 'review for T-2026-000001'.")
     ctx.actor()
+    sensitive.check_reason(ctx, reason)
     capture = get_capture(ctx, capture_id)
     if capture["purged_at"]:
         raise StateError(f"capture {capture['id']} was purged on {capture['purged_at']}: there is nothing to open.")

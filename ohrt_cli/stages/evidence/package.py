@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from ... import __version__
-from ...ground import audit, signing, store
+from ...ground import audit, sensitive, signing, store
 from .. import intake as tasks
 from ...ground.context import Context
 from ...ground.db import transaction
@@ -53,7 +53,6 @@ PUBLIC_KEY = signing.PUBLIC_NAME
 SENSITIVE_DIR = "sensitive"
 CONTENT_DIRS = ("original", "source", "derived")  # what the content itself is, as captured
 REASON_LIMIT = 500
-MIN_SENSITIVE = 3  # shorter strings would match ordinary words
 # Media already compressed gain nothing from deflate; storing them keeps `--zip` fast.
 STORED_SUFFIXES = {".mp4", ".m4a", ".m4v", ".mov", ".webm", ".mkv", ".mp3", ".ogg", ".opus", ".aac", ".jpg",
                    ".jpeg", ".png", ".webp", ".gif", ".ts", ".zip"}
@@ -211,30 +210,6 @@ def _sensitive_record(ctx: Context, task_id: str) -> dict:
     }
 
 
-def sensitive_strings(ctx: Context, task_id: str) -> list[tuple[str, str]]:
-    """(what, text) for every sensitive string of the task: each subject's name, each incident reference
-    (and its numbered parts, as officers quote them), each indices research reference and summary."""
-    record = _sensitive_record(ctx, task_id)
-    found = [("the name of a subject linked to the task (SOP 8.4.1)", name) for name in record["subjects"]]
-    for ref in record["incident_refs"]:
-        system, _, reference = ref.partition(":")
-        found += [(f"a police incident reference ({system}, SOP 8.3.3)", form) for form in _forms(reference)]
-    for entry in record["indices_research"]:
-        found += [("police indices research (SOP 9.3)", form) for form in _forms(entry["reference"] or "")]
-        found.append(("police indices research (SOP 9.3)", entry["summary"] or ""))
-    return [(what, text.strip()) for what, text in found if len((text or "").strip()) >= MIN_SENSITIVE]
-
-
-def _forms(reference: str) -> list[str]:
-    """A reference and its numbered parts ('CRIMINT 99887766' → also '99887766')."""
-    parts = [p for p in reference.split() if any(c.isdigit() for c in p) and len(p) >= 5]
-    return list(dict.fromkeys([reference.strip(), *parts]))
-
-
-def _occurs(needle: str, haystack: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack, flags=re.IGNORECASE) is not None
-
-
 # ------------------------------------------------------------------------------------------- export
 
 def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, recipient: str | None,
@@ -247,8 +222,8 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
     if ctx.db.execute("SELECT 1 FROM tasks WHERE id = ?", [task_id]).fetchone() is None:
         raise NotFound(f"no task {task_id!r} in this home: check the id with `ohrt task list`.")
     folder = destination(ctx, to)
-    strings = sensitive_strings(ctx, task_id)
-    _refuse_sensitive_in_log(strings, recipient=recipient, reason=reason)
+    for flag, value in (("--recipient", recipient), ("--reason", reason)):
+        sensitive.check_reason(ctx, value, flag)
     package = gather(ctx, task_id, recipient=recipient, reason=reason, include_sensitive=include_sensitive)
     sweep(folder)
     package.name = _package_name(folder, package.task_id, ctx.today().isoformat())
@@ -260,7 +235,7 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
         staging.mkdir()
         write_payload(ctx, package, staging)
         if not include_sensitive:
-            guard(staging, strings, _public_text(package))
+            guard(staging, sensitive.for_context(ctx), _public_text(package), task_id)
         summary = _bag(ctx, package, staging)
         zipped = _zip(staging, package.name, zip_partial) if make_zip else None
         summary["audit_seq"] = _publish(ctx, package, staging, final, zipped, zip_partial, summary, made)
@@ -272,16 +247,6 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
                 from None
         raise
     return _result(package, final, summary)
-
-
-def _refuse_sensitive_in_log(strings: list[tuple[str, str]], *, recipient: str, reason: str) -> None:
-    """The recipient and reason go into the audit chain, which never holds subjects' names, police references
-    or indices research (whatever the package holds)."""
-    for flag, value in (("--recipient", recipient), ("--reason", reason)):
-        for what, text in strings:
-            if _occurs(text, value):
-                raise InputError(f"{flag} holds {what}: it is written to the audit chain, which must not hold it; "
-                                 "reword it (the package can carry it with --include-sensitive).")
 
 
 # What an export killed outright (power cut, kill -9) leaves: its hidden staging folder or partial zip.
@@ -439,19 +404,16 @@ def _public_text(package: Package) -> str:
     return " ".join(str(p) for p in pieces if p)
 
 
-def guard(root: Path, strings: list[tuple[str, str]], public: str) -> None:
+def guard(root: Path, checker: sensitive.Guard, public: str, task_id: str) -> None:
     """Refuse (InputError) a package without --include-sensitive that would carry a subject's name, an
-    incident reference or indices research anywhere outside the content itself (SOP 6.3). The bag's own
-    tag files add only the recipient and reason, which `_refuse_sensitive_in_log` has checked."""
-    wanted = [(what, text) for what, text in strings if not _occurs(text, public)]
-    if not wanted:
-        return
+    incident reference or indices research of any task anywhere outside the content itself (SOP 6.3). The
+    bag's own tag files add only the recipient and reason, which `sensitive.check_reason` has checked."""
     for rel, body in _texts(root):
-        for what, text in wanted:
-            if _occurs(text, body):
-                raise InputError(f"data/{rel} would disclose {what}: such material goes into a package only with "
-                                 "--include-sensitive (SOP 6.3); add it to disclose it knowingly, or mend the record "
-                                 "that carries it.")
+        hit = checker.first(body, public=public, kinds=sensitive.AUDIT_KINDS)
+        if hit:
+            raise InputError(f"data/{rel} would disclose {hit.what(task_id)}: such material goes into a package only "
+                             "with --include-sensitive (SOP 6.3); add it to disclose it knowingly, or mend the record "
+                             "that carries it.")
 
 
 def _texts(root: Path):

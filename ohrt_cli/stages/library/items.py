@@ -22,7 +22,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from ...ground import audit
+from ...ground import audit, sensitive
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import Failure, InputError, NotFound, StateError
@@ -104,6 +104,7 @@ def add_item(ctx: Context, task_id: str, *, removed_on: str | None = None, reaso
     else:
         raise InputError(f"{task_id} has no recorded removal: give the date the platform removed it with "
                          "--removed-on YYYY-MM-DD.")
+    sensitive.check_reason(ctx, reason)
     with transaction(ctx.db):
         item_id = _create_item(ctx, task_id, review=current_review(ctx, task_id),
                                referral_id=decided[0] if decided else None, removed_on=day, source="by-hand",
@@ -186,6 +187,7 @@ def place_hold(ctx: Context, item_id: str, *, investigation: str, reason: str) -
                          "'Op Quenby'.")
     if not reason:
         raise InputError("--reason is empty: say why the material is relevant to the investigation (CPIA 1996).")
+    sensitive.check_reason(ctx, reason)
     with transaction(ctx.db):
         item = _item_row(ctx, item_id)
         if item["source"] == "import":
@@ -211,6 +213,7 @@ def release_hold(ctx: Context, item_id: str, *, reason: str, investigation: str 
     if not reason:
         raise InputError("--reason is empty: say why the material is no longer needed, e.g. --reason "
                          "'case concluded at court'.")
+    sensitive.check_reason(ctx, reason)
     with transaction(ctx.db):
         item = _item_row(ctx, item_id)
         holds = active_holds(ctx, item["id"])
