@@ -507,3 +507,25 @@ def m007_referral_send_attempt(db):
     db["referrals"].add_column("send_attempt_at", str)
     db["referrals"].add_column("send_attempt_by", str)
     db["referrals"].add_column("send_attempt_pid", int)
+
+
+@migration
+def m008_guard_keys(db):
+    # The keys the one guard finds every task's sensitive values by (ground/sensitive.py): src is the
+    # source (1 subjects, 2 incident references, 3 research references, 4 research summaries, 5 applicants,
+    # 6 platforms given as host names), row the rowid of its table. Triggers note each row added or changed
+    # in guard_dirty, whose keys the guard makes before its next check, and drop a deleted row's keys, so a
+    # purge leaves none behind.
+    db.execute("CREATE TABLE guard_keys (key TEXT NOT NULL, src INTEGER NOT NULL, row INTEGER NOT NULL)")
+    db.execute("CREATE INDEX idx_guard_keys_key ON guard_keys (key)")
+    db.execute("CREATE INDEX idx_guard_keys_row ON guard_keys (row, src)")
+    db.execute("CREATE TABLE guard_dirty (tab TEXT NOT NULL, row INTEGER NOT NULL)")
+    for table, columns, codes in (("subjects", "name", "1"), ("incident_refs", "reference, system", "2"),
+                                  ("indices_research", "reference, summary", "3, 4"),
+                                  ("tasks", "applicant_name, platform", "5, 6")):
+        drop = f"DELETE FROM guard_keys WHERE row = old.rowid AND src IN ({codes});"
+        note = f"INSERT INTO guard_dirty VALUES ('{table}', new.rowid);"
+        db.execute(f"CREATE TRIGGER guard_{table}_insert AFTER INSERT ON {table} BEGIN {note} END")
+        db.execute(f"CREATE TRIGGER guard_{table}_update AFTER UPDATE OF {columns} ON {table} BEGIN {drop} {note} END")
+        db.execute(f"CREATE TRIGGER guard_{table}_delete AFTER DELETE ON {table} BEGIN {drop} END")
+        db.execute(f"INSERT INTO guard_dirty SELECT '{table}', rowid FROM {table}")

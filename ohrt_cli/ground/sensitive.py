@@ -2,12 +2,12 @@
 for a platform or an outside reader, and for reasons written to the audit chain (SOP 6.3, 6.4, 6.5, 8.3.3,
 8.4, 9.3; DPA 2018 s.62).
 
-Sensitive values are read in one query from every task of the home, not only the task at hand (another
-task's subject or incident reference must not leave with this one):
+Sensitive values are those of every task of the home, not only the task at hand (another task's subject or
+incident reference must not leave with this one):
 
-* subjects (8.4) and applicants' names, and the officers on the roster: names;
+* subjects (8.4), applicants' names, and the officers on the roster: names;
 * incident references (8.3.3) and indices research references (9.3): references; research summaries;
-* platforms given as host names (`--platform drillforum.example.org`), which can point at a person.
+* platforms given as a site's host name (`--platform drillforum.example.org`), which can point at a person.
 
 A text and every value are normalised alike: Unicode NFKC, accents and zero-width characters dropped,
 apostrophes dropped inside words, every other punctuation mark a word break, case folded. Then:
@@ -18,37 +18,42 @@ apostrophes dropped inside words, every other punctuation mark a word break, cas
   each part alone as a whole word ("Quartermaine", "Zebedee");
 * a reference matches with its separators spaced, changed or dropped ("4399 / 15OCT26", "CAD 4399-15oct26"
   for CAD:4399/15OCT26), and a part of it with at least five digits alone ("CRIMINT 99887766" → "99887766");
-* a research summary matches as a whole phrase.
+* a research summary of three words or more matches as a whole phrase.
 
-A part alone is not matched when it is shorter than three letters, a rank or title (PC, DC, Insp), or one of
-the common words below (a surname such as Park, a first name such as Ray): these would refuse ordinary
+A part alone is not matched when it is shorter than three letters, a rank or title (PC, DC, Insp), or one
+of the common words below (a surname such as Park, a first name such as Ray): these would refuse ordinary
 English ("a ray of light", "the park"); such names are still caught whole, surname first, or after an
 initial. Matching is by whole words, so "Lee" is not found in "fleeing".
+
+The keys each value is found by are kept in the table `guard_keys`, indexed, so that a check costs a few
+lookups for the words of the text however many tasks the home holds. Triggers note every row added or
+changed in `guard_dirty` and drop the keys of a row deleted (a purge leaves none behind); the keys of
+noted rows are made before the next check. A key found is checked again against the row as it is now.
+Officers' names come from the roster in config.toml, read with the settings.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import weakref
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from .errors import InputError
-from .urls import PLATFORM_NAMES
 
-# The kinds of sensitive value, and how an error line names each.
 SUBJECT, REFERENCE, RESEARCH, APPLICANT, OFFICER, HOST = (
     "subject", "reference", "research", "applicant", "officer", "host")
 ALL_KINDS = frozenset({SUBJECT, REFERENCE, RESEARCH, APPLICANT, OFFICER, HOST})
-# What may not enter the audit chain, which cannot be purged: personal data of subjects and police
+# What may not enter the audit chain, which is never purged: subjects' personal data and police
 # information. Officers' and applicants' names are in the chain already, as who did what.
 AUDIT_KINDS = frozenset({SUBJECT, REFERENCE, RESEARCH})
 
 MIN_PART = 3        # a name part shorter than this is not matched alone
-MIN_WHOLE = 4       # nor a whole value shorter than this (compacted)
+MIN_WHOLE = 4       # nor a whole value shorter than this (its words run together)
 REF_DIGITS = 5      # a part of a reference is matched alone when it has this many digits
-SUMMARY_WORDS = 3   # research summaries of fewer words are not matched (they would be ordinary phrases)
+LEAD = 3            # research summaries are found by their first three words, then compared whole
+MAX_SPAN = 8        # the most words of a text run together to find a name or reference written across them
+MAX_JOINED = 64     # …and the most characters
 
 RANKS = {"pc", "ps", "dc", "ds", "di", "dci", "dsu", "dcs", "sgt", "insp", "ch", "chief", "supt", "det", "cst",
          "inspector", "sergeant", "constable", "detective", "superintendent", "mr", "mrs", "ms", "miss", "mx",
@@ -59,17 +64,16 @@ the and for but not you all any can her was one our out his has how man new now 
 its let put say she too use are from with this that they have what when your will more some into than then them
 well also back even good just like long make much over such take very here most only last come made find give
 know look right still think time where year same must part high each both life down off may rule park lee ray
-will mark rose grace hope faith joy bill pat jack june april august summer dawn sky king young white black
-brown green grey gray little hill wood stone rich lane bell ward field hall page cook baker price chase drill
-gang rival video music road street north south east west central crew official love star angel don max art van
-von del las los les des den der guy sue nick rob bob jean sandy rocky frank penny ruby amber ivy holly iris
-violet olive jade crystal pearl heather daisy lily poppy ginger brook hunter archer carter fisher miller
-taylor turner walker mason cooper porter wells rivers banks day moon sun ash bank case cash chance christian
-english french dean dale glen major marshal miles noble page reed rice rush sage short small strong sweet
-tom tim kim bay cross fox gold grant hart house joy keen king knight lord mann moss nash paul pope read royal
-sharp shaw sterling storm swift tall vale wise wolf wren early gay hale hay hunt law low may mills new power
-ray rock roe ross round shepherd west will win bird bush church dove dye east free gale home hood lamb lake
-land light lock love mayo page pike pool post ring shore sims son spring tower watt
+mark rose grace hope faith joy bill pat jack june april august summer dawn sky king young white black brown
+green grey gray little hill wood stone rich lane bell ward field hall page cook baker price chase drill gang
+rival video music road street north south east west central crew official love star angel don max art van von
+del las los les des den der guy sue nick rob bob jean sandy rocky frank penny ruby amber ivy holly iris violet
+olive jade crystal pearl heather daisy lily poppy ginger brook hunter archer carter fisher miller taylor turner
+walker mason cooper porter wells rivers banks day moon sun ash bank case cash chance christian english french
+dean dale glen major marshal miles noble reed rice rush sage short small strong sweet bay cross fox gold grant
+hart house keen knight lord mann moss nash pope read royal sharp shaw sterling storm swift tall vale wise wolf
+wren early gay hale hay hunt law low mills power rock roe ross round shepherd win bird bush church dove dye
+free gale home hood lamb lake land light lock mayo pike pool post ring shore sims son spring tower watt
 """.split())
 
 _DROP = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063"
@@ -81,7 +85,8 @@ def normalise(text: str) -> str:
     """NFKC, accents and zero-width characters dropped, apostrophes dropped, case folded, one space between
     words, every other punctuation mark a break: "O’Brien, Zé\u200bbedee" → "obrien zebedee"."""
     text = unicodedata.normalize("NFKC", str(text or "")).translate(_DROP).casefold()
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return " ".join(_WORD.findall(text))
 
 
@@ -89,15 +94,146 @@ def words(text: str) -> list[str]:
     return normalise(text).split()
 
 
+# ------------------------------------------------------------------------------- the keys of a value
+# A key is a kind letter and a string: s (one word), j (words run together), i (initial and later part),
+# p (the first words of a phrase).
+
+def name_keys(name: str) -> set[str]:
+    raw = (name or "").split()
+    while raw and normalise(raw[0]).replace(" ", "") in RANKS:
+        raw = raw[1:]  # "PC Sam Okafor", "Ch. Insp Ray Diaz": the rank is no part of the name
+    parts = [p for p in (words(w) for w in raw) if p]
+    flat = [t for p in parts for t in p]
+    keys: set[str] = set()
+    if len(flat) > 1 and len("".join(flat)) >= MIN_WHOLE:
+        keys.add("j" + "".join(flat))
+        keys.add("j" + "".join(t for p in parts[-1:] + parts[:-1] for t in p))  # "Surname, Firstname"
+    keys.update("j" + "".join(p) for p in parts if len(p) > 1)  # "Quartermaine-Smith", joined or spaced
+    keys.update("s" + t for t in flat
+                if len(t) >= MIN_PART and t not in COMMON and t not in RANKS and not t.isdigit())
+    for g, given in enumerate(parts[:-1]):  # "Z. Quartermaine"
+        keys.update(f"i{given[0][0]} {later[0]}" for later in parts[g + 1:])
+    return keys
+
+
+def reference_keys(reference: str, system: str | None = None) -> set[str]:
+    flat = words(reference)
+    whole = "".join(flat)
+    if len(whole) < MIN_WHOLE:
+        return set()
+    keys = {("s" if len(flat) == 1 else "j") + whole}
+    prefix = "".join(words(system or ""))
+    if prefix and not whole.startswith(prefix):
+        keys.add("j" + prefix + whole)  # "CAD4399/15OCT26"
+    keys.update("s" + t for t in flat if t != whole and sum(c.isdigit() for c in t) >= REF_DIGITS)
+    return keys
+
+
+def phrase_keys(text: str) -> set[str]:
+    flat = words(text)
+    return {"p" + " ".join(flat[:LEAD])} if len(flat) >= LEAD else set()
+
+
+def host_keys(host: str) -> set[str]:
+    flat = words(re.sub(r"^www\.", "", (host or "").strip().lower()))
+    return {"j" + "".join(flat)} if len(flat) > 1 else set()
+
+
+def text_keys(tokens: list[str]) -> dict[str, int]:
+    """Every key a text could be found by, with the word it starts at."""
+    found: dict[str, int] = {}
+    for i, token in enumerate(tokens):
+        found.setdefault("s" + token, i)
+        joined = token
+        for j in range(i + 1, min(len(tokens), i + MAX_SPAN) + 1):
+            found.setdefault("j" + joined, i)
+            if j == len(tokens) or len(joined) + len(tokens[j]) > MAX_JOINED:
+                break
+            joined += tokens[j]
+        if len(token) == 1 and i + 1 < len(tokens):
+            found.setdefault(f"i{token} {tokens[i + 1]}", i)
+        if i + LEAD <= len(tokens):
+            found.setdefault("p" + " ".join(tokens[i:i + LEAD]), i)
+    return found
+
+
+# ------------------------------------------------------------------------------------------- sources
+
+@dataclass(frozen=True)
+class Source:
+    """Where values of one kind are kept, and how their keys are made."""
+
+    code: int
+    kind: str
+    table: str
+    task: str     # the column naming the task (NULL where the kind is not a task's)
+    value: str
+    other: str    # a second column the keys need (the reference's system), or NULL
+
+    def keys(self, value, other) -> set[str]:
+        if not value:
+            return set()
+        if self.kind in (SUBJECT, APPLICANT):
+            return name_keys(value)
+        if self.kind == HOST:
+            return host_keys(value) if "." in value else set()
+        if self.code == 4:
+            return phrase_keys(value)
+        return reference_keys(value, other)
+
+
+SOURCES = {s.code: s for s in (
+    Source(1, SUBJECT, "subjects", "task_id", "name", "NULL"),
+    Source(2, REFERENCE, "incident_refs", "task_id", "reference", "system"),
+    Source(3, RESEARCH, "indices_research", "task_id", "reference", "NULL"),
+    Source(4, RESEARCH, "indices_research", "task_id", "summary", "NULL"),
+    Source(5, APPLICANT, "tasks", "NULL", "applicant_name", "NULL"),
+    Source(6, HOST, "tasks", "id", "platform", "NULL"),
+)}
+# The codes and columns must agree with the triggers of migration m008_guard_keys (ground/db.py).
+
+
+def refresh(db) -> None:
+    """Make the keys of the rows noted since the last check (all of them, the first time)."""
+    if db.execute("SELECT 1 FROM guard_dirty LIMIT 1").fetchone() is None:
+        return
+    from .db import insert_rows, transaction
+
+    with transaction(db):
+        noted: dict[str, set[int]] = {}
+        for table, row in db.execute("SELECT tab, row FROM guard_dirty"):
+            noted.setdefault(table, set()).add(row)
+        for table, rows in noted.items():
+            sources = [s for s in SOURCES.values() if s.table == table]
+            ordered = sorted(rows)
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                codes = ",".join(str(s.code) for s in sources)
+                db.execute(f"DELETE FROM guard_keys WHERE row IN ({marks}) AND src IN ({codes})", chunk)
+                cols = ", ".join(f"{s.value}, {s.other}" for s in sources)
+                keys = []
+                for rowid, *values in db.execute(f"SELECT rowid, {cols} FROM {table} WHERE rowid IN ({marks})", chunk):
+                    for n, source in enumerate(sources):
+                        keys += [{"key": k, "src": source.code, "row": rowid}
+                                 for k in source.keys(values[2 * n], values[2 * n + 1])]
+                insert_rows(db, "guard_keys", keys)
+        db.execute("DELETE FROM guard_dirty")
+
+
+# ------------------------------------------------------------------------------------------ matching
+
 @dataclass(frozen=True)
 class Hit:
-    """One sensitive value found: its kind, the task it belongs to (None for officers), and the value as
-    recorded (for police-only messages; an error line about an outward text must not repeat it)."""
+    """One sensitive value found: its kind, the task it belongs to (None for officers and applicants), the
+    value as recorded (for police-only messages: a line about an outward text must not repeat it), and the
+    key it was found by."""
 
     kind: str
     task_id: str | None
     value: str
     key: str = field(compare=False, default="")
+    at: int = field(compare=False, default=0)
 
     def what(self, task_id: str | None = None) -> str:
         """The value's kind in words for an error line, naming another task where it is another's."""
@@ -114,99 +250,71 @@ class Hit:
 
 
 class Guard:
-    """The sensitive values of a home, indexed for matching by whole words (see the module's docstring)."""
+    """Finds the sensitive values a text holds: those of the home's database when it has one, the roster's
+    officers, and any added here (a review's research, not yet written)."""
 
-    def __init__(self) -> None:
-        self.single: dict[str, list[Hit]] = {}      # one word
-        self.joined: dict[str, list[Hit]] = {}      # several adjacent words, concatenated
-        self.initials: dict[tuple[str, str], list[Hit]] = {}  # (initial, later part)
-        self.phrases: dict[tuple[str, ...], list[tuple[tuple[str, ...], Hit]]] = {}  # summaries by first words
-        self.longest = 0  # the longest joined key, in characters: no longer run of words is looked up
+    def __init__(self, db=None, officers: Iterable = ()):
+        self.db = db
+        self.memory: dict[str, list[tuple[str, str | None, str, str]]] = {}  # key → (kind, task, value, full)
+        for officer in officers:
+            self._remember(OFFICER, None, officer.name, name_keys(officer.name))
 
-    # ------------------------------------------------------------------------------------- building
-
-    def _add(self, index: dict, key, hit: Hit) -> None:
-        index.setdefault(key, []).append(hit)
-        if index is self.joined:
-            self.longest = max(self.longest, len(key))
+    def _remember(self, kind: str, task_id: str | None, value: str, keys: set[str], full: str = "") -> None:
+        for key in keys:
+            self.memory.setdefault(key, []).append((kind, task_id, value, full))
 
     def add_name(self, kind: str, task_id: str | None, name: str) -> None:
-        raw = [w for w in (name or "").split()]
-        while raw and normalise(raw[0]).replace(" ", "") in RANKS:
-            raw = raw[1:]  # "PC Sam Okafor", "Ch. Insp Ray Diaz": the rank is no part of the name
-        parts = [words(w) for w in raw]
-        parts = [p for p in parts if p]
-        flat = [t for p in parts for t in p]
-        if not flat:
-            return
-        whole = "".join(flat)
-        hit = Hit(kind, task_id, name.strip(), whole)
-        if len(flat) > 1 and len(whole) >= MIN_WHOLE:
-            self._add(self.joined, whole, hit)
-            surname_first = [t for p in parts[-1:] + parts[:-1] for t in p]
-            self._add(self.joined, "".join(surname_first), hit)  # "Surname, Firstname"
-        for part in parts:
-            if len(part) > 1:  # a hyphenated part, joined or spaced: "Quartermaine-Smith"
-                self._add(self.joined, "".join(part), hit)
-        for token in flat:
-            if len(token) >= MIN_PART and token not in COMMON and token not in RANKS and not token.isdigit():
-                self._add(self.single, token, hit)
-        for g, given in enumerate(parts[:-1]):  # "Z. Quartermaine", "S. Okafor"
-            for later in parts[g + 1:]:
-                self._add(self.initials, (given[0][0], later[0]), hit)
+        self._remember(kind, task_id, name.strip(), name_keys(name))
 
     def add_reference(self, kind: str, task_id: str | None, reference: str, system: str | None = None) -> None:
-        flat = words(reference)
-        whole = "".join(flat)
-        if len(whole) < MIN_WHOLE:
-            return
-        hit = Hit(kind, task_id, reference.strip().upper(), whole)
-        if len(flat) == 1:
-            self._add(self.single, whole, hit)
-        else:
-            self._add(self.joined, whole, hit)
-        prefix = "".join(words(system or ""))
-        if prefix and not whole.startswith(prefix):
-            self._add(self.joined, prefix + whole, hit)  # "CAD4399/15OCT26"
-        for token in flat:
-            if token != whole and sum(c.isdigit() for c in token) >= REF_DIGITS:
-                self._add(self.single, token, hit)
-
-    def add_phrase(self, kind: str, task_id: str | None, text: str) -> None:
-        flat = tuple(words(text))
-        if len(flat) < SUMMARY_WORDS:
-            return
-        self.phrases.setdefault(flat[:SUMMARY_WORDS], []).append((flat, Hit(kind, task_id, text.strip(), " ".join(flat))))
-
-    def add_host(self, task_id: str | None, host: str) -> None:
-        flat = words(re.sub(r"^www\.", "", (host or "").strip().lower()))
-        if len(flat) > 1:
-            whole = "".join(flat)
-            self._add(self.joined, whole, Hit(HOST, task_id, host, whole))
-
-    # ------------------------------------------------------------------------------------- matching
+        self._remember(kind, task_id, reference.strip().upper(), reference_keys(reference, system))
 
     def find(self, text: str, kinds: Iterable[str] = ALL_KINDS) -> list[Hit]:
-        """Every sensitive value the text holds, of the kinds asked for, in the order found."""
+        """Every sensitive value the text holds, of the kinds asked for, in the order of the text."""
         kinds = frozenset(kinds)
         tokens = words(text)
-        found: list[Hit] = []
-        for i, token in enumerate(tokens):
-            found += self.single.get(token, ())
-            joined, j = token, i + 1
-            while len(joined) <= self.longest:
-                found += self.joined.get(joined, ())
-                if j == len(tokens):
-                    break
-                joined, j = joined + tokens[j], j + 1
-            if i + 1 < len(tokens) and len(token) == 1:
-                found += self.initials.get((token, tokens[i + 1]), ())
-            for phrase, hit in self.phrases.get(tuple(tokens[i:i + SUMMARY_WORDS]), ()):
-                if tuple(tokens[i:i + len(phrase)]) == phrase:
-                    found.append(hit)
+        if not tokens:
+            return []
+        candidates = text_keys(tokens)
+        hits = [Hit(kind, task_id, value, key, candidates[key])
+                for key in candidates.keys() & self.memory.keys()
+                for kind, task_id, value, _ in self.memory[key] if kind in kinds]
+        if self.db is not None:
+            hits += self._stored(candidates, tokens, kinds)
         seen: set = set()
-        return [h for h in found if h.kind in kinds and not ((h.kind, h.task_id, h.key) in seen
-                                                             or seen.add((h.kind, h.task_id, h.key)))]
+        hits.sort(key=lambda h: h.at)
+        return [h for h in hits if not ((h.kind, h.task_id, h.key) in seen or seen.add((h.kind, h.task_id, h.key)))]
+
+    def _stored(self, candidates: dict[str, int], tokens: list[str], kinds: frozenset) -> list[Hit]:
+        codes = [s.code for s in SOURCES.values() if s.kind in kinds]
+        if not codes:
+            return []
+        found: dict[int, dict[int, set[str]]] = {}
+        keys = list(candidates)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            sql = (f"SELECT key, src, row FROM guard_keys WHERE key IN ({','.join('?' * len(chunk))}) "
+                   f"AND src IN ({','.join(map(str, codes))})")
+            for key, src, row in self.db.execute(sql, chunk):
+                found.setdefault(src, {}).setdefault(row, set()).add(key)
+        hits = []
+        for src, rows in found.items():
+            source = SOURCES[src]
+            ids = sorted(rows)
+            stored = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                stored += self.db.execute(
+                    f"SELECT rowid, {source.task}, {source.value}, {source.other} FROM {source.table} "
+                    f"WHERE rowid IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            for rowid, task_id, value, other in stored:
+                current = source.keys(value, other)  # the row as it is now, not as it was indexed
+                for key in rows[rowid] & current:
+                    if key[0] == "p" and not _holds(tokens, words(value), candidates[key]):
+                        continue
+                    shown = value.strip().upper() if source.kind in (REFERENCE, RESEARCH) and src != 4 else value
+                    hits.append(Hit(source.kind, task_id, shown, key, candidates[key]))
+        return hits
 
     def first(self, text: str, *, public: str = "", kinds: Iterable[str] = ALL_KINDS) -> Hit | None:
         """The first sensitive value in `text` that `public` (what the content itself shows, the team's
@@ -218,58 +326,14 @@ class Guard:
         return next((h for h in hits if (h.kind, h.key) not in shown), None)
 
 
-def build(db, officers: Iterable = (), extra: Iterable[tuple[str, str | None, str, str | None]] = ()) -> Guard:
-    """The guard over every task's sensitive values, read in one query, plus the roster's names and any
-    `extra` (kind, task, value, system) not yet written (a review's own research)."""
-    guard = Guard()
-    known = sorted(PLATFORM_NAMES)
-    marks = ",".join("?" * len(known))
-    rows = db.execute(
-        "SELECT 's', task_id, name, NULL FROM subjects "
-        "UNION ALL SELECT 'r', task_id, reference, system FROM incident_refs "
-        "UNION ALL SELECT 'i', task_id, reference, summary FROM indices_research "
-        "UNION ALL SELECT DISTINCT 'a', NULL, applicant_name, NULL FROM tasks WHERE applicant_name IS NOT NULL "
-        f"UNION ALL SELECT 'h', id, platform, NULL FROM tasks WHERE platform LIKE '%.%' AND platform NOT IN ({marks})",
-        known)
-    for tag, task_id, value, other in [*rows, *extra]:
-        if not value and not other:
-            continue
-        if tag == "s":
-            guard.add_name(SUBJECT, task_id, value)
-        elif tag == "r":
-            guard.add_reference(REFERENCE, task_id, value, other)
-        elif tag == "i":
-            if value:
-                guard.add_reference(RESEARCH, task_id, value)
-            if other:
-                guard.add_phrase(RESEARCH, task_id, other)
-        elif tag == "a":
-            guard.add_name(APPLICANT, None, value)
-        elif tag == "h":
-            guard.add_host(task_id, value)
-    for officer in officers:
-        guard.add_name(OFFICER, None, officer.name)
-    return guard
-
-
-# One guard per open database, rebuilt when another connection has written to it since, or this one has
-# added a task, subject, reference or research: a command that checks several texts reads the home once.
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_STATE = ("SELECT (SELECT MAX(rowid) FROM tasks), (SELECT MAX(rowid) FROM subjects), "
-          "(SELECT MAX(rowid) FROM incident_refs), (SELECT MAX(rowid) FROM indices_research)")
+def _holds(tokens: list[str], phrase: list[str], at: int) -> bool:
+    return tokens[at:at + len(phrase)] == phrase
 
 
 def for_context(ctx) -> Guard:
-    """The guard of the home `ctx` is open on (SOP 6.3, 6.4)."""
-    conn = ctx.db.conn
-    state = (conn.execute("PRAGMA data_version").fetchone()[0], conn.execute(_STATE).fetchone(),
-             tuple((o.name, o.number) for o in ctx.settings.officers))
-    cached = _CACHE.get(ctx.db)
-    if cached and cached[0] == state:
-        return cached[1]
-    guard = build(ctx.db, ctx.settings.officers)
-    _CACHE[ctx.db] = (state, guard)
-    return guard
+    """The guard of the home `ctx` is open on (SOP 6.3, 6.4), its keys brought up to date first."""
+    refresh(ctx.db)
+    return Guard(ctx.db, ctx.settings.officers)
 
 
 def check_reason(ctx, text: str | None, flag: str = "--reason") -> None:

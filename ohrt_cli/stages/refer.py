@@ -601,6 +601,15 @@ def intel_record(ctx: Context, task_id: str) -> dict:
     platform = ctx.db.execute("SELECT platform FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
     context = disclosure.intel_context(ctx, task_id, review, referrals)
     text = intel_renderer(ctx).render("connect.txt", context, platform=platform)
+    # The review's free text may not add a subject's name or indices research to the record: 10.8 copies it
+    # into the Domain library, which must not become a list of names. The applicant's rationale is the
+    # police's own and is given to the record as it stands.
+    public = disclosure.public_text(ctx, context) + "\n" + str(context["task"]["rationale"] or "")
+    hit = sensitive.for_context(ctx).first(text, public=public, kinds=(sensitive.SUBJECT, sensitive.RESEARCH))
+    if hit:
+        raise InputError(f"the Connect record would carry {hit.what(task_id)}, which is linked in Connect itself, "
+                         "not written into the record's text (SOP 10.4, 9.3): re-review the task so that the "
+                         "notes say only what the content shows.")
     with transaction(ctx.db):
         audit.record(ctx, "intel.render", "task", task_id, reason="Connect intelligence record (SOP 10.4)",
                      detail={"review": review["id"], "referrals": [r["id"] for r in referrals]})

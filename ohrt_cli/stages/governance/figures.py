@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...ground.errors import InputError
 from ...ground.times import Quarter
@@ -377,6 +377,30 @@ def _raw(spec: Spec, period: "Period") -> Any:
     return value
 
 
+# A breakdown key that names something sensitive (a platform given as a site's host name, a unit named
+# after a person) is published under this one label, its counts added together (SOP 6.5).
+WITHHELD = "not named (SOP 6.5)"
+
+
+def _fold(raw: Any, withhold: Callable[[str], bool] | None) -> Any:
+    """`raw` with the breakdown keys `withhold` refuses merged into WITHHELD, before anything is published."""
+    if withhold is None or not isinstance(raw, (Count, Rate)):
+        return raw
+    folded: dict[str, dict] = {}
+    for by, cells in raw.breakdowns.items():
+        out: dict = {}
+        for key, value in cells.items():
+            key = WITHHELD if key and withhold(key) else key
+            if key not in out:
+                out[key] = value
+            elif isinstance(value, tuple):
+                out[key] = (out[key][0] + value[0], out[key][1] + value[1])
+            else:
+                out[key] += value
+        folded[by] = out
+    return dataclasses.replace(raw, breakdowns=folded)
+
+
 def _publish(raw: Any, threshold: int) -> tuple[Any, dict[str, dict[str, Any]]]:
     """(published value, {breakdown: {key: published value}}) for one quarter's raw figure."""
     if isinstance(raw, Count):
@@ -418,8 +442,10 @@ def _figure(spec: Spec, this: tuple, previous: tuple, threshold: int) -> dict:
             "this_quarter": value, "previous_quarter": prev_value, "breakdowns": rows}
 
 
-def figures(db, q: "Quarter", threshold: int) -> list[dict]:
-    """Every figure of FIGURES for quarter `q` beside the quarter before it, published."""
+def figures(db, q: "Quarter", threshold: int, withhold: Callable[[str], bool] | None = None) -> list[dict]:
+    """Every figure of FIGURES for quarter `q` beside the quarter before it, published; breakdown keys for
+    which `withhold` says True are merged under WITHHELD."""
     now, before = Period(db, q), Period(db, q.previous())
-    return [_figure(spec, _publish(_raw(spec, now), threshold), _publish(_raw(spec, before), threshold), threshold)
+    return [_figure(spec, _publish(_fold(_raw(spec, now), withhold), threshold),
+                    _publish(_fold(_raw(spec, before), withhold), threshold), threshold)
             for spec in FIGURES]
