@@ -21,9 +21,10 @@ apostrophes dropped inside words, every other punctuation mark a word break, cas
 * a research summary of three words or more matches as a whole phrase.
 
 A part alone is not matched when it is shorter than three letters, a rank or title (PC, DC, Insp), or one
-of the common words below (a surname such as Park, a first name such as Ray): these would refuse ordinary
-English ("a ray of light", "the park"); such names are still caught whole, surname first, or after an
-initial. Matching is by whole words, so "Lee" is not found in "fleeing".
+of the 6,900 commonest English words (templates/guard/common-words.txt: a surname such as Park or Smith, a
+first name such as Ray or John, "Never" and "Captured"): these would refuse ordinary English ("a ray of
+light", "the park") for any text, since every task's names are checked; such names are still caught whole,
+surname first, or after an initial. Matching is by whole words, so "Lee" is not found in "fleeing".
 
 The keys each value is found by are kept in the table `guard_keys`, indexed, so that a check costs a few
 lookups for the words of the text however many tasks the home holds. Triggers note every row added or
@@ -34,11 +35,13 @@ Officers' names come from the roster in config.toml, read with the settings.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from . import resources
 from .errors import InputError
 
 SUBJECT, REFERENCE, RESEARCH, APPLICANT, OFFICER, HOST = (
@@ -58,23 +61,15 @@ MAX_JOINED = 64     # …and the most characters
 RANKS = {"pc", "ps", "dc", "ds", "di", "dci", "dsu", "dcs", "sgt", "insp", "ch", "chief", "supt", "det", "cst",
          "inspector", "sergeant", "constable", "detective", "superintendent", "mr", "mrs", "ms", "miss", "mx",
          "dr", "sir"}
-# English words that are also names or parts of names: not matched alone (see the module's docstring).
-COMMON = frozenset("""
-the and for but not you all any can her was one our out his has how man new now old see two way who boy did
-its let put say she too use are from with this that they have what when your will more some into than then them
-well also back even good just like long make much over such take very here most only last come made find give
-know look right still think time where year same must part high each both life down off may rule park lee ray
-mark rose grace hope faith joy bill pat jack june april august summer dawn sky king young white black brown
-green grey gray little hill wood stone rich lane bell ward field hall page cook baker price chase drill gang
-rival video music road street north south east west central crew official love star angel don max art van von
-del las los les des den der guy sue nick rob bob jean sandy rocky frank penny ruby amber ivy holly iris violet
-olive jade crystal pearl heather daisy lily poppy ginger brook hunter archer carter fisher miller taylor turner
-walker mason cooper porter wells rivers banks day moon sun ash bank case cash chance christian english french
-dean dale glen major marshal miles noble reed rice rush sage short small strong sweet bay cross fox gold grant
-hart house keen knight lord mann moss nash pope read royal sharp shaw sterling storm swift tall vale wise wolf
-wren early gay hale hay hunt law low mills power rock roe ross round shepherd win bird bush church dove dye
-free gale home hood lamb lake land light lock mayo pike pool post ring shore sims son spring tower watt
-""".split())
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """Common English words (templates/guard/common-words.txt), not matched alone as a name's part."""
+    path = resources.templates_dir() / "guard" / "common-words.txt"
+    return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
 
 _DROP = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063"
                                 "\u2064\ufeff'\u2019\u02bc\u0060\u00b4"), None)
@@ -109,8 +104,9 @@ def name_keys(name: str) -> set[str]:
         keys.add("j" + "".join(flat))
         keys.add("j" + "".join(t for p in parts[-1:] + parts[:-1] for t in p))  # "Surname, Firstname"
     keys.update("j" + "".join(p) for p in parts if len(p) > 1)  # "Quartermaine-Smith", joined or spaced
-    keys.update("s" + t for t in flat
-                if len(t) >= MIN_PART and t not in COMMON and t not in RANKS and not t.isdigit())
+    # a common word alone is left to the matching (text_keys), so the word list may change without
+    # making the stored keys again
+    keys.update("s" + t for t in flat if len(t) >= MIN_PART and t not in RANKS and not t.isdigit())
     for g, given in enumerate(parts[:-1]):  # "Z. Quartermaine"
         keys.update(f"i{given[0][0]} {later[0]}" for later in parts[g + 1:])
     return keys
@@ -142,8 +138,10 @@ def host_keys(host: str) -> set[str]:
 def text_keys(tokens: list[str]) -> dict[str, int]:
     """Every key a text could be found by, with the word it starts at."""
     found: dict[str, int] = {}
+    common = common_words()
     for i, token in enumerate(tokens):
-        found.setdefault("s" + token, i)
+        if token not in common:
+            found.setdefault("s" + token, i)
         joined = token
         for j in range(i + 1, min(len(tokens), i + MAX_SPAN) + 1):
             found.setdefault("j" + joined, i)
