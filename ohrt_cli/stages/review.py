@@ -486,10 +486,11 @@ def _check_police_refs(draft: Draft, guard: sensitive.Guard) -> None:
     kinds = (sensitive.REFERENCE, sensitive.RESEARCH)
     for what, text, line in texts:
         hit = own.first(text or "", kinds=kinds) or guard.first(text or "", kinds=kinds)
-        if hit:
-            raise RowError(f"{what} quotes the police reference {hit.value}, which must not reach the "
-                           "platform (SOP 6.4): describe only what the content shows; police research "
-                           "belongs in --research.", line)
+        if hit:  # another task's reference is not repeated, only named by its task
+            quoted = (f"the police reference {hit.value}" if hit.task_id in (None, draft.task_id)
+                      else f"a police reference of another task ({hit.task_id})")
+            raise RowError(f"{what} quotes {quoted}, which must not reach the platform (SOP 6.4): describe only "
+                           "what the content shows; police research belongs in --research.", line)
     hit = guard.first(draft.reason or "", kinds=sensitive.AUDIT_KINDS)
     if hit:  # the reason of an nfa, or of a review without capture, is written to the audit chain
         raise RowError(f"the reason holds {hit.what(draft.task_id)}: it is written to the audit chain, which is "
