@@ -22,6 +22,7 @@ SHIPPED = {
     "m005_library": "ea5c39a3dd7db667973c67294748c01c280530fda4cc2fa78f1ab2eac9c8ae7c",
     "m006_governance": "4bbcda83f0d3d14c0298de28ef91cf7ae4b028bd965ba6d4495d14e7f6ab4380",
     "m007_referral_send_attempt": "487efb34e1e8d975a3ada435815a6bb43ec70ec88543d74d4d98712da15153b0",
+    "m008_guard_keys": "e0d02b2f86596761db74564a537a3bd95727df4392019f4ecf49b81955ee593a",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"
