@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench system clean readme
+.PHONY: setup demo test coverage bench system clean readme
 
 setup: system $(STAMP)
 
@@ -24,6 +24,11 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The suite under coverage, the ohrt processes it starts included; prints the report (and htmlcov/).
+coverage: setup
+	rm -f .coverage .coverage.*
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=html
+
 bench: setup
 	$(BIN)/python bench/run.py
 
@@ -31,4 +36,4 @@ readme: setup
 	$(BIN)/python scripts/gen_reference.py
 
 clean:
-	rm -rf $(VENV) demo-home build *.egg-info
+	rm -rf $(VENV) demo-home build *.egg-info .coverage .coverage.* htmlcov

@@ -11,16 +11,17 @@ The 100 MB file is raw 720p video in Matroska (made in about a second); the deri
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools.loopback import Loopback  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ROUNDS = 3
@@ -41,41 +42,6 @@ def make_media(site: Path) -> tuple[Path, Path]:
             "-f", "lavfi", "-i", f"sine=frequency=440:duration={DERIVATIVE_SECONDS}",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip))
     return big, clip
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    """Serves the site; under /line/ at LINE_MB_S, as over a real connection rather than loopback."""
-
-    def log_message(self, *args):
-        pass
-
-    def translate_path(self, path):
-        return super().translate_path(path.replace("/line/", "/", 1))
-
-    def copyfile(self, source, outputfile):
-        if not self.path.startswith("/line/"):
-            return super().copyfile(source, outputfile)
-        chunk, start, sent = 1 << 20, time.perf_counter(), 0
-        while data := source.read(chunk):
-            outputfile.write(data)
-            sent += len(data)
-            ahead = sent / (LINE_MB_S * 1e6) - (time.perf_counter() - start)
-            if ahead > 0:
-                time.sleep(ahead)
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # yt-dlp hangs up on its first probe
-            super().handle_error(request, client_address)
-
-
-def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def new_home(path: Path) -> dict:
@@ -157,7 +123,9 @@ def run(work: Path) -> list[dict]:
     site = work / "site"
     site.mkdir()
     big, clip = make_media(site)
-    server, base = serve(site)
+    # Under /line/ the site sends at LINE_MB_S, as over a real connection rather than loopback.
+    server = Loopback(site, line_mb_s=LINE_MB_S).start()
+    base = server.base
     try:
         ours, theirs = capture_vs_ytdlp(work / "loopback", f"{base}/{big.name}")
         line_ours, line_theirs = capture_vs_ytdlp(work / "line", f"{base}/line/{big.name}")
@@ -165,7 +133,7 @@ def run(work: Path) -> list[dict]:
         per_minute = derivative_steps(work, clip)
         finish_per_minute = finish_time(work, f"{base}/{clip.name}")
     finally:
-        server.shutdown()
+        server.stop()
     size = big.stat().st_size / 1e6
     ratio, hash_ratio = ours / theirs, ours_mb / sha256sum_mb
     return [

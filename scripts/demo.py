@@ -26,6 +26,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.loopback import Loopback  # noqa: E402
+
 OHRT = str(ROOT / ".venv" / "bin" / "ohrt")
 DEMO_HOME = ROOT / "demo-home"
 MARKER = ".made-by-ohrt-demo"           # what lets a later run remove ./demo-home
@@ -213,27 +217,6 @@ def make_clips(folder: Path) -> None:
             f'</head><body><video controls src="{media}"></video></body></html>', encoding="utf-8")
 
 
-def serve(folder: Path) -> str:
-    """Serve the folder on 127.0.0.1 (a thread of this process); the site's base URL."""
-    import functools
-    import http.server
-    import threading
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request, client_address):  # a client hanging up is not news
-            pass
-
-    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
-
-
 # --------------------------------------------------------------------------------------------- flow
 
 def flow(home: Path, site: str) -> None:
@@ -311,7 +294,8 @@ def main() -> int:
         set_up(home, own)
         with tempfile.TemporaryDirectory(prefix="ohrt-demo-site-") as folder:
             make_clips(Path(folder))
-            flow(home, serve(Path(folder)))
+            with Loopback(Path(folder)) as site:  # the demo site, served by a thread of this process
+                flow(home, site.base)
     except StepFailed as exc:
         print(f"\ndemo FAILED: {exc}", file=sys.stderr)
         return 1

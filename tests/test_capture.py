@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import _ffmpeg, add_task
+from support.home import add_task, ffmpeg
 
 BIN = Path(sys.executable).parent
 REASON = ["--reason", "Goads a rival group after a stabbing"]
@@ -185,7 +185,7 @@ def test_an_image_gets_only_the_derivatives_that_apply(ohrt, site, make_image):
 
 def test_audio_only_content_gets_a_listening_copy(ohrt, site, media_dir):
     wav = media_dir / "tone.wav"
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(wav))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(wav))
     result = capture(ohrt, site.put("audio/tone.wav", wav), *REASON)
     assert result["media_kind"] == "audio" and set(roles(result)) == {"original", "info", "audio"}
     assert result["review_copy"] == "derived/audio.m4a"

@@ -21,7 +21,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from conftest import FIRST, TASK_ARGS, Ohrt
+from support.home import TASK_ARGS, Ohrt, new_home
 
 from ohrt_cli.stages.evidence import package as evidence
 
@@ -38,11 +38,7 @@ BAGIT_PY = Path(sys.executable).parent / "bagit.py"
 
 
 def _home(root: Path) -> Ohrt:
-    runner = Ohrt(root / "home")
-    runner.ok("init", *FIRST)
-    runner.ok("officer", "add", "PC Sam Okafor", "--number", "7781", "--role", "constable")
-    runner.ok("officer", "add", "Insp Ray Diaz", "--number", "9001", "--role", "inspector")
-    return runner
+    return new_home(root / "home")
 
 
 def _task(ohrt: Ohrt) -> str:

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import FIRST, TASK_ARGS, Ohrt, add_task
+from support.home import FIRST, TASK_ARGS, Ohrt, add_task
 
 
 def test_init_creates_home_with_key_config_and_database(tmp_path):

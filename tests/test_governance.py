@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from governance_helpers import (CONSTABLE, INSPECTOR, SECOND_SERGEANT, SERGEANT, add_second_sergeant, at,
+from support.governance import (CONSTABLE, INSPECTOR, SECOND_SERGEANT, SERGEANT, add_second_sergeant, at,
                                 import_tasks, review_batch)
 from ohrt_cli.stages.governance.dip_sample import sample_size
 

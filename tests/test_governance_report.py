@@ -7,12 +7,11 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 
 import pytest
 
-from conftest import FIRST, Ohrt
-from governance_helpers import (INSPECTOR, OFFICER_NAMES, SECRET_APPLICANT, SECRET_RATIONALE, SECRET_SUBJECT,
+from support.home import Ohrt, copy_home, new_home
+from support.governance import (INSPECTOR, OFFICER_NAMES, SECRET_APPLICANT, SECRET_RATIONALE, SECRET_SUBJECT,
                                 SECRET_TITLE, SERGEANT, add_task, appeal, at, refer, review, seed_library,
                                 set_route_contact)
 
@@ -31,10 +30,7 @@ def seeded(tmp_path_factory) -> Ohrt:
     decided: YouTube removed 2 (1), not removed 1; TikTok removed 1; appeals sent 1, decided 1, removed.
     receipt → review days: 1, 1.5, 2, 2, 4, 10, 11 (1, 3); review → sent: 0.5, 1, 2, 2 (1);
     sent → decision: 1, 3, 5, 10 (7). Dip sample of Q3: 1 task drawn, its result recorded."""
-    ohrt = Ohrt(tmp_path_factory.mktemp("gov") / "home")
-    ohrt.ok("init", *FIRST)
-    ohrt.ok("officer", "add", "PC Sam Okafor", "--number", "7781", "--role", "constable")
-    ohrt.ok("officer", "add", "Insp Ray Diaz", "--number", "9001", "--role", "inspector")
+    ohrt = new_home(tmp_path_factory.mktemp("gov") / "home")
     set_route_contact(ohrt, "tiktok", "le-referrals@tiktok.example.com")
     # Q2: two tasks worked in the quarter, and one received late in it and reviewed in Q3.
     p1 = add_task(ohrt, 91, YT.format(91), "2026-05-01T09:00:00")
@@ -76,9 +72,7 @@ def seeded(tmp_path_factory) -> Ohrt:
 @pytest.fixture
 def home(seeded, tmp_path) -> Ohrt:
     """A copy of the seeded home for one test, so that settings and audit entries do not leak between tests."""
-    target = tmp_path / "home"
-    shutil.copytree(seeded.home, target)
-    return Ohrt(target)
+    return copy_home(seeded.home, tmp_path / "home")
 
 
 def set_threshold(ohrt: Ohrt, value) -> None:
@@ -296,8 +290,7 @@ def library_home(seeded, tmp_path_factory, make_clip) -> tuple[Ohrt, dict]:
     """The seeded quarters plus the Domain library of `seed_library` (its docstring has the hand counts),
     all through the real CLI; nothing suppressed."""
     root = tmp_path_factory.mktemp("gov-library")
-    ohrt = Ohrt(root / "home")
-    shutil.copytree(seeded.home, ohrt.home)
+    ohrt = copy_home(seeded.home, root / "home")
     set_threshold(ohrt, 1)
     return ohrt, seed_library(ohrt, make_clip("gov-library", seconds=4), root / "other-force" / "home")
 

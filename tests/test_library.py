@@ -12,27 +12,21 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from conftest import FIRST, Ohrt
-from library_helpers import (CONSTABLE, INSPECTOR, SERGEANT, Media, audit_entries, captured_task, env,
-                             library_item, rows, shared_media, youtube)
+from support.home import Ohrt, copy_home, new_home as _new_home
+from support.library import (CONSTABLE, INSPECTOR, SERGEANT, Media, audit_entries, captured_task, env,
+                             library_item, rows, youtube)
 
 BUILT = "2026-03-05"
 LATER = "2026-05-10"
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory) -> Media:
-    return shared_media(tmp_path_factory)
+def media(library_media) -> Media:
+    return library_media
 
 
 def new_home(path: Path, team: str = "Online Harm Referral Team") -> Ohrt:
-    ohrt = Ohrt(path)
-    args = list(FIRST)
-    args[args.index("--team") + 1] = team
-    ohrt.ok("init", *args, env=env(BUILT))
-    ohrt.ok("officer", "add", "PC Sam Okafor", "--number", CONSTABLE, "--role", "constable", env=env(BUILT))
-    ohrt.ok("officer", "add", "Insp Ray Diaz", "--number", INSPECTOR, "--role", "inspector", env=env(BUILT))
-    return ohrt
+    return _new_home(path, team=team, env=env(BUILT))
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +45,7 @@ def template(tmp_path_factory, media) -> tuple[Path, dict]:
 @pytest.fixture
 def home(template, tmp_path) -> tuple[Ohrt, dict]:
     source, made = template
-    shutil.copytree(source, tmp_path / "home")
-    return Ohrt(tmp_path / "home"), made
+    return copy_home(source, tmp_path / "home"), made
 
 
 def test_a_removed_music_video_goes_into_the_library_with_the_intelligence_record(home):

@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from library_helpers import Media, ffmpeg, fingerprint_of as fp, shared_media
+from support.library import Media, ffmpeg, fingerprint_of as fp
 from ohrt_cli.ground import fingerprint as F
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory) -> Media:
-    return shared_media(tmp_path_factory)
+def media(library_media) -> Media:
+    return library_media
 
 
 def segment(result: dict, what: str) -> dict:

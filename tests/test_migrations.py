@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from conftest import Ohrt, add_task
+from support.home import Ohrt, add_task
 from ohrt_cli.ground.db import MIGRATIONS
 
 # The sha256 of `inspect.getsource` of each migration that has shipped. A migration is never edited

@@ -5,9 +5,9 @@ next run, and two purges at once are safe. Run as cron runs it: its own process,
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import stat
@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from conftest import FIRST, TASK_ARGS, Ohrt
-from library_helpers import (CONSTABLE, INSPECTOR, OHRT_BIN, SERGEANT, audit_entries, captured_task, env,
+from ohrt_cli.ground import store
+from support.home import TASK_ARGS, Ohrt, copy_home, new_home
+from support.library import (CONSTABLE, OHRT_BIN, SERGEANT, audit_entries, captured_task, env,
                              library_item, review, rows, run_ohrt, secrets_of, youtube)
 
 BUILT = "2026-03-05"          # the flows happen on this day ...
@@ -36,10 +37,7 @@ def template(tmp_path_factory, make_clip) -> tuple[Path, dict]:
     `video` (removed, but not music: no library item), `open` (reviewed, referral never drafted) and
     `uncaptured` (received 2026-02-20, gone before capture: no further action)."""
     home = tmp_path_factory.mktemp("purge-template") / "home"
-    ohrt = Ohrt(home)
-    ohrt.ok("init", *FIRST, env=env(BUILT))
-    ohrt.ok("officer", "add", "PC Sam Okafor", "--number", CONSTABLE, "--role", "constable", env=env(BUILT))
-    ohrt.ok("officer", "add", "Insp Ray Diaz", "--number", INSPECTOR, "--role", "inspector", env=env(BUILT))
+    ohrt = new_home(home, env=env(BUILT))
     clip = make_clip("purge-clip", seconds=4)
     made = {"expired": library_item(ohrt, clip, youtube(1), when=BUILT),
             "held": library_item(ohrt, make_clip("purge-clip-2", seconds=4, freq=660), youtube(2), when=BUILT,
@@ -66,9 +64,7 @@ def template(tmp_path_factory, make_clip) -> tuple[Path, dict]:
 def home(template, tmp_path) -> tuple[Ohrt, dict]:
     """A copy of the template home for one test."""
     source, made = template
-    target = tmp_path / "home"
-    shutil.copytree(source, target)
-    return Ohrt(target), made
+    return copy_home(source, tmp_path / "home"), made
 
 
 def purge(ohrt: Ohrt, *args: str, at: str = PURGE_AT) -> dict:
@@ -417,3 +413,59 @@ def test_a_purge_killed_while_deleting_a_package_is_finished_by_the_next_run(hom
     assert unit["exports"] == [f"exports/{package.name}"]
     assert not package.exists() and not drafts(ohrt, expired["referral"]).exists()
     assert rows(ohrt, "SELECT state FROM tombstones WHERE object_id = ?", [expired["item"]])[0]["state"] == "done"
+
+
+# ------------------------------------------------------------------ what the purge refuses to do
+
+def test_a_second_purge_gives_up_when_the_lock_is_held_past_its_wait(home, monkeypatch):
+    """Another purge holds HOME/.purge.lock: this one waits LOCK_WAIT_S (shortened here), then stops with
+    one line and has deleted nothing."""
+    from ohrt_cli.stages.library import retention
+
+    ohrt, made = home
+    monkeypatch.setattr(retention, "LOCK_WAIT_S", 0.5)
+    with open(ohrt.home / ".purge.lock", "a+") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        started = time.monotonic()
+        result = ohrt("purge", env={"OHRT_NOW": PURGE_AT})
+        waited = time.monotonic() - started
+    assert result.exit_code == 2 and "another `ohrt purge` has held" in result.stderr
+    assert "for over 0.5 s: let it finish, then run the purge again" in result.stderr
+    assert 0.5 <= waited < 10
+    assert rows(ohrt, "SELECT * FROM tombstones") == [] and audit_entries(ohrt, "library.purge") == []
+    assert (folder(ohrt, made["expired"]["capture"]) / "manifest.json").is_file()
+
+
+def test_a_capture_folder_swapped_for_a_link_is_unlinked_never_followed(home, tmp_path):
+    ohrt, made = home
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the store's", encoding="utf-8")
+    target = folder(ohrt, made["expired"]["capture"])
+    store.remove_tree(target)
+    target.symlink_to(outside, target_is_directory=True)
+    summary = purge(ohrt)
+    assert made["expired"]["item"] in {u["object_id"] for u in summary["purged"]} and not summary["failed"]
+    assert not target.is_symlink() and not target.exists()
+    assert (outside / "keep.txt").read_text(encoding="utf-8") == "not the store's"
+
+
+def test_a_capture_folder_recorded_outside_the_store_is_refused_and_kept(home, tmp_path):
+    """A capture row whose folder leads out of HOME/captures (edited by hand): the purge deletes nothing
+    there, reports the unit as not finished (exit 1), and leaves its tombstone 'purging' for a later run."""
+    ohrt, made = home
+    expired = made["expired"]
+    outside = ohrt.home / "elsewhere"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the store's", encoding="utf-8")
+    db = sqlite3.connect(ohrt.home / "ohrt.db")
+    db.execute("UPDATE captures SET folder = 'captures/../elsewhere' WHERE id = ?", [expired["capture"]])
+    db.commit()
+    db.close()
+    done = run_ohrt(ohrt.home, "purge", extra_env={"OHRT_NOW": PURGE_AT})
+    assert done.returncode == 1
+    assert f"could not finish {expired['item']}: " in done.stderr and "outside the store" in done.stderr
+    assert (outside / "keep.txt").read_text(encoding="utf-8") == "not the store's"
+    [tomb] = rows(ohrt, "SELECT state FROM tombstones WHERE object_id = ?", [expired["item"]])
+    assert tomb["state"] == "purging"
+    assert rows(ohrt, "SELECT * FROM subjects WHERE task_id = ?", [expired["task"]])  # its rows not erased yet

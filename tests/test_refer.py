@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from refer_helpers import (CONSTABLE, CONTACTS, INSPECTOR, SERGEANT, add_task, approve, as_officer, draft,
+from support.home import TASK_ARGS
+from support.refer import (CONSTABLE, CONTACTS, INSPECTOR, SERGEANT, add_task, approve, as_officer, draft,
                            drop_config, plain_body, read_eml, real_contacts, reviewed_task, sent, set_config,
                            task_status)
 
@@ -447,8 +448,6 @@ def test_intel_needs_a_referring_review(ohrt):
 
 
 def test_the_referral_takes_the_content_facts_from_the_reviewed_capture(ohrt, make_clip, site):
-    from conftest import TASK_ARGS
-
     site.put("refer/clip.mp4", make_clip("refer-clip", seconds=6))
     page = site.page("refer/page.html", "clip.mp4", title="Drill vidéo “Opps”")
     task_id = ohrt.ok("task", "add", "--url", page, "--platform", "instagram", *TASK_ARGS).stdout.strip()

@@ -12,7 +12,7 @@ from ohrt_cli.stages import disclosure, refer
 from ohrt_cli.stages import review as review_stage
 from ohrt_cli.ground.context import open_context
 from ohrt_cli.ground.resources import templates_dir
-from refer_helpers import (CONSTABLE, add_task, approve, as_officer, draft, plain_body, read_eml, real_contacts,
+from support.refer import (CONSTABLE, add_task, approve, as_officer, draft, plain_body, read_eml, real_contacts,
                            review, reviewed_task, sent, set_config)
 
 SUBJECTS = ["Zebedee Quartermaine", "Marlowe Finch"]

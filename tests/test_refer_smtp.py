@@ -8,16 +8,14 @@ import email.policy
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from refer_helpers import CONSTABLE, approve, as_officer, draft, real_contacts, reviewed_task, set_config
+from support.home import start_ohrt
+from support.refer import CONSTABLE, approve, as_officer, draft, real_contacts, reviewed_task, set_config
 
 
 class Inbox:
@@ -120,14 +118,9 @@ def test_smtp_refuses_portals_back_dates_and_missing_settings(ohrt, relay):
     assert {r["status"] for r in ohrt.json("refer", "list")} == {"approved"}
 
 
-OHRT_BIN = str(Path(sys.executable).parent / "ohrt")
-
-
-def ohrt_process(ohrt, *args: str) -> subprocess.Popen:
-    """`ohrt` as another officer's process, beside the in-process runs of the test."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
-    env.update({"OHRT_HOME": str(ohrt.home), "OHRT_OFFICER": CONSTABLE})
-    return subprocess.Popen([OHRT_BIN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def ohrt_process(ohrt, *args: str):
+    """`ohrt` as another officer's process (the constable's), beside the in-process runs of the test."""
+    return start_ohrt(ohrt.home, *args, extra_env=as_officer(CONSTABLE))
 
 
 def actions(ohrt, referral_id: str) -> list[str]:

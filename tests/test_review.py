@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from conftest import add_task
-from review_helpers import capture_clip, review_args
+from support.home import add_task
+from support.review import capture_clip, review_args
 
 YOUTUBE = "https://youtu.be/abcDEF12345"
 CLAUSE = "youtube:violent-criminal-orgs"

@@ -6,8 +6,8 @@ import csv
 import io
 import json
 
-from conftest import add_task
-from review_helpers import capture_clip
+from support.home import add_task
+from support.review import capture_clip
 
 HEADER = "applicant_name,applicant_ocu,applicant_unit,upload_date,incident_refs,title,url,platform,rationale,subjects"
 

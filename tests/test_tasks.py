@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import TASK_ARGS, add_task
+from support.home import TASK_ARGS, add_task
 
 
 def test_task_add_prints_id_and_records_every_field(ohrt):

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import tomli_w
 
-from conftest import TASK_ARGS
+from .home import CONSTABLE, INSPECTOR, SERGEANT, TASK_ARGS, as_officer  # noqa: F401
 
-SERGEANT, CONSTABLE, INSPECTOR = "2345", "7781", "9001"
 URLS = {
     "youtube": "https://youtu.be/dQw4w9WgXcQ?si=SharerId123",
     "instagram": "https://www.instagram.com/reel/Cxyz123/?igsh=abc",
@@ -36,10 +35,6 @@ def real_contacts(ohrt) -> None:
     """Give the mailbox routes real-looking contacts in place of the shipped placeholders, which QA refuses."""
     for platform, contact in CONTACTS.items():
         set_config(ohrt, f"routes.{platform}", {"contact": contact})
-
-
-def as_officer(number: str) -> dict:
-    return {"OHRT_OFFICER": number}
 
 
 def clause_for(ohrt, platform: str) -> str:

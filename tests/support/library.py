@@ -4,22 +4,13 @@ library items made through the real CLI (task → capture → review → referra
 from __future__ import annotations
 
 import functools
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import TASK_ARGS
+from .home import (CONSTABLE, INSPECTOR, OHRT_BIN, SERGEANT, TASK_ARGS, audit_entries, ffmpeg, rows,  # noqa: F401
+                   run_ohrt)
 
-SERGEANT, CONSTABLE, INSPECTOR = "2345", "7781", "9001"
 FINDING = "provocative-language|Names a rival and mocks him|00:01-00:03"
 CLAUSE = "youtube:violent-criminal-orgs"
-OHRT_BIN = str(Path(sys.executable).parent / "ohrt")
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
 
 
 # ------------------------------------------------------------------------------------------- media
@@ -110,13 +101,6 @@ class Media:
 _SHARED: dict = {}
 
 
-def shared_media(tmp_path_factory) -> Media:
-    """One Media for every test module of the session (so each clip is made once)."""
-    if "media" not in _SHARED:
-        _SHARED["media"] = Media(tmp_path_factory.mktemp("library-media"))
-    return _SHARED["media"]
-
-
 def fingerprint_of(path: Path):
     """Fingerprints, computed once per file for the whole session."""
     from ohrt_cli.ground.fingerprint import fingerprint_file
@@ -194,25 +178,3 @@ def library_item(ohrt, clip: Path, url: str, *, when: str, fmt: str = "music-vid
     item = outcome.get("library_item")
     return {"task": task, "capture": capture["id"], "referral": outcome["id"], "item": item["id"] if item else None,
             "matches": capture.get("matches") or []}
-
-
-def run_ohrt(home: Path, *args: str, extra_env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    """`ohrt` as its own process (as cron runs it): no OHRT_OFFICER unless given."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
-    full.update({"OHRT_HOME": str(home), **(extra_env or {})})
-    return subprocess.run([OHRT_BIN, *map(str, args)], env=full, capture_output=True, text=True, **kwargs)
-
-
-def rows(ohrt, sql: str, params=()) -> list[dict]:
-    db = ohrt.db()
-    try:
-        return [dict(r) for r in db.query(sql, list(params))]
-    finally:
-        db.conn.close()
-
-
-def audit_entries(ohrt, action: str) -> list[dict]:
-    found = rows(ohrt, "SELECT * FROM audit WHERE action = ? ORDER BY seq", [action])
-    for entry in found:
-        entry["detail"] = json.loads(entry["detail"] or "{}")
-    return found

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIRST, Ohrt
-from library_helpers import captured_task, library_item, removed, review as review_music
+from .home import CONSTABLE, INSPECTOR, SERGEANT, Ohrt, new_home
+from .library import captured_task, library_item, removed, review as review_music
 
-CONSTABLE, SERGEANT, INSPECTOR, SECOND_SERGEANT = "7781", "2345", "9001", "2346"
+SECOND_SERGEANT = "2346"
 
 # Everything a report must never show (SOP 6.5): names, URLs, titles, subjects, incident references.
 SECRET_APPLICANT = "DC Priya Quenby"
@@ -190,11 +190,8 @@ def seed_library(ohrt: Ohrt, clip: Path, other_home: Path) -> dict:
 def import_from_another_force(ohrt: Ohrt, clip: Path, other_home: Path, when: str) -> str:
     """Another force (its own home and keys) removes the clip on 2025-11-20 and shares its hashes; this
     home imports them at `when`. Returns the imported item's id here."""
-    other = Ohrt(other_home)
     other_home.parent.mkdir(parents=True, exist_ok=True)
-    args = list(FIRST)
-    args[args.index("--team") + 1] = "West Midlands OHRT"
-    other.ok("init", *args, env=at("2025-11-01T09:00:00"))
+    other = new_home(other_home, team="West Midlands OHRT", roster=False, env=at("2025-11-01T09:00:00"))
     other.ok("officer", "add", "PC Sam Okafor", "--number", CONSTABLE, "--role", "constable",
              env={"OHRT_OFFICER": SERGEANT, **at("2025-11-01T09:00:00")})
     music_removed(other, 60, clip, "https://www.youtube.com/watch?v=othrforce60", "2025-11-20T09:00:00",
