@@ -13,8 +13,8 @@ import zipfile
 
 import pytest
 
-from refer_helpers import CONSTABLE, SERGEANT, as_officer, plain_body, read_eml, real_contacts
-from conftest import TASK_ARGS
+from support.home import TASK_ARGS
+from support.refer import CONSTABLE, SERGEANT, as_officer, plain_body, read_eml, real_contacts
 from webfiles import make_wacz, make_warc
 
 URL = "https://www.instagram.com/p/Cblades123/"
