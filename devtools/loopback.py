@@ -2,7 +2,8 @@
 
 One server, so that yt-dlp's and the browser's real code paths run without leaving the machine: it serves a
 folder (with Range requests, which yt-dlp uses to probe and resume), and paths given their own response —
-a redirect, a status, headers, a body sent slowly, one that never ends, or a server that never answers.
+a redirect, a status, headers, a body sent slowly, one that never ends, or a server that never answers —
+over http, or https with a certificate made by `self_signed`.
 
     with Loopback(folder) as site:
         url = site.put("clips/a.mp4", clip)                 # publish a file, a folder, text or bytes
@@ -20,6 +21,7 @@ import functools
 import http.server
 import os
 import shutil
+import ssl
 import sys
 import threading
 import time
@@ -32,8 +34,9 @@ from urllib.parse import parse_qs, urlsplit
 @dataclass
 class Response:
     """What a route answers: `delay` seconds before anything (None: never, until the server stops), then
-    the status and headers, then the body — at `rate_kbps` KiB/s when given — and with `endless`, a byte
-    every half second after it until the client or the server gives up."""
+    the status and headers, then the body — at `rate_kbps` KiB/s when given. After the body, `endless`
+    holds the connection open, sending nothing more, and `stream` sends its bytes again and again as fast
+    as the client takes them, each until the client or the server gives up."""
 
     status: int = 200
     body: bytes | str = b""
@@ -42,6 +45,7 @@ class Response:
     delay: float | None = 0
     rate_kbps: float | None = None
     endless: bool = False
+    stream: bytes | None = None
 
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
@@ -57,7 +61,7 @@ class _RequestHandler(http.server.SimpleHTTPRequestHandler):
         return self.server.routes.get(urlsplit(self.path).path)
 
     def do_GET(self):
-        self.server.requests.append(self.path)
+        self.server.requests.append(self.path)  # list.append is atomic: safe from the serving threads
         route = self._route()
         if route is None:
             return super().do_GET()
@@ -83,7 +87,7 @@ class _RequestHandler(http.server.SimpleHTTPRequestHandler):
         body = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
         self.send_response(response.status)
         headers = {"Content-Type": response.content_type, **response.headers}
-        if not response.endless:
+        if not (response.endless or response.stream):
             headers.setdefault("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
@@ -91,9 +95,12 @@ class _RequestHandler(http.server.SimpleHTTPRequestHandler):
         if not with_body:
             return
         self._pace(_Bytes(body), self.wfile, response.rate_kbps)
-        while response.endless and not stopping.wait(0.5):
-            self.wfile.write(b" ")
-            self.wfile.flush()
+        self.wfile.flush()
+        if response.stream:
+            while not stopping.is_set():
+                self.wfile.write(response.stream)
+        elif response.endless:
+            stopping.wait()
 
     def translate_path(self, path):
         if self.server.line_mb_s and path.startswith("/line/"):
@@ -197,12 +204,22 @@ class _Server(http.server.ThreadingHTTPServer):
 class Loopback:
     """The site: `root` served at `base` (http://127.0.0.1:PORT), plus the routes given to it."""
 
-    def __init__(self, root: Path, *, line_mb_s: float | None = None):
+    def __init__(self, root: Path, *, line_mb_s: float | None = None, tls: tuple[Path, Path] | None = None,
+                 requests: list[str] | None = None):
+        """`tls`: (certificate, key) PEM files to serve https instead of http (see `self_signed`);
+        `requests`: a list to log the paths asked into (shared by two servers, say)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         handler = functools.partial(_RequestHandler, directory=str(self.root))
         self._server = _Server(("127.0.0.1", 0), handler, line_mb_s=line_mb_s)
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        if requests is not None:
+            self._server.requests = requests
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ running
@@ -267,3 +284,30 @@ class Loopback:
     def hang(self, path: str) -> str:
         """A path the server accepts and never answers (until it stops)."""
         return self.route(path, Response(delay=None))
+
+
+def self_signed(folder: Path) -> tuple[Path, Path, bytes]:
+    """A certificate for 127.0.0.1 signed by its own key, made now: (cert.pem, key.pem, the cert's DER)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ohrt test site"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Loopback Test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path, cert.public_bytes(serialization.Encoding.DER)

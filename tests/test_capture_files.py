@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from webfiles import POST_URL, POST_WORDS, make_html, make_pdf, make_wacz, make_warc, tamper_wacz
+from support.webfiles import POST_URL, POST_WORDS, make_html, make_pdf, make_wacz, make_warc, tamper_wacz
 
 REASON = ["--reason", "Saved by the officer before the account went private"]
 

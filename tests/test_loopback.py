@@ -4,7 +4,7 @@ and media tests rely on it for — ranges, redirects, headers, slow, endless and
 from __future__ import annotations
 
 import http.client
-import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devtools.loopback import Loopback, Response
+from devtools.loopback import Loopback, Response, self_signed
 
 
 @pytest.fixture
@@ -48,15 +48,31 @@ def test_a_slow_body_takes_its_time(server):
     assert time.monotonic() - started >= 0.7
 
 
-def test_endless_and_unanswered_responses_hold_the_client(server):
+def test_endless_streamed_and_unanswered_responses_hold_the_client(server):
     server.route("/endless", Response(body="<html>", endless=True))
+    server.route("/stream", Response(stream=b"x" * 1024, content_type="application/octet-stream"))
     server.hang("/never")
-    with urllib.request.urlopen(server.url("endless"), timeout=5) as answer:
+    with urllib.request.urlopen(server.url("endless"), timeout=1) as answer:
         assert answer.read(6) == b"<html>"
-        assert answer.read(1) == b" "  # and it goes on
+        with pytest.raises(TimeoutError):
+            answer.read(1)  # the connection stays open, and nothing more comes
+    with urllib.request.urlopen(server.url("stream"), timeout=5) as answer:
+        assert answer.read(1 << 20) == b"x" * (1 << 20)  # and more than was ever "in" it
     host = urlsplit(server.base)
     connection = http.client.HTTPConnection(host.hostname, host.port, timeout=0.5)
     connection.request("GET", "/never")
-    with pytest.raises(socket.timeout):
+    with pytest.raises(TimeoutError):
         connection.getresponse()
     connection.close()
+
+
+def test_https_with_a_certificate_made_for_127_0_0_1(tmp_path):
+    cert, key, der = self_signed(tmp_path)
+    with Loopback(tmp_path / "site", tls=(cert, key)) as site:
+        assert site.base.startswith("https://127.0.0.1:")
+        url = site.put("page.html", "<p>over tls</p>")
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(url, context=context) as answer:
+            assert answer.read() == b"<p>over tls</p>"
+        served = ssl.get_server_certificate(("127.0.0.1", site.port))
+        assert ssl.PEM_cert_to_DER_cert(served) == der

@@ -12,7 +12,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from ohrt_cli.ground import browser, webarchive
 
-from page_helpers import INJECTED, serve
+from support.pages import INJECTED, serve
 
 pytestmark = pytest.mark.skipif(not Path(browser.DEFAULT_EXECUTABLE).exists() and not __import__("shutil").which(
     "chromium"), reason="Chromium is not installed (make setup installs it)")
@@ -72,7 +72,7 @@ def test_words_a_script_inserts_after_load_are_in_the_text_the_dom_and_a_valid_w
 
 
 def test_three_photos_are_each_recorded_as_the_browser_received_them(pages, tmp_path):
-    from page_helpers import IMAGES
+    from support.pages import IMAGES
 
     seen, warc = visit(pages.url("/photos"), tmp_path)
     bodies = {uri.rsplit("/", 1)[1]: body for uri, status, _, body in responses(warc) if "/img/" in uri}

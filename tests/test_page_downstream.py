@@ -15,7 +15,7 @@ import pytest
 
 from support.home import TASK_ARGS
 from support.refer import CONSTABLE, SERGEANT, as_officer, plain_body, read_eml, real_contacts
-from webfiles import make_wacz, make_warc
+from support.webfiles import make_wacz, make_warc
 
 URL = "https://www.instagram.com/p/Cblades123/"
 SAVED_WHY = "Saved with ArchiveWeb.page by DC Quenby before the account went private"
