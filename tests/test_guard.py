@@ -10,9 +10,9 @@ import sqlite3
 
 import pytest
 
-from governance_helpers import at
 from ohrt_cli.ground import sensitive
-from refer_helpers import (CONSTABLE, SERGEANT, add_task, approve, as_officer, clause_for, draft, real_contacts,
+from support.governance import at
+from support.refer import (CONSTABLE, SERGEANT, add_task, approve, as_officer, clause_for, draft, real_contacts,
                            reviewed_task, sent)
 
 SUBJECTS = ("Zebedee Quartermaine", "Ottilie Vexley-Brandt")
