@@ -36,6 +36,7 @@ Officers' names come from the roster in config.toml, read with the settings.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -55,8 +56,9 @@ MIN_PART = 3        # a name part shorter than this is not matched alone
 MIN_WHOLE = 4       # nor a whole value shorter than this (its words run together)
 REF_DIGITS = 5      # a part of a reference is matched alone when it has this many digits
 LEAD = 3            # research summaries are found by their first three words, then compared whole
-MAX_SPAN = 8        # the most words of a text run together to find a name or reference written across them
-MAX_JOINED = 64     # …and the most characters
+MAX_SPAN = 6        # the most words of a text run together to find a name or reference written across them
+MAX_JOINED = 48     # …and the most characters
+START = 4           # the letters of a b key (see with_starts)
 
 RANKS = {"pc", "ps", "dc", "ds", "di", "dci", "dsu", "dcs", "sgt", "insp", "ch", "chief", "supt", "det", "cst",
          "inspector", "sergeant", "constable", "detective", "superintendent", "mr", "mrs", "ms", "miss", "mx",
@@ -135,23 +137,48 @@ def host_keys(host: str) -> set[str]:
     return {"j" + "".join(flat)} if len(flat) > 1 else set()
 
 
-def text_keys(tokens: list[str]) -> dict[str, int]:
-    """Every key a text could be found by, with the word it starts at."""
+def with_starts(keys: set[str]) -> set[str]:
+    """`keys` and, for each key of words run together, a b key of its first letters: a text is looked at
+    for words run together only where such a start is found, which keeps a check to two short lookups."""
+    return keys | {"b" + k[1:1 + START] for k in keys if k[0] == "j"}
+
+
+def text_keys(tokens: list[str]) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """The s, i and p keys a text could be found by, with the word each starts at (the first, where it
+    recurs); and the b key of the letters at each word, with the words it is at."""
     found: dict[str, int] = {}
+    starts: dict[str, list[int]] = {}
     common = common_words()
-    for i, token in enumerate(tokens):
+    count = len(tokens)
+    for i in range(count - 1, -1, -1):  # backwards, so that the first place a key starts at is kept
+        token = tokens[i]
         if token not in common:
-            found.setdefault("s" + token, i)
-        joined = token
-        for j in range(i + 1, min(len(tokens), i + MAX_SPAN) + 1):
-            found.setdefault("j" + joined, i)
-            if j == len(tokens) or len(joined) + len(tokens[j]) > MAX_JOINED:
+            found["s" + token] = i
+        if len(token) == 1 and i + 1 < count:
+            found[f"i{token} {tokens[i + 1]}"] = i
+        if i + LEAD <= count:
+            found["p" + " ".join(tokens[i:i + LEAD])] = i
+        head, j = token, i + 1
+        while len(head) < START and j < count:
+            head, j = head + tokens[j], j + 1
+        if len(head) >= START:
+            starts.setdefault("b" + head[:START], []).insert(0, i)
+    return found, starts
+
+
+def span_keys(tokens: list[str], places: Iterable[int]) -> dict[str, int]:
+    """The j keys of the words run together from each of `places`."""
+    found: dict[str, int] = {}
+    count = len(tokens)
+    for i in sorted(set(places), reverse=True):
+        joined, size = "j" + tokens[i], len(tokens[i])
+        found[joined] = i
+        for j in range(i + 1, min(count, i + MAX_SPAN)):
+            size += len(tokens[j])
+            if size > MAX_JOINED:
                 break
             joined += tokens[j]
-        if len(token) == 1 and i + 1 < len(tokens):
-            found.setdefault(f"i{token} {tokens[i + 1]}", i)
-        if i + LEAD <= len(tokens):
-            found.setdefault("p" + " ".join(tokens[i:i + LEAD]), i)
+            found[joined] = i
     return found
 
 
@@ -172,12 +199,12 @@ class Source:
         if not value:
             return set()
         if self.kind in (SUBJECT, APPLICANT):
-            return name_keys(value)
+            return with_starts(name_keys(value))
         if self.kind == HOST:
-            return host_keys(value) if "." in value else set()
+            return with_starts(host_keys(value)) if "." in value else set()
         if self.code == 4:
             return phrase_keys(value)
-        return reference_keys(value, other)
+        return with_starts(reference_keys(value, other))
 
 
 SOURCES = {s.code: s for s in (
@@ -258,7 +285,7 @@ class Guard:
             self._remember(OFFICER, None, officer.name, name_keys(officer.name))
 
     def _remember(self, kind: str, task_id: str | None, value: str, keys: set[str], full: str = "") -> None:
-        for key in keys:
+        for key in with_starts(keys):
             self.memory.setdefault(key, []).append((kind, task_id, value, full))
 
     def add_name(self, kind: str, task_id: str | None, name: str) -> None:
@@ -273,29 +300,34 @@ class Guard:
         tokens = words(text)
         if not tokens:
             return []
-        candidates = text_keys(tokens)
-        hits = [Hit(kind, task_id, value, key, candidates[key])
-                for key in candidates.keys() & self.memory.keys()
-                for kind, task_id, value, _ in self.memory[key] if kind in kinds]
-        if self.db is not None:
-            hits += self._stored(candidates, tokens, kinds)
+        found, starts = text_keys(tokens)
+        hits, places = self._lookup({**found, **{b: at[0] for b, at in starts.items()}}, tokens, kinds)
+        if places:  # words run together, looked at only from where a start of one was found
+            spans, _ = self._lookup(span_keys(tokens, (i for b in places for i in starts[b])), tokens, kinds)
+            hits += spans
         seen: set = set()
         hits.sort(key=lambda h: h.at)
         return [h for h in hits if not ((h.kind, h.task_id, h.key) in seen or seen.add((h.kind, h.task_id, h.key)))]
 
-    def _stored(self, candidates: dict[str, int], tokens: list[str], kinds: frozenset) -> list[Hit]:
+    def _lookup(self, candidates: dict[str, int], tokens: list[str], kinds: frozenset) -> tuple[list[Hit], set[str]]:
+        """The hits among `candidates`, from memory and the database; and the b keys found."""
+        places = {key for key in candidates.keys() & self.memory.keys() if key[0] == "b"}
+        hits = [Hit(kind, task_id, value, key, candidates[key])
+                for key in candidates.keys() & self.memory.keys() if key[0] != "b"
+                for kind, task_id, value, _ in self.memory[key] if kind in kinds]
+        if self.db is None:
+            return hits, places
         codes = [s.code for s in SOURCES.values() if s.kind in kinds]
         if not codes:
-            return []
+            return hits, places
         found: dict[int, dict[int, set[str]]] = {}
-        keys = list(candidates)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            sql = (f"SELECT key, src, row FROM guard_keys WHERE key IN ({','.join('?' * len(chunk))}) "
-                   f"AND src IN ({','.join(map(str, codes))})")
-            for key, src, row in self.db.execute(sql, chunk):
+        sql = ("SELECT key, src, row FROM guard_keys WHERE key IN (SELECT value FROM json_each(?)) "
+               f"AND src IN ({','.join(map(str, codes))})")
+        for key, src, row in self.db.execute(sql, [json.dumps(list(candidates))]):
+            if key[0] == "b":
+                places.add(key)
+            else:
                 found.setdefault(src, {}).setdefault(row, set()).add(key)
-        hits = []
         for src, rows in found.items():
             source = SOURCES[src]
             ids = sorted(rows)
@@ -312,7 +344,7 @@ class Guard:
                         continue
                     shown = value.strip().upper() if source.kind in (REFERENCE, RESEARCH) and src != 4 else value
                     hits.append(Hit(source.kind, task_id, shown, key, candidates[key]))
-        return hits
+        return hits, places
 
     def first(self, text: str, *, public: str = "", kinds: Iterable[str] = ALL_KINDS) -> Hit | None:
         """The first sensitive value in `text` that `public` (what the content itself shows, the team's
