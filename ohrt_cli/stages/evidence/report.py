@@ -132,7 +132,7 @@ def _capture(capture: dict, root: Path, officer) -> dict:
     by_officer = manifest.get("officer") or {}
     return {
         "id": capture["id"], "status": capture["status"], "method": manifest.get("method"),
-        "method_text": METHODS.get(manifest.get("method"), manifest.get("method") or "—"),
+        "method_text": _method_text(manifest),
         "requested_url": manifest.get("requested_url"), "final_url": manifest.get("final_url"),
         "canonical_url": manifest.get("canonical_url"), "media_url": manifest.get("media_url"),
         "extractor": manifest.get("extractor"), "platform_item_id": manifest.get("platform_item_id"),
@@ -160,6 +160,16 @@ def _capture(capture: dict, root: Path, officer) -> dict:
         "screenshot": _page_file_picture(manifest, folder, capture["id"]),
         "page_text": _page_text(manifest, folder),
     }
+
+
+def _method_text(manifest: dict) -> str:
+    """How the capture was made, in words: a URL whose page the browser kept says so beside yt-dlp."""
+    method = manifest.get("method")
+    if method == "download" and isinstance(manifest.get("page"), dict):
+        if manifest.get("media_kind") == "page":
+            return "loaded from the URL in a browser (Chromium); the page itself is the capture"
+        return "downloaded from the URL with yt-dlp; the page loaded in a browser (Chromium) and kept beside it"
+    return METHODS.get(method, method or "—")
 
 
 def _file_row(entry: dict) -> dict:
