@@ -494,7 +494,8 @@ def mark_sent(ctx: Context, referral_id: str, *, on: str | None = None, platform
 
 def _check_no_live_attempt(row: dict) -> None:
     """Refuse while another command's send through the relay of this referral may still be under way."""
-    if row["send_attempt_at"] and store.process_alive(int(row["send_attempt_pid"] or 0)):
+    pid = row["send_attempt_pid"]
+    if row["send_attempt_at"] and pid and store.process_alive(int(pid)):
         raise Failure(f"{row['id']} is being sent through the relay by another ohrt command (since "
                       f"{row['send_attempt_at']}): wait for it, then check with `ohrt refer show {row['id']}`.")
 
