@@ -200,9 +200,10 @@ def test_http_404_fails_in_one_line_and_leaves_nothing(ohrt, site):
     nothing_kept(ohrt)
 
 
-def test_page_without_media_fails_and_leaves_nothing(ohrt, site):
+def test_page_without_media_fails_and_leaves_nothing_when_no_browser_can_keep_the_page(ohrt, site, tmp_path):
+    # With a browser the page itself is the capture (test_page_capture.py); without one there is nothing to keep.
     url = site.put("pages/text.html", "<html><head><title>Words</title></head><body>no media</body></html>")
-    result = ohrt("capture", url, *REASON)
+    result = ohrt("capture", url, *REASON, env={"OHRT_CHROMIUM": str(tmp_path / "no-chromium")})
     assert result.exit_code == 1 and "no media found" in result.stderr and "--file" in result.stderr
     nothing_kept(ohrt)
 

@@ -219,3 +219,133 @@ def test_the_wacz_replays_offline_in_pywb_with_the_words_the_script_inserts(page
     finally:
         wayback.terminate()
         wayback.wait(timeout=20)
+
+
+# ------------------------------------------------------------------------------- through the CLI
+
+REASON = ["--reason", "Weapons for sale (SOP 4.1.6)"]
+
+
+def capture_folder(ohrt, result: dict) -> Path:
+    return ohrt.home / "captures" / result["id"]
+
+
+def manifest_of(ohrt, result: dict) -> dict:
+    import json
+
+    return json.loads((capture_folder(ohrt, result) / "manifest.json").read_text())
+
+
+def by_path(result: dict) -> dict:
+    return {f["path"]: f for f in result["files"]}
+
+
+def test_a_text_post_with_no_media_is_a_complete_page_capture(ohrt, pages):
+    import subprocess
+
+    result = ohrt.json("capture", pages.url("/post"), *REASON)
+    assert result["status"] == "complete" and result["media_kind"] == "page" and result["title"] == "A post"
+    files = by_path(result)
+    assert files["page/archive.wacz"]["role"] == "original"
+    assert {p for p, f in files.items() if f["role"] == "page"} == {
+        "page/screenshot.png", "page/page.pdf", "page/dom.html", "page/text.txt"}
+    folder = capture_folder(ohrt, result)
+    assert INJECTED in (folder / "page" / "text.txt").read_text()
+    manifest = manifest_of(ohrt, result)
+    kinds = {f["path"]: f["kind"] for f in manifest["files"] if f["path"].startswith("page/")}
+    assert kinds == {"page/archive.wacz": "wacz", "page/screenshot.png": "screenshot", "page/page.pdf": "pdf",
+                     "page/dom.html": "dom", "page/text.txt": "text"}
+    page = manifest["page"]
+    assert page["final_url"] == pages.url("/post") and page["status"] == 200
+    assert page["server"] == {"ip": "127.0.0.1", "port": pages.http_port} and page["tls"] is None
+    assert page["browser"]["name"] == "Chromium" and page["viewport"] == {"width": 1280, "height": 900}
+    assert "no media found" in manifest["no_media"]
+    assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=folder).returncode == 0
+    assert ohrt.json("verify")["intact"] is True
+    assert webarchive.validate_wacz(folder / "page" / "archive.wacz")["result"].startswith("Validation succeeded")
+    assert not [p for p in folder.rglob("*") if p.name.startswith(".")]  # no working files left in the seal
+
+
+def test_one_changed_byte_in_the_wacz_is_named_by_verify(ohrt, pages):
+    result = ohrt.json("capture", pages.url("/photos"), *REASON)
+    wacz = capture_folder(ohrt, result) / "page" / "archive.wacz"
+    wacz.chmod(0o644)
+    data = bytearray(wacz.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    wacz.write_bytes(bytes(data))
+    report = ohrt("verify", "--json")
+    assert report.exit_code != 0
+    import json
+
+    problems = json.loads(report.stdout)["problems"]
+    assert [p["path"] for p in problems] == ["page/archive.wacz"]
+
+
+def test_a_redirected_https_page_records_chain_server_and_certificate(ohrt, pages):
+    import subprocess
+
+    # an https page with a certificate made in the test: accepted, kept, and recorded as not trusted
+    result = ohrt.json("capture", pages.tls_url("/hop1"), *REASON)
+    manifest = manifest_of(ohrt, result)
+    page = manifest["page"]
+    assert [hop["status"] for hop in page["redirects"]] == [302, 301]
+    assert page["final_url"] == pages.tls_url("/post") and page["server"]["ip"] == "127.0.0.1"
+    assert page["tls"]["trusted"] is False and page["tls"]["certificates"][0]["sha256"] == pages.cert_sha256
+    assert by_path(result)["page/certificates.pem"]["status"] == "ok"
+    folder = capture_folder(ohrt, result)
+    shown = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+                            folder / "page" / "certificates.pem"], capture_output=True, text=True, check=True).stdout
+    assert shown.split("=", 1)[1].strip().replace(":", "").lower() == pages.cert_sha256
+
+
+def test_a_404_with_no_media_fails_in_one_line_and_keeps_nothing(ohrt, pages):
+    result = ohrt("capture", pages.url("/gone"), *REASON)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "HTTP Error 404" in result.stderr and "answered 404" in result.stderr
+    db = ohrt.db()
+    assert db["captures"].count == 0 and db["tasks"].count == 0
+    assert list((ohrt.home / "captures").iterdir()) == []
+
+
+def test_a_video_page_keeps_the_media_and_the_page(ohrt, site, make_clip):
+    site.put("pv/clip.mp4", make_clip("page-video", seconds=2))
+    url = site.page("pv/watch.html", "clip.mp4", title="Drill at the park")
+    result = ohrt.json("capture", url, *REASON)
+    assert result["media_kind"] == "video" and result["status"] == "complete"
+    files = by_path(result)
+    assert files["original/" + Path(files and next(p for p in files if p.startswith("original/"))).name]["role"] == "original"
+    assert files["page/archive.wacz"]["role"] == "page" and files["page/screenshot.png"]["status"] == "ok"
+    manifest = manifest_of(ohrt, result)
+    assert manifest["page"]["final_url"] == url and manifest["page"]["title"] == "Drill at the park"
+    assert ohrt.json("verify")["intact"] is True
+
+
+def test_without_a_browser_a_video_still_captures_and_finish_keeps_the_page_later(ohrt, site, make_clip, tmp_path):
+    site.put("pv2/clip.mp4", make_clip("page-video-2", seconds=2))
+    url = site.page("pv2/watch.html", "clip.mp4", title="Later page")
+    missing = {"OHRT_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = ohrt.json("capture", url, *REASON, env=missing)
+    assert result["media_kind"] == "video" and result["status"] == "incomplete"
+    page_files = [f for f in result["files"] if f["role"] == "page"]
+    assert page_files and all(f["status"] == "failed" and "apt-get install chromium" in f["error"] for f in page_files)
+    done = ohrt.json("capture", "finish", result["id"])
+    assert done["made"] == ["page"] and done["capture"]["status"] == "complete"
+    manifest = manifest_of(ohrt, result)
+    assert manifest["page"]["made_later"]["by"] == "ohrt capture finish" and manifest["page"]["status"] == 200
+    assert ohrt.json("verify")["intact"] is True
+
+
+def test_without_a_browser_a_page_with_no_media_fails_saying_how_to_install_it(ohrt, pages, tmp_path):
+    result = ohrt("capture", pages.url("/post"), *REASON, env={"OHRT_CHROMIUM": str(tmp_path / "none")})
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "no media found" in result.stderr and "apt-get install chromium" in result.stderr
+    assert ohrt.db()["captures"].count == 0
+
+
+def test_no_page_skips_the_browser(ohrt, site, make_clip, pages):
+    site.put("pv3/clip.mp4", make_clip("page-video-3", seconds=2))
+    url = site.page("pv3/watch.html", "clip.mp4")
+    result = ohrt.json("capture", url, *REASON, "--no-page")
+    assert not [f for f in result["files"] if f["role"] == "page"] and "page" not in manifest_of(ohrt, result)
+    refused = ohrt("capture", pages.url("/post"), *REASON, "--no-page")
+    assert refused.exit_code == 1 and "no media found" in refused.stderr

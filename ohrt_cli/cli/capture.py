@@ -40,6 +40,8 @@ def capture_new(
                                         "title, or the file's name)."),
     no_derivatives: bool = typer.Option(False, "--no-derivatives", help="Keep the original only; make the review "
                                         "copies later with `ohrt capture finish ID`."),
+    no_page: bool = typer.Option(False, "--no-page", help="Do not open the page in the browser (faster, for a video "
+                                 "whose page does not matter); a URL with no media then fails."),
     as_json: bool = json_option("Print the capture (or the batch summary) as JSON."),
 ) -> None:
     """Capture a URL (or a file, or a batch of URLs) to the store and link it to its task.
@@ -63,7 +65,7 @@ def capture_new(
     derive = not no_derivatives
     with _Display(enabled=is_terminal() and not as_json) as display:
         if batch:
-            _batch(batch, reason, derive, display, as_json)
+            _batch(batch, reason, derive, display, as_json, page=not no_page)
             return
         if file:
             if not source_url:
@@ -74,7 +76,7 @@ def capture_new(
         else:
             stage = _capture_stage()
             result = run(lambda ctx: stage.capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
-                                                 derivatives=derive, title=title))
+                                                 derivatives=derive, title=title, page=not no_page))
     if as_json:
         print_json(result)
     else:
@@ -89,9 +91,11 @@ def _capture_stage():
     return capture
 
 
-def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display", as_json: bool) -> None:
+def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display", as_json: bool, *,
+           page: bool = True) -> None:
     stage = _capture_stage()
-    summary = run(lambda ctx: stage.capture_batch(ctx, path, reason=reason, progress=display.event, derivatives=derive))
+    summary = run(lambda ctx: stage.capture_batch(ctx, path, reason=reason, progress=display.event, derivatives=derive,
+                                                  page=page))
     display.stop()
     if as_json:
         print_json(summary)
@@ -133,8 +137,10 @@ def _print_derivatives(capture: dict) -> None:
         states.setdefault(entry["role"], entry["status"])
     if states:
         typer.echo("  derivatives: " + ", ".join(f"{role} {status}" for role, status in states.items()))
+    said = set()
     for entry in capture["files"]:
-        if entry["status"] == "failed":
+        if entry["status"] == "failed" and (entry["role"], entry["error"]) not in said:  # page files share one reason
+            said.add((entry["role"], entry["error"]))
             typer.secho(f"  {entry['role']} failed: {entry['error']}", fg=typer.colors.YELLOW, err=True)
     if capture["derivatives_failed"]:
         typer.echo(f"  make the missing ones with: ohrt capture finish {capture['id']}")

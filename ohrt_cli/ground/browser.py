@@ -104,12 +104,13 @@ def browser_version(executable: Path) -> str | None:
 # ------------------------------------------------------------------------------------------- visit
 
 def visit(url: str, folder: Path, *, record: Callable[[Exchange], None], limits: Limits = Limits(),
-          executable: Path | None = None) -> Visit:
+          executable: Path | None = None, stop: threading.Event | None = None) -> Visit:
     """Open `url` and keep the page in `folder`: screenshot.png, page.pdf, dom.html, text.txt and, for
     https, certificates.pem. Each request/response is passed to `record`, in the order requested.
 
     Raises BrowserMissing or PageFailed (with what was learnt) when there is no page to keep; an output
-    that fails is listed in `Visit.failed_outputs` and the others are still made."""
+    that fails is listed in `Visit.failed_outputs` and the others are still made. Setting `stop` (from
+    another thread) ends the visit at once, as a PageFailed."""
     from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
     executable = executable or find_executable()
@@ -121,7 +122,7 @@ def visit(url: str, folder: Path, *, record: Callable[[Exchange], None], limits:
         playwright = manager.start()
     except Exception as exc:  # the driver itself did not start (no node binary in the wheel, say)
         raise BrowserMissing(f"the browser driver (Playwright) could not start ({short(exc)}): {INSTALL_HINT}.") from None
-    watchdog = _Watchdog(manager, limits.timeout + limits.snapshot_timeout + 15)
+    watchdog = _Watchdog(manager, limits.timeout + limits.snapshot_timeout + 15, stop)
     try:
         try:
             browser = playwright.chromium.launch(
@@ -135,7 +136,11 @@ def visit(url: str, folder: Path, *, record: Callable[[Exchange], None], limits:
                           "profile": "fresh, temporary"}
         watchdog.start()
         Session(browser, result, limits, record, watchdog).run(url, folder)
+        if watchdog.fired:
+            raise PlaywrightError("stopped by the watchdog")
     except PlaywrightError as exc:
+        if watchdog.fired and stop is not None and stop.is_set():
+            raise PageFailed(f"the page capture of {url} was stopped.", result) from None
         if watchdog.fired:
             raise PageFailed(f"the browser did not finish {url} within {watchdog.seconds:.0f} s and was stopped: "
                              "the page may be hostile or broken; capture it again or save it another way.",
@@ -155,18 +160,26 @@ def visit(url: str, folder: Path, *, record: Callable[[Exchange], None], limits:
 
 class _Watchdog:
     """Kills the browser driver and its Chromium if a visit outlives every bound (a page whose script
-    never yields can block even a screenshot); the call waiting on it then fails and the visit fails."""
+    never yields can block even a screenshot), or at once when `stop` is set (the capture around it was
+    abandoned); the call waiting on the browser then fails, and so does the visit."""
 
-    def __init__(self, manager, seconds: float):
-        self.manager, self.seconds, self.fired = manager, seconds, False
-        self.timer = threading.Timer(seconds, self._fire)
-        self.timer.daemon = True
+    def __init__(self, manager, seconds: float, stop: threading.Event | None):
+        self.manager, self.seconds, self.stop, self.fired = manager, seconds, stop, False
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="ohrt-browser-watchdog", daemon=True)
 
     def start(self) -> None:
-        self.timer.start()
+        self.thread.start()
 
     def cancel(self) -> None:
-        self.timer.cancel()
+        self.done.set()
+
+    def _watch(self) -> None:
+        until = time.monotonic() + self.seconds
+        while not self.done.wait(0.2):
+            if time.monotonic() > until or (self.stop is not None and self.stop.is_set()):
+                self._fire()
+                return
 
     def _fire(self) -> None:
         import logging

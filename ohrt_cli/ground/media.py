@@ -48,6 +48,18 @@ class DiskFull(Failure):
     """No space left where the capture is being written."""
 
 
+class NoMedia(Failure):
+    """yt-dlp found no video, audio or image at the URL (the page may still be kept by the browser)."""
+
+
+class HttpFailure(Failure):
+    """The server answered yt-dlp with an HTTP error (4xx, 5xx)."""
+
+
+class UntrustedCertificate(Failure):
+    """yt-dlp refused the site's TLS certificate (self-signed, expired, wrong name)."""
+
+
 class StepFailed(Exception):
     """One derivative step failed; `reason` is one line from the tool."""
 
@@ -229,7 +241,7 @@ def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] 
     originals = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
     originals = [p for p in originals if p.is_file()]
     if not originals:
-        raise Failure(f"no media found at {url}: yt-dlp found the page but downloaded nothing; check that it plays "
+        raise NoMedia(f"no media found at {url}: yt-dlp found the page but downloaded nothing; check that it plays "
                       "in a browser, or save it another way and use `ohrt capture --file`.")
     return Fetched(info=info, originals=originals, postprocessors=ran, warnings=logger.warnings)
 
@@ -253,11 +265,14 @@ def explain_download_error(url: str, exc: Exception, folder: Path) -> Failure:
     if "No space left on device" in reason or "[Errno 28]" in reason or getattr(cause, "errno", None) == 28:
         return disk_full(folder)
     if "Unsupported URL" in reason:
-        return Failure(f"no media found at {url} (yt-dlp: unsupported URL, and no video or audio embedded in the "
+        return NoMedia(f"no media found at {url} (yt-dlp: unsupported URL, and no video or audio embedded in the "
                        "page): check that it plays in a browser; if it does, save it another way and ingest it "
                        "with `ohrt capture --file PATH --url URL --reason TEXT`.")
+    if "CERTIFICATE_VERIFY_FAILED" in reason:
+        return UntrustedCertificate(f"could not fetch {url}: its TLS certificate is not trusted ({reason}); check the "
+                                    "address, or save the page another way and use `ohrt capture --file`.")
     if re.search(r"HTTP Error (4\d\d|5\d\d)", reason):
-        return Failure(f"could not fetch {url}: {reason}; check that the link opens in a browser (the content may "
+        return HttpFailure(f"could not fetch {url}: {reason}; check that the link opens in a browser (the content may "
                        "have been removed).")
     if RESTRICTED.search(reason):
         return Failure(f"cannot capture {url}: {reason}; the content is private, removed or restricted on the "

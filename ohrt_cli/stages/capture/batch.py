@@ -28,7 +28,7 @@ def read_batch(path: str | Path) -> list[tuple[int, str]]:
 
 
 def capture_batch(ctx: Context, path: str | Path, *, reason: str | None = None, progress: Progress | None = None,
-                  derivatives: bool = True) -> dict:
+                  derivatives: bool = True, page: bool = True) -> dict:
     """Capture every URL of a batch file in this one process, carrying on past failures.
 
     Returns {"captured", "failed", "results": [{line, url, ok, capture_id, task_id, error, ...}]}. Stops
@@ -41,7 +41,7 @@ def capture_batch(ctx: Context, path: str | Path, *, reason: str | None = None, 
         row = {"line": line, "url": url, "ok": False, "capture_id": None, "task_id": None, "task_created": False,
                "duplicates": 0, "derivatives_failed": 0, "error": None}
         try:
-            done = capture_url(ctx, url, reason=reason, progress=progress, derivatives=derivatives)
+            done = capture_url(ctx, url, reason=reason, progress=progress, derivatives=derivatives, page=page)
         except OhrtError as exc:
             row["error"] = exc.message
             results.append(row)

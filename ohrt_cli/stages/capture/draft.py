@@ -14,7 +14,7 @@ from ...ground.context import Context
 MANIFEST_FORMAT = "ohrt-capture/1"
 PENDING = ("failed", "not-made")
 FILE_KEYS = ("path", "role", "sha256", "md5", "bytes", "parent_sha256", "status", "error")
-ROLE_ORDER = ("original", "info", "thumbnail", "subtitle", "review", "audio", "keyframes", "contact-sheet",
+ROLE_ORDER = ("original", "info", "thumbnail", "subtitle", "page", "review", "audio", "keyframes", "contact-sheet",
               "fingerprints")
 
 

@@ -12,6 +12,7 @@ from ...ground.db import transaction
 from ...ground.errors import IntegrityFailure, StateError
 from ...ground.times import iso
 from . import hooks
+from . import page as page_step
 from .commit import reseal
 from .derivatives import make_derivatives
 from .draft import PENDING, Progress, disk_guard
@@ -35,10 +36,16 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
     original = next(f for f in manifest["files"] if f["role"] == "original")
     _check_original(folder, original, capture["id"])
     made, failed = set(), []
-    derived = pending - hooks.names()
+    derived = pending - hooks.names() - {"page"}
     if derived:
         media.require_tools()
         made, failed = _remake(ctx, capture["id"], folder, manifest, original, derived, progress)
+    if "page" in pending:
+        error = _remake_page(ctx, capture, folder, progress)
+        if error:
+            failed.append({"role": "page", "error": error})
+        else:
+            made.add("page")
     for hook in hooks.registered():
         if hook.name not in pending:
             continue
@@ -96,3 +103,37 @@ def _move_in(scratch: Path, folder: Path, entries: list[dict], moved: list[Path]
             target.unlink()  # left by an interrupted finish: it is not in the sealed manifest
         os.rename(source, target)
         moved.append(target)
+
+
+def _remake_page(ctx: Context, capture: dict, folder: Path, progress: Progress | None) -> str | None:
+    """Visit the page now (a later visit, said so in the manifest), move what was made in and re-seal;
+    None when every page file was made, else why not."""
+    manifest = store.read_manifest(folder)
+    with disk_guard(ctx):
+        made = page_step.remake(ctx, capture, folder, manifest, progress)
+        scratch = made["scratch"]
+        try:
+            entries = made["entries"]
+            done = [e for e in entries if e["status"] == "ok"]
+            failed = [e for e in entries if e["status"] != "ok"]
+            if not done:
+                return failed[0]["error"] if failed else "no page file was made"
+            moved: list[Path] = []
+            try:
+                _move_in(scratch.path, folder, done, moved)
+                manifest["files"] = [f for f in manifest["files"] if f["role"] != "page"] + entries
+                manifest["page"] = made["page"]
+                manifest.setdefault("revisions", []).append({
+                    "at": iso(ctx.now()), "officer": ctx.actor().as_dict(), "made": ["page"],
+                    "tools": {"ohrt": __version__, "browser": made["page"].get("browser")}})
+                with transaction(ctx.db):
+                    reseal(ctx, capture["id"], folder, manifest, roles={"page"}, action="capture.finish",
+                           detail={"made": ["page"], "still_failed": ["page"] if failed else []})
+            except BaseException:
+                for path in moved:
+                    path.unlink(missing_ok=True)
+                raise
+        finally:
+            store.remove_tree(scratch.path)
+            scratch.release()
+    return failed[0]["error"] if failed else None

@@ -11,6 +11,7 @@ from ...ground.errors import InputError, StateError
 from ...ground.times import iso
 from .. import intake as tasks
 from . import hooks
+from . import page as page_step
 from .commit import commit
 from .derivatives import complete
 from .download import download
@@ -19,12 +20,15 @@ from .files import ingest
 
 
 def capture_url(ctx: Context, url: str, *, task_id: str | None = None, reason: str | None = None,
-                progress: Progress | None = None, derivatives: bool = True, title: str | None = None) -> dict:
+                progress: Progress | None = None, derivatives: bool = True, title: str | None = None,
+                page: bool = True) -> dict:
     """Download `url` to the store and link it to its task (SOP 9.1; self-tasked under 8.5 when no open
-    task exists, with `reason` as the rationale). Returns the capture (see `get_capture`) with
-    `task_created`, `duplicates` and `matches`."""
+    task exists, with `reason` as the rationale), keeping the page as the browser shows it beside the
+    media, or as the capture itself when there is no media (`page.py`; `page=False` skips the browser).
+    Returns the capture (see `get_capture`) with `task_created`, `duplicates` and `matches`."""
     return _capture(ctx, "download", url, task_id=task_id, reason=reason, title=title, progress=progress,
-                    derivatives=derivatives, fetch=lambda draft: download(draft, progress))
+                    derivatives=derivatives,
+                    fetch=lambda draft: page_step.fetch(ctx, draft, progress, download, page=page))
 
 
 def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None, task_id: str | None = None,
