@@ -139,7 +139,8 @@ def host_keys(host: str) -> set[str]:
 
 def with_starts(keys: set[str]) -> set[str]:
     """`keys` and, for each key of words run together, a b key of its first letters: a text is looked at
-    for words run together only where such a start is found, which keeps a check to two short lookups."""
+    for words run together only where such a start is found, which keeps a check to two short lookups.
+    (Stored keys need none: a start is looked up there as a range of j keys.)"""
     return keys | {"b" + k[1:1 + START] for k in keys if k[0] == "j"}
 
 
@@ -199,12 +200,12 @@ class Source:
         if not value:
             return set()
         if self.kind in (SUBJECT, APPLICANT):
-            return with_starts(name_keys(value))
+            return name_keys(value)
         if self.kind == HOST:
-            return with_starts(host_keys(value)) if "." in value else set()
+            return host_keys(value) if "." in value else set()
         if self.code == 4:
             return phrase_keys(value)
-        return with_starts(reference_keys(value, other))
+        return reference_keys(value, other)
 
 
 SOURCES = {s.code: s for s in (
@@ -323,11 +324,13 @@ class Guard:
         found: dict[int, dict[int, set[str]]] = {}
         sql = ("SELECT key, src, row FROM guard_keys WHERE key IN (SELECT value FROM json_each(?)) "
                f"AND src IN ({','.join(map(str, codes))})")
-        for key, src, row in self.db.execute(sql, [json.dumps(list(candidates))]):
-            if key[0] == "b":
-                places.add(key)
-            else:
-                found.setdefault(src, {}).setdefault(row, set()).add(key)
+        for key, src, row in self.db.execute(sql, [json.dumps([k for k in candidates if k[0] != "b"])]):
+            found.setdefault(src, {}).setdefault(row, set()).add(key)
+        starts = ["j" + k[1:] for k in candidates if k[0] == "b"]
+        if starts:  # a start is found as any j key that begins with it: one index probe each
+            places.update("b" + k[1:] for (k,) in self.db.execute(
+                "SELECT c.value FROM json_each(?) AS c WHERE EXISTS (SELECT 1 FROM guard_keys "
+                "WHERE key >= c.value AND key < c.value || char(1114111))", [json.dumps(starts)]))
         for src, rows in found.items():
             source = SOURCES[src]
             ids = sorted(rows)
