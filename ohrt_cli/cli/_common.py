@@ -1,4 +1,4 @@
-"""What every command shares: the global options, opening the Context, and printing results.
+"""What every command shares: the global options, opening the Context, and printing results (no SOP paragraph).
 
 Kept free of heavy imports (sqlite-utils, yt-dlp, ffmpeg) so that `ohrt --help` starts fast; each
 command imports its domain module when it runs.

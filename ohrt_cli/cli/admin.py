@@ -1,4 +1,4 @@
-"""`ohrt init` and `ohrt officer …`: the home and its roster."""
+"""`ohrt init` and `ohrt officer …`: the home and its roster (SOP 3.6: who may act in it)."""
 
 from __future__ import annotations
 

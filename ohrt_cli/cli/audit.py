@@ -1,4 +1,4 @@
-"""`ohrt audit …`: read, verify and export the audit chain."""
+"""`ohrt audit …`: read, verify and export the audit chain (DPA 2018 s.62 logging; SOP 7.2 figures rest on it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The audit chain: every state change and every consultation or disclosure of material, hash-chained.
+"""The audit chain: every state change, consultation or disclosure of material, hash-chained (DPA 2018 s.62; SOP 8.6).
 
 Each entry's hash covers its own fields and the previous entry's hash, so an entry edited, removed or
 moved with the `sqlite3` shell breaks the chain at that point (DPA 2018 s.62 logging). The head row

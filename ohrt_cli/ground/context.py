@@ -1,5 +1,6 @@
-"""The Context every domain function takes: the home's database, store, settings, clock and acting
-officer. Built once per command by the CLI, or by a test on `tmp_path`; nothing reads global state."""
+"""The Context every domain function takes (no SOP paragraph of its own): the home's database, store,
+settings, clock and acting officer. Built once per command by the CLI, or by a test on `tmp_path`;
+nothing reads global state."""
 
 from __future__ import annotations
 

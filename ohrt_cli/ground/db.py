@@ -1,4 +1,4 @@
-"""The home's SQLite database: connection, transactions, readable ids, and the schema's history.
+"""The home's SQLite database: connection, transactions, readable ids, the schema's history (SOP 8.6 records).
 
 Every schema change is a small named function appended to MIGRATIONS; `migrate(db)` applies those not
 yet recorded in `_migrations`, in order. Reading this file top to bottom is the history of the schema.

@@ -1,4 +1,4 @@
-"""The kinds of mistake and failure an officer can meet, each carrying how to mend it.
+"""The kinds of mistake and failure an officer can meet, each carrying how to mend it (no SOP paragraph of its own).
 
 The CLI turns these into one red line: exit 2 for bad input (nothing was changed), 1 for a failure.
 """

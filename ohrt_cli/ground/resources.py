@@ -1,4 +1,4 @@
-"""Where shipped data lives: `templates/` at the repository root, installed as `ohrt_cli.templates`.
+"""Where shipped data lives (templates for SOP 10.1 and 10.4, catalogues for 9.4): `templates/`, as `ohrt_cli.templates`.
 
 A team may override any shipped file by putting one at the same relative path under `HOME/templates/`
 (for the terms-of-service catalogue: `HOME/tos/`)."""

@@ -1,4 +1,4 @@
-"""The home's Ed25519 key: signs manifests, audit exports and shared hash files.
+"""The home's Ed25519 key: signs manifests, audit exports and shared hash files (SOP 9.1, 10.8; ACPO principle 3).
 
 Signatures are raw 64-byte Ed25519 over the exact bytes of a file, so anyone can check them with
 `openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in FILE -sigfile FILE.sig`.

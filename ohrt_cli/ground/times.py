@@ -1,4 +1,4 @@
-"""Times and dates: UTC ISO-8601 for our own times, validated dates from outside, quarters (SOP 7.2, 7.5), media positions and lengths (SOP 9.1)."""
+"""Times and dates: UTC ISO-8601, validated outside dates, quarters (SOP 7.2, 7.5), media positions and lengths (9.1)."""
 
 from __future__ import annotations
 

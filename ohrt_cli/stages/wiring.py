@@ -1,4 +1,4 @@
-"""Which stage's work follows which: the hooks run after every committed capture, registered in one place (SOP 9.1, 10.8).
+"""Which stage's work follows which: the hooks run after each committed capture, registered here (SOP 9.1, 10.8).
 
 The capture stage runs its hooks without knowing who they belong to; the library stage does not reach
 into the capture stage either. The CLI calls `install()` before it captures, so the import graph stays

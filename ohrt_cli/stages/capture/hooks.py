@@ -1,4 +1,4 @@
-"""Work that follows a committed capture (fingerprints and library matching today), registered and run in one loop (SOP 9.1, 10.8).
+"""Work that follows a committed capture (fingerprints, library matching), registered, run in one loop (SOP 9.1, 10.8).
 
 A stage that has work to do once a capture is sealed registers a hook here, as yt-dlp's post-processors
 are added to a downloader; the capture stage never looks for other stages itself. Who registers what is

@@ -1,4 +1,4 @@
-"""Reading captures: one capture, a task's latest, the list, and consulting one with its reason (SOP 9.1; DPA 2018 s.62)."""
+"""Reading captures: one, a task's latest, the list, and consulting one with its reason (SOP 9.1; DPA 2018 s.62)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Verifying the store: every capture's files re-hashed, signatures and SHA256SUMS checked (SOP 9.1; ACPO principle 1)."""
+"""Verifying the store: every capture's files re-hashed, signatures and SHA256SUMS checked (SOP 9.1; ACPO 1)."""
 
 from __future__ import annotations
 
