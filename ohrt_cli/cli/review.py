@@ -207,7 +207,7 @@ def tos_list(
 
     Example: ohrt tos list youtube
     """
-    from ..ground.tos import list_clauses
+    from ..stages.review import list_clauses
 
     rows = run(lambda ctx: list_clauses(ctx.home, platform))
     if as_json:

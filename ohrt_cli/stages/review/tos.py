@@ -12,10 +12,10 @@ import re
 import tomllib
 from pathlib import Path
 
-from .errors import InputError, NotFound
-from .resources import templates_dir
-from .times import parse_date
-from .urls import PLATFORM_NAMES
+from ...ground.errors import InputError, NotFound
+from ...ground.resources import templates_dir
+from ...ground.times import parse_date
+from ...ground.urls import PLATFORM_NAMES
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9.+-]{0,39}")
 CLAUSE_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")

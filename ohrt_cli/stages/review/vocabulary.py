@@ -1,0 +1,111 @@
+"""The review's vocabulary: harm factors (SOP 9.2), formats (8.6.6), decisions (10.3), and media time ranges (9.1)."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from ...ground.errors import InputError
+from ...ground.times import clock
+
+
+class Factor(NamedTuple):
+    title: str
+    sop: str
+
+
+# The harm factors of SOP 9.2 (non-exhaustive in the SOP; these codes are stable and stored).
+FACTORS: dict[str, Factor] = {
+    "gang-affiliation": Factor("Affiliation of the people shown to an organised crime group or gang", "9.2.1"),
+    "previous-incidents": Factor("Previous incidents or offences between the groups", "9.2.2"),
+    "provocative-language": Factor("Inflammatory or provocative words likely to provoke violence", "9.2.3"),
+    "humiliation": Factor("Acts of humiliation", "9.2.4"),
+    "public-safety": Factor("Words or conduct harming public safety or leading to disorder", "9.2.5"),
+    "illegal-sales": Factor("Sale of illegal commodities", "9.2.6"),
+    "exploitation": Factor("Exploitation of a child or vulnerable person", "9.2.7"),
+}
+FACTOR_BY_SOP = {factor.sop: code for code, factor in FACTORS.items()}
+
+# Format of the content (8.6.6); "music" is an audio-only music track. The format decides whether a
+# removal goes into the Domain library (10.8): only musical content does.
+FORMATS = ("video", "music-video", "music", "image", "audio", "text", "live-stream")
+MUSICAL_FORMATS = frozenset({"music-video", "music"})
+FORMAT_ALIASES = {"music video": "music-video", "musicvideo": "music-video", "music track": "music",
+                  "live stream": "live-stream", "livestream": "live-stream", "live": "live-stream"}
+
+DECISIONS = {"refer": "10.3.1: harmful and in breach of the terms of service, refer to the platform",
+             "nfa": "10.3.2: no further action"}
+STATUS_AFTER = {"refer": "reviewed", "nfa": "closed"}
+
+# What a referral's state means for a new review (see `_check_referrals`).
+SENT_REFERRALS = ("sent", "removed", "not-removed")
+APPROVED_REFERRALS = ("approved",)
+REDRAFT_REFERRALS = ("drafted", "returned")
+AFTER_APPROVAL = ("qa-approved", "sent", "removed", "not-removed", "appeal-drafted")
+
+# A committed capture holds its original (and its duration) even when a derivative failed ("incomplete"),
+# so either may be reviewed; the latest, as `capture.latest_capture` has it.
+CAPTURE_STATUSES = ("complete", "incomplete")
+REVIEW_AUDIT_REASON = "content review, SOP 9.2–9.4"
+KNOWN_SYSTEMS = {"aware": "Aware"}
+
+
+_TIME = re.compile(r"(?:(\d{1,2}):)?(\d{1,3}):(\d{2})")
+
+
+def parse_time(text: str) -> int:
+    """'01:23' or '1:02:03' → seconds. Minutes may run past 59 only without an hour part."""
+    match = _TIME.fullmatch(text.strip())
+    if not match:
+        raise ValueError(text)
+    hours, minutes, seconds = int(match[1] or 0), int(match[2]), int(match[3])
+    if seconds > 59 or (match[1] is not None and minutes > 59):
+        raise ValueError(text)
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """'01:23-01:40' → (83, 100); start must come before end (SOP 9.1: where in the media)."""
+    start_text, sep, end_text = (text or "").strip().partition("-")
+    try:
+        if not sep:
+            raise ValueError(text)
+        start, end = parse_time(start_text), parse_time(end_text)
+    except ValueError:
+        raise InputError(f"time range {text.strip()!r} is not START-END as MM:SS-MM:SS or H:MM:SS-H:MM:SS: "
+                         "write it e.g. 01:23-01:40.") from None
+    if start >= end:
+        raise InputError(f"time range {text.strip()} does not run forwards: give the start before the end, "
+                         f"e.g. {clock(min(start, end))}-{clock(max(start, end) + (start == end))}.")
+    return start, end
+
+
+def split_cell(value) -> list[str]:
+    """A list given as a JSON list, or as one text with ';' between the values."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def factor_code(text: str) -> str:
+    """A factor by its code (`provocative-language`) or its SOP paragraph (`9.2.3`)."""
+    value = re.sub(r"[\s_]+", "-", (text or "").strip().lower())
+    code = FACTOR_BY_SOP.get(value, value)
+    if code not in FACTORS:
+        known = ", ".join(f"{c} ({f.sop})" for c, f in FACTORS.items())
+        raise InputError(f"harm factor {text.strip()!r} is not known: use one of {known} (`ohrt review factors`).")
+    return code
+
+
+def format_code(text: str) -> str:
+    value = " ".join((text or "").strip().lower().split())
+    value = FORMAT_ALIASES.get(value, value)
+    if value not in FORMATS:
+        raise InputError(f"format {text.strip()!r} is not known: use one of {', '.join(FORMATS)} (SOP 8.6.6).")
+    return value
+
+
+def factor_list() -> list[dict]:
+    return [{"code": code, "title": factor.title, "sop": factor.sop} for code, factor in FACTORS.items()]
