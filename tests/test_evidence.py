@@ -23,7 +23,7 @@ import pytest
 
 from support.home import TASK_ARGS, Ohrt, new_home
 
-from ohrt_cli.stages.evidence import package as evidence
+from ohrt_cli.stages import evidence
 
 URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 SUBJECT = "Jaylen Marsh"

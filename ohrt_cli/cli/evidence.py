@@ -33,7 +33,7 @@ def export(
 
     Example: ohrt export T-2026-000001 --to /media/usb --recipient 'DC Jo Bloggs, Trident Central' --reason 'CPS charging file'
     """
-    from ..stages.evidence.package import export_package
+    from ..stages.evidence import export_package
 
     result = run(lambda ctx: export_package(ctx, task_id, to=to, recipient=recipient, reason=reason,
                                             make_zip=make_zip, include_sensitive=include_sensitive))
@@ -57,7 +57,7 @@ def verify_package_command(package: Path, as_json: bool) -> None:
     with or without a home: with one, it also says whether the key is the home's and which export it is."""
     from ..ground.context import open_context
     from ..ground.errors import HomeError
-    from ..stages.evidence.package import verify_package
+    from ..stages.evidence import verify_package
     from ._common import STATE
 
     try:

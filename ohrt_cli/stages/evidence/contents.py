@@ -7,6 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 
+from ...ground import signing
+
+# The package's own layout, inside the bag's data/ folder.
+PACKAGE_FORMAT = "ohrt-evidence/1"  # package.json's format
+INDEX = "package.json"
+EXCERPT = "audit/audit-excerpt.jsonl"
+PUBLIC_KEY = signing.PUBLIC_NAME
+SENSITIVE_DIR = "sensitive"
+CONTENT_DIRS = ("original", "source", "derived")  # what the content itself is, as captured
+
 
 @dataclasses.dataclass
 class Package:

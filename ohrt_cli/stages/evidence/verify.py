@@ -1,0 +1,225 @@
+"""Checking an evidence package that comes back: bag, captures' sums and signatures, audit excerpt, drafts (ACPO 3)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from ...ground import audit, signing, store
+from ...ground.context import Context
+from ...ground.errors import InputError
+from .bag import bagit_module
+from .contents import EXCERPT, INDEX, PUBLIC_KEY
+from .gather import home_public_key
+
+
+def verify_package(path: str | os.PathLike, *, ctx: Context | None = None) -> dict:
+    """Check a package that comes back (a bag folder, or its zip): the bag in full (`bagit`, fast=False),
+    each capture's SHA256SUMS and manifest signature against the package's own public key, each audit
+    entry's hash, each referral draft's recorded hash. With `ctx`, also whether the key is this home's
+    and which export of this home the package is.
+
+    Returns {"package", "intact", "bag_valid", "task_id", "captures": [{id, intact, files}],
+    "audit_entries", "public_key_fingerprint", "key_matches_home", "export", "problems": [{check (package,
+    bag, capture, audit, referral, key), path, problem (changed, missing, unexpected, signature, sums,
+    manifest, bag, key), detail}]}."""
+    source = Path(path).expanduser()
+    if source.is_file() and zipfile.is_zipfile(source):
+        with tempfile.TemporaryDirectory(prefix="ohrt-package-") as scratch:
+            folder = _unzip(source, Path(scratch))
+            report = _verify_folder(folder, ctx)
+        report["package"] = str(source)
+        return report
+    if not source.is_dir():
+        raise InputError(f"{source} is neither a package folder nor its zip: give the folder that holds "
+                         "bagit.txt, or the .zip made with --zip.")
+    return _verify_folder(source.resolve(), ctx)
+
+
+def _unzip(source: Path, scratch: Path) -> Path:
+    with zipfile.ZipFile(source) as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+        if len(tops) != 1:
+            raise InputError(f"{source} does not hold one package folder at its top: is it a zip made by "
+                             "`ohrt export --zip`?")
+        archive.extractall(scratch)
+    return scratch / tops.pop()
+
+
+def _verify_folder(folder: Path, ctx: Context | None) -> dict:
+    problems: list[dict] = []
+
+    def reporter(check: str) -> Callable[[str, str, str], None]:
+        def problem(where: str, kind: str, detail: str) -> None:
+            problems.append({"check": check, "path": where, "problem": kind, "detail": detail})
+        return problem
+
+    problem = reporter("package")
+    result = {"package": str(folder), "intact": False, "bag_valid": False, "task_id": None, "captures": [],
+              "audit_entries": 0, "public_key_fingerprint": None, "key_matches_home": None, "export": None,
+              "problems": problems}
+    if not (folder / "bagit.txt").is_file():
+        problem(str(folder), "bag", "not a BagIt bag (no bagit.txt): give the package's folder, which holds "
+                                    "bagit.txt and data/")
+        return result
+    result["bag_valid"] = _check_bag(folder, reporter("bag"))
+    data = folder / "data"
+    index = _read_json(data / INDEX, f"data/{INDEX}", problem) or {}
+    result["task_id"] = index.get("task_id")
+    public = _read_bytes(data / PUBLIC_KEY, f"data/{PUBLIC_KEY}", problem)
+    if public is not None:
+        result["public_key_fingerprint"] = signing.fingerprint(public)
+        result["captures"] = _check_captures(data, public, index, reporter("capture"))
+    result["audit_entries"] = _check_excerpt(data / EXCERPT, reporter("audit"))
+    _check_drafts(data, index, reporter("referral"))
+    if ctx is not None and public is not None:
+        result["key_matches_home"], result["export"] = _against_home(ctx, folder, public, reporter("key"))
+    result["intact"] = not problems
+    return result
+
+
+def _check_bag(folder: Path, problem: Callable) -> bool:
+    """RFC 8493 validation with `bagit`, naming each missing, unexpected or changed file."""
+    bagit = bagit_module()
+    try:
+        bag = bagit.Bag(str(folder))
+        bag.validate(fast=False)
+        return True
+    except bagit.BagValidationError as exc:
+        details = exc.details or _bag_details(bag)
+        for detail in details:
+            problem(str(detail.path), *_bag_problem(detail))
+        if not details:
+            problem("bag-info.txt", "bag", exc.message)
+    except (bagit.BagError, OSError, ValueError) as exc:
+        problem("bagit.txt", "bag", f"not a readable BagIt bag ({exc})")
+    return False
+
+
+def _bag_problem(detail) -> tuple[str, str]:
+    """(problem, detail) in our words for one of bagit's findings."""
+    kind = type(detail).__name__
+    if kind == "ChecksumMismatch":
+        return "changed", f"sha256 is {detail.found[:16]}…, the bag's manifest records {detail.expected[:16]}…"
+    if kind == "FileMissing":
+        return "missing", "listed in the bag's manifest but not in the bag"
+    if kind == "UnexpectedFile":
+        return "unexpected", "in the bag but not in its manifest"
+    return "bag", str(detail)
+
+
+def _bag_details(bag) -> list:
+    """Which files a bag whose Payload-Oxum no longer adds up has lost, gained or changed (bagit stops at
+    the sum and names none)."""
+    bagit = bagit_module()
+    missing, unexpected = bag.compare_manifests_with_fs()
+    details = [bagit.FileMissing(p) for p in missing] + [bagit.UnexpectedFile(p) for p in unexpected]
+    for rel, hashes in sorted(bag.entries.items()):
+        target = Path(bag.path) / rel
+        if "sha256" in hashes and target.is_file() and rel not in missing:
+            actual = store.hash_file(target, md5=False).sha256
+            if actual != hashes["sha256"]:
+                details.append(bagit.ChecksumMismatch(rel, "sha256", hashes["sha256"], actual))
+    return details
+
+
+def _read_bytes(path: Path, label: str, problem: Callable) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        problem(label, "missing", "not in the package")
+        return None
+
+
+def _read_json(path: Path, label: str, problem: Callable):
+    data = _read_bytes(path, label, problem)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        problem(label, "changed", "is not valid JSON")
+        return None
+
+
+def _check_captures(data: Path, public: bytes, index: dict, problem: Callable) -> list[dict]:
+    """Each capture folder as the store checks it: SHA256SUMS, signature with the package's key, and the
+    manifest's hash as recorded at export."""
+    recorded = {c["id"]: c for c in index.get("captures", [])}
+    present = sorted(p.name for p in (data / "captures").iterdir() if p.is_dir()) if (data / "captures").is_dir() else []
+    found = []
+    for capture_id in sorted(set(recorded) | set(present)):
+        folder = data / "captures" / capture_id
+        expected = recorded.get(capture_id, {}).get("manifest_sha256")
+        report = store.verify_folder(folder, public, manifest_sha256=expected)
+        for item in report["problems"]:
+            where = f"data/captures/{capture_id}" + ("" if item["path"] == str(folder) else f"/{item['path']}")
+            problem(where, item["problem"], item["detail"])
+        if capture_id not in recorded:
+            problem(f"data/captures/{capture_id}", "unexpected", "a capture folder package.json does not list")
+        found.append({"id": capture_id, "intact": report["intact"] and capture_id in recorded,
+                      "files": report["files"]})
+    return found
+
+
+def _check_excerpt(path: Path, problem: Callable) -> int:
+    """Recompute each audit entry's hash; where two entries follow each other in the chain, check the link."""
+    label = f"data/{EXCERPT}"
+    raw = _read_bytes(path, label, problem)
+    if raw is None:
+        return 0
+    previous: dict | None = None
+    count = 0
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+            actual = audit.entry_hash(entry)
+        except (ValueError, KeyError, TypeError):
+            problem(label, "changed", f"line {number} is not an audit entry")
+            continue
+        count += 1
+        if actual != entry.get("hash"):
+            problem(label, "changed", f"entry {entry.get('seq')} (line {number}) does not match its hash: its "
+                                      "contents were altered")
+        elif previous and entry["seq"] == previous["seq"] + 1 and entry["prev_hash"] != previous["hash"]:
+            problem(label, "changed", f"entry {entry['seq']} does not follow entry {previous['seq']} in the chain")
+        previous = entry
+    return count
+
+
+def _check_drafts(data: Path, index: dict, problem: Callable) -> None:
+    """Each referral's current draft is the very file that QA approved and the home recorded."""
+    for referral in index.get("referrals", []):
+        rel = referral.get("draft_path")
+        if not rel or not referral.get("draft_sha256"):
+            continue
+        target = data / rel
+        if not target.is_file():
+            problem(f"data/{rel}", "missing", f"the current draft of {referral['id']} is not in the package")
+        elif hashlib.sha256(target.read_bytes()).hexdigest() != referral["draft_sha256"]:
+            problem(f"data/{rel}", "changed", f"is not the draft of {referral['id']} as recorded")
+
+
+def _against_home(ctx: Context, folder: Path, public: bytes, problem: Callable) -> tuple[bool, dict | None]:
+    """Whether the package was signed by this home's key, and the export entry that recorded it."""
+    home_key = home_public_key(ctx)
+    matches = signing.fingerprint(home_key) == signing.fingerprint(public)
+    if not matches:
+        problem(f"data/{PUBLIC_KEY}", "key", f"is not this home's key ({signing.fingerprint(home_key)}): the package "
+                                             "was made by another home, or its key was replaced")
+    tagmanifest = folder / "tagmanifest-sha256.txt"
+    if not tagmanifest.is_file():
+        return matches, None
+    digest = hashlib.sha256(tagmanifest.read_bytes()).hexdigest()
+    row = ctx.db.execute(
+        "SELECT seq, at, officer, object_id, json_extract(detail, '$.recipient') FROM audit "
+        "WHERE action = 'evidence.export' AND json_extract(detail, '$.package_sha256') = ? ORDER BY seq LIMIT 1",
+        [digest]).fetchone()
+    if row is None:
+        return matches, None
+    return matches, dict(zip(("audit_seq", "at", "officer", "task_id", "recipient"), row))
