@@ -25,6 +25,7 @@ from ..ground import sensitive, urls
 from ..ground.context import Context
 from ..ground.errors import InputError
 from ..ground.render import Fields, fields
+from ..ground.times import duration_text
 
 # Names a platform-bound template may ask for but will never be given, with why (for the error line).
 _SUBJECTS = "subjects linked to a task are sensitive personal data (SOP 8.4, 6.4)"
@@ -89,17 +90,6 @@ def iso_date(value: Any) -> str | None:
     if re.fullmatch(r"\d{8}", text):
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
     return text or None
-
-
-def duration_text(seconds: Any) -> str | None:
-    if not seconds:
-        return None
-    total = int(round(float(seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min {secs:02d} s"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def item_id_from_url(url: str) -> str | None:

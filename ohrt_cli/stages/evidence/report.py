@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ... import __version__
 from ...ground import signing, urls
+from ...ground.times import duration_text
 from ...ground.context import Context
 from ...ground.render import Renderer
 
@@ -138,7 +139,7 @@ def _capture(capture: dict, root: Path, officer) -> dict:
         "extractor": manifest.get("extractor"), "platform_item_id": manifest.get("platform_item_id"),
         "channel": manifest.get("channel"), "uploader": manifest.get("uploader"),
         "upload_date": manifest.get("upload_date"), "title": manifest.get("title"),
-        "duration": _duration(manifest.get("duration")), "media_kind": manifest.get("media_kind"),
+        "duration": duration_text(manifest.get("duration")), "media_kind": manifest.get("media_kind"),
         "started_at": manifest.get("started_at"), "finished_at": manifest.get("finished_at"),
         "officer": (f"{by_officer.get('name')} ({by_officer.get('number')}, {by_officer.get('role')})"
                     if by_officer else officer(capture["officer"])),
@@ -382,12 +383,6 @@ def _other_files(root: Path) -> list[dict]:
 
 def _sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-
-
-def _duration(seconds) -> str | None:
-    from ..disclosure import duration_text
-
-    return duration_text(seconds)
 
 
 # ----------------------------------------------------------------------------------------- checking
