@@ -1,6 +1,6 @@
 """What one evidence package holds, read from the home before anything is written (SOP 6.3; ACPO principle 3).
 
-`package.py` gathers it and writes it; `report.py` renders its report.html from it.
+`gather.py` reads it from the home, `package.py` writes it; `report.py` renders its report.html from it.
 """
 
 from __future__ import annotations

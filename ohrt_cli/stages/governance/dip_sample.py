@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...ground import audit, sensitive
-from . import figures as kpi
+from . import figures
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import InputError, NotAllowed, NotFound, StateError
@@ -315,7 +315,7 @@ def build_report(ctx: Context, quarter_text: str | None = None) -> dict:
     if q.start > ctx.today():
         raise InputError(f"quarter {q.name} has not begun (today is {ctx.today()}): report on a past quarter, "
                          f"e.g. --quarter {last_complete_quarter(ctx).name}.")
-    threshold = kpi.threshold_of(ctx)
+    threshold = figures.threshold_of(ctx)
     prev = q.previous()
     guard = sensitive.for_context(ctx)
     return {
@@ -329,9 +329,9 @@ def build_report(ctx: Context, quarter_text: str | None = None) -> dict:
         "complete": ctx.today() >= q.end,
         "generated_at": iso(ctx.now()),
         "small_count_threshold": threshold,
-        "sections": [{"id": sid, "title": title, "about": about} for sid, title, about in kpi.SECTIONS],
+        "sections": [{"id": sid, "title": title, "about": about} for sid, title, about in figures.SECTIONS],
         # a platform given as a host name, or a unit named after a person, is not named (6.5)
-        "figures": kpi.figures(ctx.db, q, threshold, withhold=lambda key: bool(guard.find(key))),
+        "figures": figures.figures(ctx.db, q, threshold, withhold=lambda key: bool(guard.find(key))),
     }
 
 

@@ -7,7 +7,7 @@ default), longer only while held for an investigation (CPIA 1996); and re-upload
   title, URL, platforms, rationale, summary, breach). It expires on the date of removal + retention.
 * `place_hold` / `release_hold` (sergeant or above): an item under an active hold is never purged.
 * `on_capture` (called by the capture stage once a capture is committed) fingerprints the capture
-  (`fingerprint.py`) and reports every library item it matches, local or imported; `match_capture`
+  (`ground/fingerprint/`) and reports every library item it matches, local or imported; `match_capture`
   does the same later. Matches are audited as 'library.match' (the KPI report counts them).
 * The purge, for library items and for everything else captured (SOP 2.2), is in `retention.py`;
   signed hash files for other forces in `sharing.py`.

@@ -220,7 +220,7 @@ def _start(ctx: Context, batch: list[Unit], exports: "ExportIndex") -> list[Unit
     """Step 1: re-check each unit under the write lock, then commit its tombstone ('purging') — which
     lists every folder and file step 2 will delete — and mark its captures purged, before anything is
     deleted. An export still being made is refused when it would be published, its task's captures being
-    marked purged (evidence.py)."""
+    marked purged (stages/evidence)."""
     started = []
     now = iso(ctx.now())
     who = ctx.officer.number if ctx.officer else "scheduled"
