@@ -130,6 +130,10 @@ def visit(url: str, folder: Path, *, record: Callable[[Exchange], None], limits:
                 # Playwright turns Chromium's pop-up blocker off by default; a capture wants it on.
                 ignore_default_args=["--disable-popup-blocking"], timeout=30_000)
         except PlaywrightError as exc:
+            if "sandbox" in str(exc).lower():
+                raise BrowserMissing(f"the browser at {executable} cannot use its sandbox for this user ({short(exc)[:160]}): "
+                                     "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) "
+                                     "or install Chromium's setuid sandbox helper.") from None
             raise BrowserMissing(f"the browser at {executable} did not start ({short(exc)}): {INSTALL_HINT}.") from None
         result.browser = {"name": "Chromium", "version": browser.version, "executable": str(executable),
                           "sandbox": sandboxed(), "headless": True, "driver": f"playwright {_playwright_version()}",
