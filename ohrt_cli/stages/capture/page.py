@@ -66,8 +66,14 @@ class Job:
         return self
 
     def wait(self) -> "Job":
-        if self.thread is not None:
+        if self.thread is None:
+            return self
+        try:
             self.thread.join()
+        except BaseException:  # Ctrl-C while waiting: stop the browser before the staging folder goes
+            self.stop.set()
+            self.thread.join(timeout=10)
+            raise
         return self
 
     def abandon(self) -> None:
