@@ -69,6 +69,17 @@ def test_words_a_script_inserts_after_load_are_in_the_text_the_dom_and_a_valid_w
     wacz = webarchive.pack_wacz(warc, tmp_path / "archive.wacz", url=seen.final_url, ts=seen.started_at,
                                 title=seen.title, text=(tmp_path / "text.txt").read_text())
     assert webarchive.validate_wacz(wacz)["result"].startswith("Validation succeeded")
+    # our index is the one py-wacz's own `wacz create` makes of the same WARC, line for line
+    import gzip
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "wacz", "create", "-o", tmp_path / "theirs.wacz", warc], check=True,
+                   capture_output=True)
+    with zipfile.ZipFile(tmp_path / "theirs.wacz") as theirs, zipfile.ZipFile(wacz) as ours:
+        assert ours.read("indexes/index.cdx").decode() == gzip.decompress(theirs.read("indexes/index.cdx.gz")).decode()
+        assert ours.namelist()[:3] == ["archive/page.warc.gz", "indexes/index.cdx", "pages/pages.jsonl"]
 
 
 def test_three_photos_are_each_recorded_as_the_browser_received_them(pages, tmp_path):

@@ -5,9 +5,10 @@
   browser decoded them, so `Content-Encoding` and `Transfer-Encoding` are renamed `X-Archive-Orig-…` and
   `Content-Length` is the stored length; a body cut at a limit carries `WARC-Truncated`; the server's
   address is `WARC-IP-Address`.
-* `pack_wacz` puts that WARC, its CDX index, `pages/pages.jsonl` (the page's URL, time, title and text)
-  and `datapackage.json` with every file's SHA-256 into one WACZ (py-wacz's `wacz create`), which
-  `wacz validate` accepts and pywb or ReplayWeb.page replay offline.
+* `pack_wacz` puts that WARC, its CDXJ index, `pages/pages.jsonl` (the page's URL, time, title and text)
+  and `datapackage.json` with every file's SHA-256 into one WACZ 1.1.1, written to the specification here
+  (py-wacz's `wacz create` costs a second to import), which `wacz validate` accepts and pywb or
+  ReplayWeb.page replay offline.
 * `validate_wacz` runs the `wacz` package's own validator (`wacz validate -f FILE`, in a child process so
   its prints and its exceptions stay out of ours): every file inside against the hashes in its
   datapackage.json, and the package's shape.
@@ -20,9 +21,9 @@ The checks return what the manifest records about them ({"tool", "version", "res
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
+import hashlib
 import http
 import importlib.metadata
 import io
@@ -167,6 +168,7 @@ def _check_gzip(path: Path, name: str) -> None:
 # ------------------------------------------------------------------------------------------ writing
 
 RENAMED = ("content-encoding", "transfer-encoding")
+WACZ_VERSION = "1.1.1"
 WARC_NAME = "page.warc.gz"
 
 
@@ -230,30 +232,93 @@ class WarcFile:
         self.records += 1
 
 
-def pack_wacz(warc: Path, target: Path, *, url: str, ts: str, title: str | None, text: str | None = None) -> Path:
-    """A WACZ at `target` holding `warc` (as archive/<its name>), its index, the one page and the
-    datapackage with SHA-256 hashes. Failure in one line if py-wacz refuses."""
-    from wacz.main import main as wacz_main
+def pack_wacz(warc: Path, target: Path, *, url: str, ts: str, title: str | None, text: str | None = None,
+              software: str = "ohrt") -> Path:
+    """A WACZ 1.1.1 at `target`: `warc` as archive/<its name> (stored, it is gzip already), a sorted CDXJ
+    index of its responses (indexes/index.cdx, SURT keys as pywb and py-wacz make them), the one page
+    (pages/pages.jsonl: url, ts, title, text) and datapackage.json with every file's SHA-256, itself
+    hashed in datapackage-digest.json. Written here rather than by `wacz create`, whose import alone
+    costs a second of every capture; `wacz validate` accepts it (the tests check). Failure in one line."""
+    import zipfile
 
-    pages = target.with_name(target.stem + ".pages.jsonl")
-    page = {"url": url, "ts": ts, "title": title or url}
+    try:
+        lines = sorted(_cdxj(warc))
+    except Exception as exc:  # a WARC we wrote ourselves and cannot read back
+        raise Failure(f"the page's web archive could not be indexed ({type(exc).__name__}: {exc}): capture again.") from None
+    page = {"id": "page", "url": url, "ts": ts, "title": title or url}
     if text:
         page["text"] = text
-    pages.write_text(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Pages"}) + "\n"
-                     + json.dumps(page) + "\n", encoding="utf-8")
+    members = {
+        f"archive/{warc.name}": warc,
+        "indexes/index.cdx": "".join(lines).encode("utf-8"),
+        "pages/pages.jsonl": (json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Pages",
+                                          "hasText": bool(text)}) + "\n" + json.dumps(page) + "\n").encode("utf-8"),
+    }
+    when = tuple(dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(dt.timezone.utc).timetuple()[:6])
+    resources = []
     try:
-        with contextlib.redirect_stdout(io.StringIO()) as said:
-            code = wacz_main(["create", "-o", str(target), "--hash-type", "sha256", "-p", str(pages),
-                              "--copy-pages", "--title", (title or url)[:200], str(warc)])
-    except Exception as exc:
-        code, said = 1, io.StringIO(f"{type(exc).__name__}: {exc}")
-    finally:
-        pages.unlink(missing_ok=True)
-    if code != 0 or not target.is_file():
+        with zipfile.ZipFile(target, "w") as package:
+            for name, data in members.items():
+                info = zipfile.ZipInfo(name, when)
+                info.compress_type = zipfile.ZIP_STORED if name.startswith("archive/") else zipfile.ZIP_DEFLATED
+                digest = hashlib.sha256()
+                size = 0
+                with package.open(info, "w") as out:
+                    chunks = _chunks(data) if isinstance(data, Path) else [data]
+                    for chunk in chunks:
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                resources.append({"name": Path(name).name.lower(), "path": name, "hash": f"sha256:{digest.hexdigest()}",
+                                  "bytes": size})
+            datapackage = json.dumps({
+                "profile": "data-package", "resources": resources, "title": title or url, "mainPageURL": url,
+                "mainPageDate": ts, "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "wacz_version": WACZ_VERSION, "software": software}, indent=2).encode("utf-8")
+            for name, data in (("datapackage.json", datapackage), ("datapackage-digest.json", json.dumps(
+                    {"path": "datapackage.json", "hash": f"sha256:{hashlib.sha256(datapackage).hexdigest()}"},
+                    indent=2).encode("utf-8"))):
+                info = zipfile.ZipInfo(name, when)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                package.writestr(info, data)
+    except OSError:
         target.unlink(missing_ok=True)
-        detail = " ".join(said.getvalue().split())[-300:]
-        raise Failure(f"the page's web archive (WACZ) could not be made ({detail or 'py-wacz failed'}): capture again.")
+        raise
     return target
+
+
+def _cdxj(warc: Path):
+    """One CDXJ line per response, resource or revisit record of `warc`, as cdxj-indexer writes them."""
+    from surt import surt
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.timeutils import iso_date_to_timestamp
+
+    with open(warc, "rb") as stream, open(warc, "rb") as raw:
+        records = ArchiveIterator(stream)
+        for record in records:
+            if record.rec_type not in ("response", "resource", "revisit"):
+                continue
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            stamp = iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date"))
+            fields = {"url": uri}
+            if record.http_headers is not None:
+                fields["mime"] = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip() or "unk"
+                fields["status"] = record.http_headers.get_statuscode()
+            digest = record.rec_headers.get_header("WARC-Payload-Digest")
+            if digest:
+                fields["digest"] = digest
+            records.read_to_end(record)
+            offset, length = records.get_record_offset(), records.get_record_length()
+            raw.seek(offset)
+            fields.update(length=str(length), offset=str(offset), filename=warc.name,
+                          recordDigest="sha256:" + hashlib.sha256(raw.read(length)).hexdigest())
+            yield f"{surt(uri)} {stamp} {json.dumps(fields)}\n"
+
+
+def _chunks(path: Path, size: int = 1 << 20):
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
 
 
 def warc_date(epoch: float) -> str:

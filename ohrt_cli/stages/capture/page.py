@@ -110,14 +110,15 @@ class Job:
         seen = self.visit
         text = self.folder / "text.txt"
         self.wacz = webarchive.pack_wacz(warc, self.folder / "archive.wacz", url=seen.final_url or self.url,
-                                         ts=seen.started_at, title=seen.title,
+                                         ts=seen.started_at, title=seen.title, software=f"ohrt {__version__}",
                                          text=text.read_text(encoding="utf-8") if text.is_file() else None)
 
 
 def _warm_up() -> None:
-    """Import the WACZ packer while the browser works (it takes half a second to import)."""
+    """Import what packs the WACZ while the browser works (surt's public-suffix list takes a moment)."""
     try:
-        import wacz.main  # noqa: F401
+        import surt  # noqa: F401
+        import warcio.archiveiterator  # noqa: F401
     except Exception:
         pass
 
