@@ -278,3 +278,21 @@ def test_the_guards_keys_follow_the_rows_and_a_deletion_leaves_none(home, tmp_pa
     refused = ohrt("export", tasks["b"], "--to", str(out), "--recipient", "DC Bloggs, OIC", "--reason",
                    "see CRIS 4288888/26")
     assert "police incident reference" in one_line_refusal(refused)
+
+
+def test_the_connect_record_carries_no_subject_from_the_reviews_notes(home):
+    """10.8 copies the Connect record into the Domain library, which must not become a list of names; the
+    applicant's rationale is the police's own and goes in as it stands."""
+    ohrt, tasks = home
+    task_id = add_task(ohrt, "youtube", "--subject", "Jaxon Ferrabee")
+    ohrt.db().execute("UPDATE tasks SET rationale = 'Ferrabee goads a rival group' WHERE id = ?", [task_id])
+    ohrt.db().conn.commit()
+    ohrt.ok("review", task_id, "--decision", "refer", "--format", "music-video", "--clause",
+            clause_for(ohrt, "youtube"), "--finding", "provocative-language|Mocks a rival's injuries",
+            "--no-capture", "--reason", "Content deleted before capture", env=as_officer(CONSTABLE))
+    assert "Ferrabee goads" in ohrt.ok("intel", task_id, env=as_officer(CONSTABLE)).stdout
+    ohrt.ok("review", task_id, "--decision", "refer", "--format", "music-video", "--clause",
+            clause_for(ohrt, "youtube"), "--finding", "provocative-language|Quartermaine mocks a rival",
+            "--no-capture", "--reason", "Content deleted before capture", env=as_officer(CONSTABLE))
+    line = one_line_refusal(ohrt("intel", task_id, env=as_officer(CONSTABLE)))
+    assert "Connect record" in line and f"another task ({tasks['a']})" in line and "Quartermaine" not in line
