@@ -100,6 +100,15 @@ def test_two_redirects_are_recorded_hop_by_hop(pages, tmp_path):
     assert statuses[:3] == [("hop1", 302), ("hop2", 301), ("post", 200)]
 
 
+def test_a_page_that_moves_on_by_itself_is_recorded_as_the_page_it_ends_on(pages, tmp_path):
+    seen, _ = visit(pages.url("/moves"), tmp_path)
+    assert seen.final_url == pages.url("/post") and seen.title == "A post"
+    assert INJECTED in (tmp_path / "text.txt").read_text()
+    assert [(hop["url"], hop["location"]) for hop in seen.redirects] == [
+        (pages.url("/moves"), pages.url("/refresh")), (pages.url("/refresh"), pages.url("/post"))]
+    assert all(hop["by"].startswith("the page") and hop["status"] == 200 for hop in seen.redirects)
+
+
 def test_https_page_keeps_its_untrusted_self_signed_chain(pages, tmp_path):
     seen, _ = visit(pages.tls_url("/post"), tmp_path)
     assert INJECTED in (tmp_path / "text.txt").read_text()

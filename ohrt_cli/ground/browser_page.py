@@ -355,13 +355,22 @@ class Session:
     def _main_document(self, navigated) -> None:
         """Provenance of the document the officer sees: final URL, redirects, server, status, headers, clock."""
         result = self.result
-        main = navigated.request
-        chain = []
-        hop = main.redirected_from
-        while hop is not None:
-            chain.insert(0, hop)
-            hop = hop.redirected_from
-        result.redirects = [_hop(r) for r in chain]
+        documents = self._documents(navigated.request)
+        redirects = []
+        for index, document in enumerate(documents):
+            chain = []
+            hop = document.redirected_from
+            while hop is not None:
+                chain.insert(0, hop)
+                hop = hop.redirected_from
+            redirects += [_hop(r) for r in chain]
+            if index + 1 < len(documents):  # the page itself moved on (a script, a meta refresh)
+                response = _safe(document.response, None)
+                redirects.append({"url": document.url, "status": response.status if response else None,
+                                  "location": documents[index + 1].url, "by": "the page (script or meta refresh)"})
+        main = documents[-1]
+        navigated = _safe(main.response, None) or navigated
+        result.redirects = redirects
         result.final_url = navigated.url
         result.status = navigated.status
         result.headers = _safe(navigated.all_headers, {})
@@ -379,6 +388,19 @@ class Session:
             or _safe(main.all_headers, {}).get("user-agent")
         result.title = (_safe(self.page.title, "") or "").strip() or None
         result.requests = len(self.requests)
+
+    def _documents(self, first) -> list:
+        """The main frame's documents in the order loaded: the one the URL gave, then any the page went
+        on to by itself; the last is what the officer sees."""
+        main_frame = self.page.main_frame
+        found = [first]
+        for request in self.requests:
+            if request is first or _is_redirect(request) or not _safe(request.is_navigation_request, False):
+                continue
+            if _safe(lambda: request.frame, None) == main_frame and _safe(request.response, None) is not None \
+                    and self.requests.index(request) > self.requests.index(first):
+                found.append(request)
+        return found
 
     def _snapshot(self, folder: Path) -> None:
         """The officer's view: screenshot, PDF, DOM, visible text; each one's failure recorded, not fatal."""

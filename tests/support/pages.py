@@ -97,6 +97,9 @@ def _routes(site: Loopback) -> None:
     site.redirect("/hop2", "/post", 301)
     site.route("/loop", _endless_redirects)
     site.route("/gone", Response(status=404, body=GONE))
+    # a page that moves on by itself: a script to a meta refresh, which goes on to the post
+    site.route("/moves", Response(body="<!doctype html><title>Moving</title><script>location.replace('/refresh')</script>"))
+    site.route("/refresh", Response(body='<!doctype html><title>Refresh</title><meta http-equiv="refresh" content="0;url=/post">'))
     # a page that never finishes loading: its first words, then nothing more and no end
     site.route("/hang", Response(body=b"<!doctype html><html><head><title>Still loading</title></head><body>"
                                       b"<p>the first words arrived</p>", endless=True))
