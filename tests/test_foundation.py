@@ -188,3 +188,20 @@ def test_a_busy_home_is_one_line_and_nothing_changes(ohrt):
 def test_a_busy_timeout_that_is_not_a_number_is_refused(ohrt):
     result = ohrt("task", "list", env={"OHRT_BUSY_TIMEOUT": "soon"})
     assert result.exit_code == 2 and "OHRT_BUSY_TIMEOUT='soon'" in result.stderr
+
+
+def test_a_bug_is_one_line_for_the_officer_and_a_traceback_with_ohrt_debug(ohrt, monkeypatch):
+    """The last-resort handler: an unexpected exception is one line naming it (exit 1); with OHRT_DEBUG=1
+    (which the test runner sets) it goes through for the bug report."""
+    from ohrt_cli.stages import intake
+
+    def broken(ctx, status=None):
+        raise RuntimeError("a bug in listing")
+
+    monkeypatch.setattr(intake, "list_tasks", broken)
+    result = ohrt("task", "list", env={"OHRT_DEBUG": None})
+    assert result.exit_code == 1
+    assert result.stderr == ("error: internal error: RuntimeError: a bug in listing (run again with OHRT_DEBUG=1 "
+                             "and report it).\n")
+    debugged = ohrt("task", "list")
+    assert debugged.exit_code == 1 and isinstance(debugged.exception, RuntimeError) and debugged.stderr == ""

@@ -27,13 +27,17 @@ OHRT_BIN = str(Path(sys.executable).parent / "ohrt")
 
 @dataclass
 class Ohrt:
-    """Runs `ohrt` in-process against one home; `env` adds or overrides environment variables."""
+    """Runs `ohrt` in-process against one home; `env` adds or overrides environment variables.
+
+    OHRT_DEBUG=1 lets an unexpected exception through the CLI's last-resort handler, so that no test can
+    pass on its "internal error: …" line: an expected refusal is an OhrtError with its own message."""
 
     home: Path
 
     def __call__(self, *args: str, env: dict | None = None, input: str | None = None):
         runner = CliRunner()
-        full_env = {"OHRT_HOME": str(self.home), "OHRT_OFFICER": None, "OHRT_NOW": None, "COLUMNS": "200"}
+        full_env = {"OHRT_HOME": str(self.home), "OHRT_OFFICER": None, "OHRT_NOW": None, "COLUMNS": "200",
+                    "OHRT_DEBUG": "1"}
         full_env.update(env or {})
         return runner.invoke(app, [str(a) for a in args], env=full_env, input=input, catch_exceptions=True)
 
