@@ -225,7 +225,9 @@ class Loopback:
     # ------------------------------------------------------------------ running
 
     def start(self) -> "Loopback":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # a short poll so that stop() returns at once (the default half second adds up over a test run)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
         return self
 
