@@ -121,7 +121,7 @@ def _flush(conn, items: list, prints: list) -> None:
 
 
 def bench_match(work: Path) -> list[dict]:
-    from ohrt_cli.stages.library import items as library
+    from ohrt_cli.stages.library import matching as library
     from ohrt_cli.ground.context import open_context
 
     home = work / "match-home"

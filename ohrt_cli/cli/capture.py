@@ -121,7 +121,7 @@ def _print_result(result: dict) -> None:
         typer.echo(f"  same bytes as earlier capture {dup['capture_id']} ({dup['path']}{shared})")
     _print_derivatives(result)
     if result.get("matches"):
-        from ..stages.library.items import describe_match
+        from ..stages.library.matching import describe_match
 
         typer.echo("  matches the Domain library (re-upload?):")
         for match in result["matches"]:

@@ -210,7 +210,7 @@ def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help=
 
     Example: ohrt library match C-2026-000007
     """
-    from ..stages.library.items import describe_match, match_capture
+    from ..stages.library.matching import describe_match, match_capture
 
     result = run(lambda ctx: match_capture(ctx, capture_id))
     if as_json:

@@ -47,7 +47,8 @@ from ...ground.context import Context
 from ...ground.layout import EXPORTS_DIR, PACKAGE_NAME, PARTIAL_NAME, REFERRALS_DIR, referral_folder
 from ...ground.db import transaction
 from ...ground.errors import StateError
-from .items import RECORD_FIELDS, bump_generation, retention_months
+from .items import RECORD_FIELDS, retention_months
+from .matching import bump_generation
 from ...ground.times import add_months, iso, parse_iso
 
 LOCK_NAME = ".purge.lock"

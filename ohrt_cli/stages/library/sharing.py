@@ -18,7 +18,7 @@ from ...ground import audit, signing
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, IntegrityFailure
-from .items import bump_generation, stored_fingerprint
+from .matching import bump_generation, stored_fingerprint
 from ...ground.times import iso, parse_date
 
 FORMAT = "ohrt-library-hashes/1"

@@ -1,0 +1,230 @@
+"""Re-upload detection for the Domain library, SOP 10.8: a capture's fingerprints, the items it matches, the look-up index."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+from pathlib import Path
+
+from ...ground import audit
+from ...ground.context import Context
+from ...ground.db import transaction
+from ...ground.errors import Failure, NotFound, StateError
+from ...ground.times import clock, iso
+
+
+MEDIA_KINDS = ("video", "audio", "image")       # what can be fingerprinted
+CACHE_DIR = "cache"
+INDEX_PREFIX = "library-index-"
+
+
+def audio_seconds_of(values: int) -> float:
+    from ...ground.fingerprint import audio_seconds
+
+    return round(audio_seconds(values or 0), 1)
+
+
+def on_capture(ctx: Context, capture_id: str) -> list[dict]:
+    """Called by the capture stage once a capture is committed: fingerprint it, keep the fingerprints
+    (purged with the capture), and return the library items it matches (see `find_matches`)."""
+    if _capture_row(ctx, capture_id)["media_kind"] not in MEDIA_KINDS:
+        return []  # nothing to fingerprint (no pictures or sound)
+    fp = fingerprint_capture(ctx, capture_id)
+    matches = find_matches(ctx, fp, exclude_capture=capture_id)
+    _audit_matches(ctx, capture_id, matches)
+    return matches
+
+
+def fingerprint_capture(ctx: Context, capture_id: str):
+    """Compute and store the fingerprints of a capture's original; returns the Fingerprint."""
+    from ...ground import fingerprint as fpmod
+
+    capture = _capture_row(ctx, capture_id)
+    path = _original_path(ctx, capture)
+    fp = fpmod.fingerprint_file(path)
+    with transaction(ctx.db):
+        _capture_row(ctx, capture["id"])  # not purged while we were hashing
+        ctx.db.execute("DELETE FROM fingerprints WHERE capture_id = ?", [capture["id"]])
+        ctx.db["fingerprints"].insert({"capture_id": capture["id"], "created_at": iso(ctx.now()),
+                                       **fpmod.index_columns(fp), **fp.blobs()})
+        audit.record(ctx, "library.fingerprint", "capture", capture["id"], detail={
+            "task": capture["task_id"], "frames": fp.frames, "audio_values": len(fp.audio), "crop": fp.crop})
+        if ctx.db.execute("SELECT 1 FROM library_items WHERE capture_id = ? AND status = 'kept'",
+                          [capture["id"]]).fetchone():
+            bump_generation(ctx)
+    return fp
+
+
+def _capture_row(ctx: Context, capture_id: str) -> dict:
+    capture_id = (capture_id or "").strip().upper()
+    rows = list(ctx.db.query("SELECT id, task_id, folder, purged_at, media_kind FROM captures WHERE id = ?",
+                             [capture_id]))
+    if not rows:
+        raise NotFound(f"no capture {capture_id!r} in this home: check the id with `ohrt capture list`.")
+    if rows[0]["purged_at"]:
+        raise StateError(f"capture {capture_id} was purged on {rows[0]['purged_at']}: nothing is left to match.")
+    return rows[0]
+
+
+def _original_path(ctx: Context, capture: dict) -> Path:
+    row = ctx.db.execute("SELECT path FROM capture_files WHERE capture_id = ? AND role = 'original' AND status = 'ok' "
+                         "ORDER BY id LIMIT 1", [capture["id"]]).fetchone()
+    if row is None:
+        raise Failure(f"capture {capture['id']} has no original file recorded: run `ohrt verify {capture['id']}`.")
+    path = ctx.home / capture["folder"] / row[0]
+    if not path.is_file():
+        raise Failure(f"{path} is missing: run `ohrt verify {capture['id']}`.")
+    return path
+
+
+def stored_fingerprint(ctx: Context, *, capture_id: str | None = None, item_id: str | None = None):
+    from ...ground import fingerprint as fpmod
+
+    column, value = ("capture_id", capture_id) if capture_id else ("item_id", item_id)
+    rows = list(ctx.db.query(f"SELECT * FROM fingerprints WHERE {column} = ?", [value]))
+    return fpmod.Fingerprint.from_blobs(rows[0]) if rows else None
+
+
+def has_fingerprints(ctx: Context, capture_id: str) -> bool:
+    return ctx.db.execute("SELECT 1 FROM fingerprints WHERE capture_id = ?", [capture_id]).fetchone() is not None
+
+
+def fingerprint_row(ctx: Context, item: dict, columns: str):
+    if item["source"] == "import":
+        return ctx.db.execute(f"SELECT {columns} FROM fingerprints WHERE item_id = ?", [item["id"]]).fetchone()
+    if not item["capture_id"]:
+        return None
+    return ctx.db.execute(f"SELECT {columns} FROM fingerprints WHERE capture_id = ?", [item["capture_id"]]).fetchone()
+
+
+def match_capture(ctx: Context, capture_id: str) -> dict:
+    """`ohrt library match`: the library items a capture matches, fingerprinting it first if it never
+    was (a capture made before the library, or whose fingerprints failed)."""
+    ctx.actor()
+    capture = _capture_row(ctx, capture_id)
+    if capture["media_kind"] not in MEDIA_KINDS:
+        raise StateError(f"capture {capture['id']} holds no pictures or sound ({capture['media_kind']}): there is "
+                         "nothing to match.")
+    fp = stored_fingerprint(ctx, capture_id=capture["id"])
+    computed = fp is None
+    if computed:
+        fp = fingerprint_capture(ctx, capture["id"])
+    matches = find_matches(ctx, fp, exclude_capture=capture["id"])
+    _audit_matches(ctx, capture["id"], matches)
+    return {"capture_id": capture["id"], "task_id": capture["task_id"], "fingerprinted_now": computed,
+            "frames": fp.frames, "audio_seconds": audio_seconds_of(len(fp.audio)), "matches": matches}
+
+
+def find_matches(ctx: Context, fp, *, exclude_capture: str | None = None) -> list[dict]:
+    """Every library item (kept, local or imported) that `fp` matches, strongest first: `item_id`,
+    `source` ('local' or the sending force), `item_ref` (their id for imported hashes), `kind`
+    (same video / same visuals / same audio / possible), `segments` side by side, distances, and the
+    item's title and expiry."""
+    from ...ground import fingerprint as fpmod
+
+    index = library_index(ctx)
+    if index is None:
+        return []
+    found = []
+    for item_id in index.candidates(fp):
+        item = _match_target(ctx, item_id)
+        if item is None or (exclude_capture and item["capture_id"] == exclude_capture):
+            continue
+        other = stored_fingerprint(ctx, item_id=item["id"]) if item["source"] == "import" else \
+            stored_fingerprint(ctx, capture_id=item["capture_id"])
+        result = fpmod.match(fp, other) if other is not None else None
+        if result:
+            found.append({"item_id": item["id"], "source": item["source_name"] if item["source"] == "import"
+                          else "local", "item_ref": item["source_ref"] or item["id"], **result,
+                          "title": item["title"], "format": item["format"], "expires_on": item["expires_on"]})
+    rank = {kind: n for n, kind in enumerate(fpmod.KINDS)}
+    return sorted(found, key=lambda m: (rank[m["kind"]], m["pdq_distance"] if m["pdq_distance"] is not None else 999,
+                                        m["item_id"]))
+
+
+def describe_match(match: dict) -> str:
+    """A match as lines for the officer: the item and kind, then each matching stretch side by side."""
+    source = "" if match["source"] == "local" else f" ({match['source']}'s {match['item_ref']})"
+    title = f" “{match['title']}”" if match.get("title") else ""
+    lines = [f"{match['item_id']}{source}{title}: {match['kind']} (library item kept until {match['expires_on']})"]
+    for seg in match["segments"]:
+        if seg["what"] == "pictures":
+            how = f"pictures, PDQ distance {seg['pdq_distance']:g}/256 over {seg['frames']} frames" \
+                  + (", mirrored" if seg["mirrored"] else "")
+        else:
+            how = f"sound, {seg['bit_error_rate']:.0%} bit errors over {seg['seconds']:g} s"
+        lines.append(f"  capture {clock(seg['capture'][0])}–{clock(seg['capture'][1])}  ↔  item "
+                     f"{clock(seg['item'][0])}–{clock(seg['item'][1])}  ({how}{'' if seg['strong'] else '; weak'})")
+    return "\n".join(lines)
+
+
+def _match_target(ctx: Context, item_id: str) -> dict | None:
+    rows = list(ctx.db.query("SELECT id, source, source_name, source_ref, capture_id, title, format, expires_on "
+                             "FROM library_items WHERE id = ? AND status = 'kept'", [item_id]))
+    return rows[0] if rows else None
+
+
+def _audit_matches(ctx: Context, capture_id: str, matches: list[dict]) -> None:
+    if not matches:
+        return
+    with transaction(ctx.db):
+        audit.record(ctx, "library.match", "capture", capture_id, detail={
+            "matches": [{"item": m["item_id"], "kind": m["kind"], "source": m["source"]} for m in matches]})
+
+
+def bump_generation(ctx: Context) -> None:
+    """Note that the fingerprints the library matches against changed (inside the transaction that
+    changes them): the look-up index is rebuilt on next use."""
+    ctx.db.execute("INSERT INTO library_generation (id, token, changed_at) VALUES (1, ?, ?) "
+                   "ON CONFLICT(id) DO UPDATE SET token = excluded.token, changed_at = excluded.changed_at",
+                   [secrets.token_hex(8), iso(ctx.now())])
+
+
+def library_index(ctx: Context):
+    """The look-up index of the kept items' fingerprints (fingerprint.Index), or None when there are
+    none. It is a cache under HOME/cache named by the library's generation: built when missing (or
+    damaged), safe to delete."""
+    from ...ground import fingerprint as fpmod
+
+    with _snapshot(ctx):
+        row = ctx.db.execute("SELECT token FROM library_generation WHERE id = 1").fetchone()
+        target = ctx.home / CACHE_DIR / f"{INDEX_PREFIX}{row[0] if row else 'initial'}"
+        if target.is_dir():
+            try:
+                return fpmod.Index.load(target)
+            except (OSError, ValueError):
+                shutil.rmtree(target, ignore_errors=True)
+        entries = _index_entries(ctx)
+    if not entries:
+        return None
+    index = fpmod.Index.build(entries)
+    try:  # the cache is a convenience: without it the index is built again next time
+        target.parent.mkdir(exist_ok=True)
+        fpmod.save_index(index, target)
+        for old in target.parent.glob(f"{INDEX_PREFIX}*"):
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
+    return index
+
+
+@contextlib.contextmanager
+def _snapshot(ctx: Context):
+    """Reads that must see one state of the database (a read transaction, unless already in one)."""
+    own = not ctx.db.conn.in_transaction
+    if own:
+        ctx.db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if own and ctx.db.conn.in_transaction:
+            ctx.db.conn.execute("COMMIT")
+
+
+def _index_entries(ctx: Context) -> list[tuple[str, bytes, bytes]]:
+    return [tuple(row) for row in ctx.db.execute(
+        "SELECT li.id, f.index_pdq, f.index_audio FROM library_items li JOIN fingerprints f ON "
+        "(li.source = 'import' AND f.item_id = li.id) OR (li.source != 'import' AND f.capture_id = li.capture_id) "
+        "WHERE li.status = 'kept' ORDER BY li.id")]
