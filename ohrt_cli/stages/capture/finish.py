@@ -109,6 +109,9 @@ def _remake_page(ctx: Context, capture: dict, folder: Path, progress: Progress |
     """Visit the page now (a later visit, said so in the manifest), move what was made in and re-seal;
     None when every page file was made, else why not."""
     manifest = store.read_manifest(folder)
+    if manifest.get("media_kind") == "page":  # its archive is the original: a later visit would not match it
+        return ("the page is this capture's original, so its other files cannot be made at a later visit: "
+                "capture the URL again for a new page capture")
     with disk_guard(ctx):
         made = page_step.remake(ctx, capture, folder, manifest, progress)
         scratch = made["scratch"]
