@@ -302,6 +302,10 @@ def verify(
                                                       show_default=False),
     package: Optional[Path] = typer.Option(None, "--package", help="Check an evidence package that comes back "
                                            "(its folder or zip) instead of the store.", show_default=False),
+    key_fingerprint: Optional[str] = typer.Option(None, "--key-fingerprint", metavar="FP", help="With --package: "
+                                                  "the fingerprint the issuing team publishes for its key; the "
+                                                  "package must be sealed by that key (inside the issuing home, "
+                                                  "the home's own key is pinned without it).", show_default=False),
     as_json: bool = json_option(),
 ) -> None:
     """Re-hash every file of the captures, check each manifest's signature and SHA256SUMS; exit 0 with the
@@ -310,7 +314,7 @@ def verify(
 
     Example: ohrt verify C-2026-000001
 
-    Example: ohrt verify --package T-2026-000001-evidence-2026-11-20.zip
+    Example: ohrt verify --package T-2026-000001-evidence-2026-11-20.zip --key-fingerprint 3f5c…(64 hex digits)
     """
     if package is not None:
         from ..ground.errors import InputError
@@ -318,8 +322,12 @@ def verify(
 
         if capture_ids:
             raise InputError("give capture ids or --package, not both: e.g. ohrt verify --package DIR.")
-        verify_package_command(package, as_json)
+        verify_package_command(package, as_json, key_fingerprint)
         return
+    if key_fingerprint is not None:
+        from ..ground.errors import InputError
+
+        raise InputError("--key-fingerprint goes with --package: e.g. ohrt verify --package DIR --key-fingerprint FP.")
     from ..stages.capture import verify_captures
 
     report = run(lambda ctx: verify_captures(ctx, capture_ids or None))

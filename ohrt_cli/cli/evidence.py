@@ -43,6 +43,8 @@ def export(
     typer.echo(f"{result['task_id']} exported for {result['recipient']}: {result['package']}")
     captures = ", ".join(result["captures"]) or "none"
     typer.echo(f"  bag valid: {result['files']} file(s), {result['bytes']:,} bytes; captures verified: {captures}")
+    typer.echo(f"  sealed with the home's key {result['public_key_fingerprint']} (give the recipient this "
+               "fingerprint: `ohrt verify --package … --key-fingerprint` pins it)")
     typer.echo(f"  report: {result['report']}")
     if result["zip"]:
         typer.echo(f"  zip: {result['zip']} (sha256 {result['zip_sha256']})")
@@ -52,7 +54,7 @@ def export(
     typer.echo(f"check it with: ohrt verify --package {result['package']}")
 
 
-def verify_package_command(package: Path, as_json: bool) -> None:
+def verify_package_command(package: Path, as_json: bool, key_fingerprint: str | None = None) -> None:
     """`ohrt verify --package DIR`: check a package that comes back; exit 1 naming each problem. Runs
     with or without a home: with one, it also says whether the key is the home's and which export it is."""
     from ..ground.context import open_context
@@ -65,7 +67,7 @@ def verify_package_command(package: Path, as_json: bool) -> None:
     except HomeError:
         ctx = None
     try:
-        report = verify_package(package, ctx=ctx)
+        report = verify_package(package, ctx=ctx, key_fingerprint=key_fingerprint)
     finally:
         if ctx is not None:
             ctx.close()
@@ -87,10 +89,17 @@ def _print_package_report(report: dict) -> None:
         return
     captures = ", ".join(c["id"] for c in report["captures"]) or "none"
     typer.echo(f"package intact: {report['package']} (task {report['task_id']})")
-    typer.echo(f"  bag valid; captures verified: {captures}; {report['audit_entries']} audit entries match "
-               f"their hashes; key {report['public_key_fingerprint']}")
+    typer.echo(f"  BagIt {report['bagit_version']} bag valid; seal verified over the tag manifest; captures "
+               f"verified: {captures}; {report['audit_entries']} audit entries match their hashes and the count")
+    fingerprint = report["public_key_fingerprint"]
     if report["key_matches_home"]:
-        typer.echo("  signed with this home's key")
+        typer.echo(f"  signed with this home's key {fingerprint}")
+    elif report["key_pinned"]:
+        typer.echo(f"  sealed by the pinned key {fingerprint}")
+    else:
+        typer.echo(f"  key NOT pinned: the package is only consistent with the key it carries itself, {fingerprint}; "
+                   "whoever edits a package can replace that key too. Pin the issuing team's published fingerprint "
+                   "with --key-fingerprint FP to know the team sealed it.")
     if report["export"]:
         export = report["export"]
         typer.echo(f"  exported {export['at']} to {export['recipient']} (audit entry {export['audit_seq']})")

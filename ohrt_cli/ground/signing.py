@@ -56,7 +56,23 @@ def verify(public_pem: bytes, signature: bytes, data: bytes) -> bool:
 
 
 def fingerprint(public_pem: bytes) -> str:
-    """A short, readable name for a public key (sha256 of its PEM, first 16 hex digits)."""
+    """The key's fingerprint: sha256 of the public key's DER (SubjectPublicKeyInfo), 64 hex digits. Anyone
+    recomputes it with `openssl pkey -pubin -in public.pem -outform DER | sha256sum`."""
     import hashlib
 
-    return hashlib.sha256(public_pem).hexdigest()[:16]
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(public_pem)
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+FINGERPRINT_COMMAND = "openssl pkey -pubin -in {key} -outform DER | sha256sum"
+
+
+def parse_fingerprint(text: str) -> str | None:
+    """A fingerprint as an officer may type it (any case, with colons or spaces), or None if it is not one."""
+    import re
+
+    cleaned = re.sub(r"[\s:]", "", text or "").lower()
+    return cleaned if re.fullmatch(r"[0-9a-f]{64}", cleaned) else None

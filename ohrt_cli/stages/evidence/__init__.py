@@ -21,8 +21,11 @@ Congress `bagit` package) that anyone can check with ordinary tools:
   only with `include_sensitive`, in `data/sensitive/` with handling instructions, and a guard refuses a
   package that would otherwise carry any of them (unless the content itself shows it).
 
+* the bag is BagIt 1.0 and sealed: the home's signature over its tag manifest covers every file, and the
+  key is named by its fingerprint, which the recipient pins (`seal.py`);
+
 `gather.py` reads the task and verifies what it will package; `package.py` writes the payload, applies the
-guard and publishes; `bag.py` makes the bag and its zip; `verify.py` checks one that comes back;
+guard and publishes; `bag.py` makes the bag and its zip; `seal.py` seals it and checks the seal; `verify.py` checks one that comes back;
 `contents.py` is what a package holds; `report.py` what it says. The CLI uses the names below.
 """
 

@@ -14,6 +14,7 @@ from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, StateError
 from .. import intake as tasks
+from . import seal
 from .contents import Package
 
 
@@ -56,18 +57,30 @@ def bag_info(ctx: Context, package: Package) -> dict:
     }
 
 
+BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+
+
 def make_bag(ctx: Context, package: Package, folder: Path) -> dict:
-    """Make the bag in place (sha256 manifests) and validate it in full before it may be published."""
+    """Make the bag in place (sha256 manifests) as BagIt 1.0, seal it with the home's key (see `seal.py`)
+    and validate it in full before it may be published."""
     bagit = bagit_module()
     try:
         bagit.make_bag(str(folder), bag_info(ctx, package), checksums=["sha256"])
-        bagit.Bag(str(folder)).validate(fast=False)
+        # bagit.py writes 0.97 and has no option for 1.0; with 1.0 in bagit.txt validators apply RFC 8493's
+        # rules (a manifest line listed twice is an error, every manifest must be complete).
+        (folder / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8", newline="\n")
+        bagit.Bag(str(folder)).save()  # the tag manifest again, over the new bagit.txt
+        seal.seal(ctx.keys_dir, folder)
+        bag = bagit.Bag(str(folder))
+        bag.validate(fast=False)
     except bagit.BagError as exc:
         raise Failure(f"the package did not validate as it was made ({exc}): nothing was kept; check the disk "
                       "and run the export again.") from None
-    oxum = bagit.Bag(str(folder)).info["Payload-Oxum"]
+    if bag.version_info != (1, 0):
+        raise Failure(f"the package was made as BagIt {bag.version}, not 1.0: nothing was kept; report it.")
+    oxum = bag.info["Payload-Oxum"]
     size, count = (int(n) for n in oxum.split("."))
-    package_sha = hashlib.sha256((folder / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
+    package_sha = hashlib.sha256((folder / seal.TAGMANIFEST).read_bytes()).hexdigest()
     return {"files": count, "bytes": size, "payload_oxum": oxum, "package_sha256": package_sha}
 
 
@@ -94,7 +107,8 @@ def publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha:
             "recipient": package.recipient, "include_sensitive": package.include_sensitive,
             "package": package.name, "folder": str(final), "captures": [c["id"] for c in package.captures],
             "referrals": [r["id"] for r in package.referrals], "files": summary["files"], "bytes": summary["bytes"],
-            "package_sha256": summary["package_sha256"], "zip_sha256": zip_sha})
+            "package_sha256": summary["package_sha256"], "zip_sha256": zip_sha,
+            "key_fingerprint": signing.fingerprint(package.public_pem)})
         os.rename(staging, final)
         made.append(final)
         if zip_sha:

@@ -163,7 +163,8 @@ def _index(package: Package, root: Path) -> dict:
         "purged_captures": [{"id": c["id"], "purged_at": c["purged_at"]} for c in package.purged],
         "referrals": [{"id": r["id"], "kind": r["kind"], "status": r["status"], "draft_path": _draft_in_package(r),
                        "draft_sha256": r["draft_sha256"]} for r in package.referrals],
-        "audit": {"file": EXCERPT, "entries": len(package.audit), "chain_entries_at_export": package.chain["entries"],
+        "audit": {"file": EXCERPT, "entries": len(package.audit), "seqs": [e["seq"] for e in package.audit],
+                  "chain_entries_at_export": package.chain["entries"],
                   "chain_head_seq": package.chain["head_seq"], "chain_head_hash": package.chain["head_hash"],
                   "hash_fields": list(audit.FIELDS)},
     }

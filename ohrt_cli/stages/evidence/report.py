@@ -110,7 +110,8 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         "chain": package.chain,
         "other_files": _other_files(root),
         "checks": check_commands(package.name, [c["id"] for c in package.captures],
-                                 {c["id"]: _archives(c["manifest"]) for c in package.captures}),
+                                 {c["id"]: _archives(c["manifest"]) for c in package.captures},
+                                 signing.fingerprint(package.public_pem)),
     }
 
 
@@ -401,13 +402,17 @@ def _archives(manifest: dict) -> list[str]:
             if f.get("kind") == "wacz" and f.get("status") == "ok" and f.get("path")]
 
 
-def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[str]] | None = None) -> dict:
+def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[str]] | None = None,
+                   fingerprint: str = "FINGERPRINT") -> dict:
     """The exact commands that check this package, to run in the folder that holds it."""
     archives = archives or {}
     return {
         "bag": f"bagit.py --validate {name}",
         "ohrt": f"ohrt verify --package {name}",
-        "key": f"sha256sum {name}/data/public.pem",
+        "key": signing.FINGERPRINT_COMMAND.format(key=f"{name}/data/public.pem"),
+        "seal": (f"openssl pkeyutl -verify -pubin -inkey {name}/data/public.pem -rawin "
+                 f"-in {name}/tagmanifest-sha256.txt -sigfile {name}/seal/tagmanifest-sha256.txt.sig"),
+        "ohrt_pinned": f"ohrt verify --package {name} --key-fingerprint {fingerprint}",
         "captures": [{
             "id": capture_id,
             "sums": f"(cd {name}/data/captures/{capture_id} && sha256sum -c SHA256SUMS)",

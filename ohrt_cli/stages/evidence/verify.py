@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -13,32 +14,42 @@ from typing import Callable
 from ...ground import audit, signing, store
 from ...ground.context import Context
 from ...ground.errors import InputError
+from . import seal
 from .bag import bagit_module
 from .contents import EXCERPT, INDEX, PUBLIC_KEY
 from .gather import home_public_key
 
 
-def verify_package(path: str | os.PathLike, *, ctx: Context | None = None) -> dict:
+def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_fingerprint: str | None = None) -> dict:
     """Check a package that comes back (a bag folder, or its zip): the bag in full (`bagit`, fast=False),
     each capture's SHA256SUMS and manifest signature against the package's own public key, each audit
     entry's hash, each referral draft's recorded hash. With `ctx`, also whether the key is this home's
-    and which export of this home the package is.
+    and which export of this home the package is. The key is pinned by `key_fingerprint` (see
+    `signing.fingerprint`), else by the home's own key when `ctx` is given; unpinned, the package can only be
+    shown consistent with the key it carries ("key_pinned" is then None).
 
     Returns {"package", "intact", "bag_valid", "task_id", "captures": [{id, intact, files}],
-    "audit_entries", "public_key_fingerprint", "key_matches_home", "export", "problems": [{check (package,
-    bag, capture, audit, referral, key), path, problem (changed, missing, unexpected, signature, sums,
-    manifest, bag, key), detail}]}."""
+    "audit_entries", "public_key_fingerprint", "key_pinned" (the pinned fingerprint), "key_pinned_by"
+    ("--key-fingerprint", "home" or None), "sealed", "bagit_version", "key_matches_home", "export",
+    "problems": [{check (package, bag, seal, capture, audit, referral, key), path, problem (changed, missing,
+    unexpected, signature, sums, manifest, bag, key), detail}]}."""
+    pinned = None
+    if key_fingerprint is not None:
+        pinned = signing.parse_fingerprint(key_fingerprint)
+        if pinned is None:
+            raise InputError(f"--key-fingerprint {key_fingerprint!r} is not a key fingerprint: give the 64 hex digits "
+                             "the team publishes for its key (`ohrt verify --package` prints the package's).")
     source = Path(path).expanduser()
     if source.is_file() and zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory(prefix="ohrt-package-") as scratch:
             folder = _unzip(source, Path(scratch))
-            report = _verify_folder(folder, ctx)
+            report = _verify_folder(folder, ctx, pinned)
         report["package"] = str(source)
         return report
     if not source.is_dir():
         raise InputError(f"{source} is neither a package folder nor its zip: give the folder that holds "
                          "bagit.txt, or the .zip made with --zip.")
-    return _verify_folder(source.resolve(), ctx)
+    return _verify_folder(source.resolve(), ctx, pinned)
 
 
 def _unzip(source: Path, scratch: Path) -> Path:
@@ -51,7 +62,7 @@ def _unzip(source: Path, scratch: Path) -> Path:
     return scratch / tops.pop()
 
 
-def _verify_folder(folder: Path, ctx: Context | None) -> dict:
+def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dict:
     problems: list[dict] = []
 
     def reporter(check: str) -> Callable[[str, str, str], None]:
@@ -61,26 +72,59 @@ def _verify_folder(folder: Path, ctx: Context | None) -> dict:
 
     problem = reporter("package")
     result = {"package": str(folder), "intact": False, "bag_valid": False, "task_id": None, "captures": [],
-              "audit_entries": 0, "public_key_fingerprint": None, "key_matches_home": None, "export": None,
-              "problems": problems}
+              "audit_entries": 0, "public_key_fingerprint": None, "key_pinned": None, "key_pinned_by": None,
+              "sealed": False, "bagit_version": None, "key_matches_home": None, "export": None, "problems": problems}
+    if pinned is not None:
+        result["key_pinned"], result["key_pinned_by"] = pinned, "--key-fingerprint"
+    elif ctx is not None:
+        result["key_pinned"], result["key_pinned_by"] = signing.fingerprint(home_public_key(ctx)), "home"
     if not (folder / "bagit.txt").is_file():
         problem(str(folder), "bag", "not a BagIt bag (no bagit.txt): give the package's folder, which holds "
                                     "bagit.txt and data/")
         return result
     result["bag_valid"] = _check_bag(folder, reporter("bag"))
+    result["bagit_version"] = _bagit_version(folder, reporter("bag"))
     data = folder / "data"
     index = _read_json(data / INDEX, f"data/{INDEX}", problem) or {}
     result["task_id"] = index.get("task_id")
-    public = _read_bytes(data / PUBLIC_KEY, f"data/{PUBLIC_KEY}", problem)
+    public = _public_key(data / PUBLIC_KEY, problem)
     if public is not None:
-        result["public_key_fingerprint"] = signing.fingerprint(public)
+        result["public_key_fingerprint"] = carried = signing.fingerprint(public)
+        if result["key_pinned"] and carried != result["key_pinned"] and result["key_pinned_by"] != "home":
+            reporter("key")(f"data/{PUBLIC_KEY}", "key", f"is key {carried}, not the pinned {result['key_pinned']}: "
+                                                        "the package was made by another home, or its key was replaced")
+        result["sealed"] = seal.check(folder, public, reporter("seal"))
         result["captures"] = _check_captures(data, public, index, reporter("capture"))
-    result["audit_entries"] = _check_excerpt(data / EXCERPT, reporter("audit"))
+    result["audit_entries"] = _check_excerpt(data / EXCERPT, index.get("audit") or {}, reporter("audit"))
     _check_drafts(data, index, reporter("referral"))
     if ctx is not None and public is not None:
-        result["key_matches_home"], result["export"] = _against_home(ctx, folder, public, reporter("key"))
+        result["key_matches_home"], result["export"] = _against_home(ctx, folder, public, reporter("key"),
+                                                                     blame=result["key_pinned_by"] == "home")
     result["intact"] = not problems
     return result
+
+
+def _bagit_version(folder: Path, problem: Callable) -> str | None:
+    """The bag's BagIt-Version: packages are made as 1.0 (RFC 8493), whose stricter rules validators apply."""
+    text = (folder / "bagit.txt").read_text(encoding="utf-8", errors="replace")
+    found = re.search(r"^BagIt-Version:\s*(\S+)", text, re.M)
+    version = found[1] if found else None
+    if version != "1.0":
+        problem("bagit.txt", "changed", f"says BagIt-Version {version or '(none)'}, not 1.0 as the package was made")
+    return version
+
+
+def _public_key(path: Path, problem: Callable) -> bytes | None:
+    """The key the package carries, if it is an Ed25519 public key in PEM at all."""
+    public = _read_bytes(path, f"data/{PUBLIC_KEY}", problem)
+    if public is None:
+        return None
+    try:
+        signing.fingerprint(public)
+    except (ValueError, TypeError):
+        problem(f"data/{PUBLIC_KEY}", "changed", "is not a public key in PEM")
+        return None
+    return public
 
 
 def _check_bag(folder: Path, problem: Callable) -> bool:
@@ -167,14 +211,15 @@ def _check_captures(data: Path, public: bytes, index: dict, problem: Callable) -
     return found
 
 
-def _check_excerpt(path: Path, problem: Callable) -> int:
-    """Recompute each audit entry's hash; where two entries follow each other in the chain, check the link."""
+def _check_excerpt(path: Path, recorded: dict, problem: Callable) -> int:
+    """Recompute each audit entry's hash; where two entries follow each other in the chain, check the link;
+    and set the entries against the number (and sequence numbers) package.json records."""
     label = f"data/{EXCERPT}"
     raw = _read_bytes(path, label, problem)
     if raw is None:
         return 0
     previous: dict | None = None
-    count = 0
+    count, seqs = 0, []
     for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
         try:
             entry = json.loads(line)
@@ -189,6 +234,16 @@ def _check_excerpt(path: Path, problem: Callable) -> int:
         elif previous and entry["seq"] == previous["seq"] + 1 and entry["prev_hash"] != previous["hash"]:
             problem(label, "changed", f"entry {entry['seq']} does not follow entry {previous['seq']} in the chain")
         previous = entry
+        seqs.append(entry.get("seq"))
+    expected = recorded.get("entries")
+    if expected is not None and expected != count:
+        gone = sorted(set(recorded.get("seqs") or []) - set(seqs))
+        added = sorted(set(seqs) - set(recorded.get("seqs") or [])) if recorded.get("seqs") else []
+        which = (f": entr{'y' if len(gone) == 1 else 'ies'} {', '.join(map(str, gone))} removed" if gone else "") + \
+                (f"; entr{'y' if len(added) == 1 else 'ies'} {', '.join(map(str, added))} added" if added else "")
+        problem(label, "changed", f"holds {count} entries, package.json records {expected}{which}")
+    elif recorded.get("seqs") and recorded["seqs"] != seqs:
+        problem(label, "changed", "does not hold the entries package.json records (sequence numbers differ)")
     return count
 
 
@@ -205,11 +260,13 @@ def _check_drafts(data: Path, index: dict, problem: Callable) -> None:
             problem(f"data/{rel}", "changed", f"is not the draft of {referral['id']} as recorded")
 
 
-def _against_home(ctx: Context, folder: Path, public: bytes, problem: Callable) -> tuple[bool, dict | None]:
-    """Whether the package was signed by this home's key, and the export entry that recorded it."""
+def _against_home(ctx: Context, folder: Path, public: bytes, problem: Callable, *,
+                  blame: bool) -> tuple[bool, dict | None]:
+    """Whether the package was signed by this home's key (a problem when the home's key is the pinned one),
+    and the export entry that recorded it."""
     home_key = home_public_key(ctx)
     matches = signing.fingerprint(home_key) == signing.fingerprint(public)
-    if not matches:
+    if not matches and blame:
         problem(f"data/{PUBLIC_KEY}", "key", f"is not this home's key ({signing.fingerprint(home_key)}): the package "
                                              "was made by another home, or its key was replaced")
     tagmanifest = folder / "tagmanifest-sha256.txt"
