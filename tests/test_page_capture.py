@@ -369,3 +369,18 @@ def test_no_page_skips_the_browser(ohrt, site, make_clip, pages):
     assert not [f for f in result["files"] if f["role"] == "page"] and "page" not in manifest_of(ohrt, result)
     refused = ohrt("capture", pages.url("/post"), *REASON, "--no-page")
     assert refused.exit_code == 1 and "no media found" in refused.stderr
+
+
+def test_a_page_that_never_finishes_is_captured_cut_at_the_configured_timeout(ohrt, pages):
+    config = ohrt.home / "config.toml"
+    config.write_text(config.read_text() + "\n[page]\ntimeout_seconds = 3\n")
+    started = time.monotonic()
+    result = ohrt.json("capture", pages.url("/stuck"), *REASON)
+    assert time.monotonic() - started < 30
+    page = manifest_of(ohrt, result)["page"]
+    assert page["timed_out"] is True and page["limits"]["timeout_seconds"] == 3 and page["truncated_responses"] == 1
+    assert result["media_kind"] == "page" and result["status"] == "complete"
+    assert INJECTED in (capture_folder(ohrt, result) / "page" / "text.txt").read_text()
+    config.write_text(config.read_text().replace("timeout_seconds = 3", "timeout_seconds = 'soon'"))
+    refused = ohrt("capture", pages.url("/post"), *REASON)
+    assert refused.exit_code == 2 and "timeout_seconds" in refused.stderr and refused.stderr.count("\n") == 1

@@ -56,6 +56,10 @@ class HttpFailure(Failure):
     """The server answered yt-dlp with an HTTP error (4xx, 5xx)."""
 
 
+class Unreachable(Failure):
+    """yt-dlp could not reach the server, or the server stopped answering (a page that never finishes)."""
+
+
 class UntrustedCertificate(Failure):
     """yt-dlp refused the site's TLS certificate (self-signed, expired, wrong name)."""
 
@@ -278,8 +282,8 @@ def explain_download_error(url: str, exc: Exception, folder: Path) -> Failure:
         return Failure(f"cannot capture {url}: {reason}; the content is private, removed or restricted on the "
                        "platform: record that on the task.")
     if UNREACHABLE.search(reason):
-        return Failure(f"could not reach {url}: {reason}; check the network connection (and any proxy), then "
-                       "capture again.")
+        return Unreachable(f"could not reach {url}: {reason}; check the network connection (and any proxy), then "
+                           "capture again.")
     return Failure(f"download of {url} failed: {reason}; check the URL and your connection, then capture again.")
 
 

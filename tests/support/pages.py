@@ -97,6 +97,8 @@ def _routes(site: Loopback) -> None:
     site.redirect("/hop2", "/post", 301)
     site.route("/loop", _endless_redirects)
     site.route("/gone", Response(status=404, body=GONE))
+    # a post whose page never finishes loading: a request it makes is never answered in full
+    site.route("/stuck", Response(body=POST.replace("</article>", "</article><script>fetch('/hang?feed')</script>")))
     # a page that moves on by itself: a script to a meta refresh, which goes on to the post
     site.route("/moves", Response(body="<!doctype html><title>Moving</title><script>location.replace('/refresh')</script>"))
     site.route("/refresh", Response(body='<!doctype html><title>Refresh</title><meta http-equiv="refresh" content="0;url=/post">'))

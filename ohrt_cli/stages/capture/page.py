@@ -10,8 +10,9 @@ server's clock, the TLS chain, the browser, viewport and user agent).
 * Media found: the page is kept beside it. If the browser is missing or fails, the capture still
   completes, its page files recorded as failed; `ohrt capture finish` visits the page then (a later
   visit, said so in the manifest).
-* No media found (a text or photo post): the page is the capture, media kind "page", its original the
-  WACZ. Without a browser, or when the page cannot be kept, the capture fails in one line.
+* No media found (a text or photo post), or yt-dlp could not get the page at all (an untrusted
+  certificate, a page that never finishes): the page is the capture, media kind "page", its original
+  the WACZ. Without a browser, or when the page cannot be kept, the capture fails in one line.
 * A page that answers 4xx or 5xx with no media is not a capture of the content: the capture fails,
   naming the status (the content may have been removed). Beside media, a 4xx page is kept as it is.
 * The URL of a media file itself (…/clip.mp4, an HLS playlist) has no page around it: none is made.
@@ -151,7 +152,7 @@ def fetch(ctx: Context, draft: Draft, progress: Progress | None, download, *, pa
     job = start(ctx, draft, progress) if page else None
     try:
         download(draft, progress)
-    except (media.NoMedia, media.HttpFailure, media.UntrustedCertificate) as exc:
+    except (media.NoMedia, media.HttpFailure, media.UntrustedCertificate, media.Unreachable) as exc:
         if job is None:
             raise
         _page_as_original(draft, job.wait(), exc, progress)
@@ -187,6 +188,8 @@ def _page_beside(draft: Draft, job: Job, progress: Progress | None) -> None:
 def _page_as_original(draft: Draft, job: Job, no_media: Failure, progress: Progress | None) -> None:
     """No media: the page is the capture, if there is a page to keep."""
     url = draft.requested_url
+    if isinstance(no_media, media.Unreachable) and (job.error is not None or job.wacz is None):
+        raise no_media  # neither reached it: yt-dlp's reason says why
     if isinstance(job.error, browser.BrowserMissing):
         raise Failure(f"no media found at {url}, and no browser to keep the page ({job.error.message.rstrip('.')}); "
                       "or save it another way and use `ohrt capture --file`.")
