@@ -14,7 +14,7 @@ How (`purge`): under a lock (one purge at a time), each batch is done in three s
 transaction writes a tombstone in state 'purging' for each unit — ids, sha256 of every original, dates,
 the rule, who ("scheduled" when no officer is acting), and the other copies of the material in the home
 that will go with it: the task's evidence packages in HOME/exports (found by bag-info.txt's
-External-Identifier, or by their name) and its referral drafts (HOME/referrals/<R-id>/) — and marks its
+External-Identifier, or by their name: `exports.py`) and its referral drafts (HOME/referrals/<R-id>/) — and marks its
 captures purged. (2) The capture folders, those packages and those drafts are deleted, read-only files
 made writable first. (3) One transaction deletes the fingerprints,
 the file rows and the personal data (subjects, incident references, indices research), blanks the
@@ -32,24 +32,24 @@ import datetime as dt
 import fcntl
 import json
 import os
-import re
 import shutil
 import stat
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
-from ...ground import audit, store
-from .. import intake as tasks
+from ...ground import audit
 from ...ground.context import Context
-from ...ground.layout import EXPORTS_DIR, PACKAGE_NAME, PARTIAL_NAME, REFERRALS_DIR, referral_folder
 from ...ground.db import transaction
 from ...ground.errors import StateError
+from ...ground.layout import REFERRALS_DIR, referral_folder
+from ...ground.times import add_months, iso, parse_iso
+from .. import intake as tasks
+from .exports import ExportIndex
 from .items import RECORD_FIELDS, retention_months
 from .matching import bump_generation
-from ...ground.times import add_months, iso, parse_iso
+
 
 LOCK_NAME = ".purge.lock"
 LOCK_WAIT_S = 120          # a second purge waits this long for the first, then gives up saying so
@@ -96,8 +96,6 @@ class Plan:
     held: list[dict]
     overdue: list[dict]
 
-
-# -------------------------------------------------------------------------------------------- plan
 
 def capture_months(ctx: Context) -> int:
     return retention_months(ctx, "retention.capture_months")
@@ -150,8 +148,6 @@ def _captures_of(ctx: Context, task_id: str) -> list[dict]:
     return [{"id": c, "folder": f} for c, f in ctx.db.execute(
         "SELECT id, folder FROM captures WHERE task_id = ? AND purged_at IS NULL ORDER BY id", [task_id])]
 
-
-# ------------------------------------------------------------------------------------------- purge
 
 def purge(ctx: Context, *, dry_run: bool = False) -> dict:
     """Purge everything due (see the module's docstring); a dry run only says what would go. Returns
@@ -385,8 +381,6 @@ def _remove(target: Path | str) -> tuple[int, int]:
     return files, size
 
 
-# --------------------------------------------------------------------- other copies in the home
-
 def _home_copies(ctx: Context, unit: Unit, exports: "ExportIndex") -> None:
     """Find the unit's task's other copies in the home: its evidence packages in HOME/exports and its
     referrals' draft folders (each .eml/.txt carries the title, the URL and the channel)."""
@@ -397,83 +391,6 @@ def _home_copies(ctx: Context, unit: Unit, exports: "ExportIndex") -> None:
     unit.drafts = [referral_folder(rid) for (rid,) in ctx.db.execute(
         "SELECT id FROM referrals WHERE task_id = ? ORDER BY id", [unit.task_id])
         if os.path.lexists(ctx.home / referral_folder(rid))]
-
-
-class ExportIndex:
-    """Which entries of HOME/exports belong to which task: a package folder or zip by its bag-info.txt's
-    External-Identifier (else by its name, TASK-evidence-DATE), a zip's .sha256 with its zip, and the
-    staging folder or partial zip of an export that died. Other files are not ohrt's and are left alone,
-    as are the leftovers of an export still running (whose publication the purge's marks refuse).
-    The folder is listed again at each look-up, an entry's owner read only once."""
-
-    def __init__(self, ctx: Context):
-        self.folder = ctx.exports_dir
-        self.owners: dict[str, tuple[tuple, str | None]] = {}   # name → (stat key, task id)
-        self.by_task: dict[str, list[str]] = {}
-
-    def of(self, task_id: str) -> list[str]:
-        self._refresh()
-        return self.by_task.get(task_id, [])
-
-    def _refresh(self) -> None:
-        try:
-            entries = sorted(os.scandir(self.folder), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            self.by_task = {}
-            return
-        by_task: dict[str, list[str]] = {}
-        for entry in entries:
-            if entry.is_symlink():
-                continue
-            info = entry.stat(follow_symlinks=False)
-            key = (info.st_ino, info.st_mtime_ns, info.st_size)
-            known = self.owners.get(entry.name)
-            owner = known[1] if known and known[0] == key else self._owner(Path(entry.path), entry.is_dir())
-            self.owners[entry.name] = (key, owner)
-            if owner:
-                by_task.setdefault(owner, []).append(f"{EXPORTS_DIR}/{entry.name}")
-        self.by_task = by_task
-
-    @staticmethod
-    def _owner(path: Path, is_dir: bool) -> str | None:
-        partial = PARTIAL_NAME.fullmatch(path.name)
-        if partial:
-            return None if store.process_alive(int(partial[2])) else partial[1]
-        named = PACKAGE_NAME.fullmatch(path.name)
-        if is_dir and (path / "bag-info.txt").is_file():
-            return _external_identifier(_read_text(path / "bag-info.txt")) or (named and named[1])
-        if not is_dir and path.suffix == ".zip":
-            return _zip_identifier(path) or (named and named[1])
-        return named[1] if named else None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _external_identifier(bag_info: str) -> str | None:
-    """The task id a package names in bag-info.txt (RFC 8493 §2.2.2), as `ohrt export` writes it."""
-    for line in bag_info.splitlines():
-        label, sep, value = line.partition(":")
-        if sep and label.strip().lower() == "external-identifier":
-            value = value.strip().upper()
-            return value if re.fullmatch(r"T-\d{4}-\d{6}", value) else None
-    return None
-
-
-def _zip_identifier(path: Path) -> str | None:
-    """External-Identifier of the bag in a zip made by `ohrt export --zip` (its folder at the top)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/bag-info.txt")]
-            if len(names) != 1:
-                return None
-            return _external_identifier(archive.read(names[0]).decode("utf-8", errors="replace"))
-    except (OSError, zipfile.BadZipFile, KeyError):
-        return None
 
 
 def _erase_rows(ctx: Context, batch: list[Unit]) -> None:
