@@ -23,6 +23,7 @@ SHIPPED = {
     "m006_governance": "4bbcda83f0d3d14c0298de28ef91cf7ae4b028bd965ba6d4495d14e7f6ab4380",
     "m007_referral_send_attempt": "487efb34e1e8d975a3ada435815a6bb43ec70ec88543d74d4d98712da15153b0",
     "m008_guard_keys": "e0d02b2f86596761db74564a537a3bd95727df4392019f4ecf49b81955ee593a",
+    "m009_referral_officer_text": "8d62382621ecd71418bb9a2b7e14315b4563b0d82453396b71498e02b566c672",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"

@@ -202,7 +202,8 @@ def test_a_returned_draft_is_drafted_again_as_a_new_version(ohrt):
     assert ohrt.json("refer", "show", referral["id"])["sent_on"] is None
     assert task_status(ohrt, task_id) == "referral-returned" and len(ohrt.json("audit", "list")) == entries
 
-    again = draft(ohrt, task_id)
+    again = ohrt.json("refer", "draft", task_id, "--summary", "At 0:10-0:25 he names a rival.",
+                      env=as_officer(CONSTABLE))
     assert (again["id"], again["version"], again["status"]) == (referral["id"], 2, "drafted")
     assert again["draft_path"] == f"referrals/{referral['id']}/v2/referral.eml"
     assert (ohrt.home / referral["draft_path"]).is_file()  # version 1 is kept as it was
@@ -327,7 +328,8 @@ def test_not_removed_then_appeal_goes_through_qa_sending_and_outcome(ohrt):
     returned = ohrt.json("refer", "qa", appeal["id"], "--return", "--note", "Add the time ranges",
                          env=as_officer(SERGEANT))
     assert returned["status"] == "returned" and task_status(ohrt, task_id) == "referral-returned"
-    again = ohrt.json("refer", "draft", task_id, env=as_officer(CONSTABLE))  # redrafts the appeal
+    again = ohrt.json("refer", "draft", task_id, "--grounds", "At 0:10-0:25 the lyrics call for violence.",
+                      env=as_officer(CONSTABLE))  # redrafts the appeal, mended
     assert (again["id"], again["kind"], again["version"]) == ("R-2026-000002", "appeal", 2)
     assert task_status(ohrt, task_id) == "appeal-drafted"
     approve(ohrt, appeal["id"])

@@ -118,7 +118,7 @@ def test_the_context_is_an_allow_list_of_named_fields(ohrt):
     finally:
         ctx.close()
     assert set(context) == {"team", "referral", "route", "content", "findings", "segments", "clauses", "original",
-                            "grounds"}
+                            "grounds", "summary"}
     assert set(context["team"]) == {"name", "mailbox", "reference"}
     assert set(context["findings"][0]) == {"number", "factor", "note", "at", "harm"}
     assert not set(context) & set(disclosure.PLATFORM_FORBIDDEN)

@@ -134,6 +134,34 @@ def print_record(record: dict, fields: list[tuple[str, str]] | None = None) -> N
         typer.echo(f"{heading.rjust(width)}: {'—' if value in (None, '') else value}")
 
 
+def edit_text(text: str, *, suffix: str = ".txt") -> str:
+    """`text` as the officer leaves it after $VISUAL or $EDITOR (else vi) on a temporary file; InputError
+    when the editor cannot be run or fails (nothing is kept of the file)."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    from ..ground.errors import InputError
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    handle, name = tempfile.mkstemp(prefix="ohrt-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        try:
+            code = subprocess.call([*shlex.split(editor), name])
+        except OSError as exc:
+            raise InputError(f"the editor {editor!r} could not be run ({exc.strerror}): set $EDITOR to one that "
+                             "is installed, e.g. EDITOR=nano.") from None
+        if code != 0:
+            raise InputError(f"the editor {editor!r} exited with {code}: nothing was used of what it left; "
+                             "run the command again.")
+        with open(name, encoding="utf-8") as back:
+            return back.read()
+    finally:
+        os.unlink(name)
+
+
 def json_option(help: str = "Print machine-readable JSON (documented in the README).") -> Any:
     return typer.Option(False, "--json", help=help)
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ._common import fail, json_option, new_app, print_json, print_record, print_table, run
+from ._common import edit_text, fail, json_option, new_app, print_json, print_record, print_table, run
 
 refer_app = new_app(
     "Referrals to platforms: draft, QA, send, record the decision, appeal (SOP 10). `ohrt refer TASK` drafts.\n\n"
@@ -26,7 +26,8 @@ SHOW_FIELDS = [("id", "referral"), ("kind", "kind"), ("appeal_of", "appeal of"),
                ("outcome_note", "note"), ("appeals", "appeals")]
 NEXT = {
     "drafted": "next: a sergeant who did not draft it checks it: ohrt refer qa {id} --approve (or --return --note …)",
-    "returned": "next: mend it and draft again: ohrt refer draft {task}",
+    "returned": "next: mend it and draft again: ohrt refer draft {task} --edit (or --summary TEXT), or review "
+                "{task} again to change the findings",
     "approved": "next: send it, then: ohrt refer sent {id} [--platform-ref REF] (or --smtp to send it now)",
     "sent": "next: when the platform decides: ohrt refer outcome {id} --removed | --not-removed",
     "not-removed": "next: consider an appeal (SOP 10.7): ohrt refer appeal {id}, or ohrt refer close {task} --reason …",
@@ -49,18 +50,61 @@ def _summary(referral: dict) -> None:
 @refer_app.command("draft")
 def refer_draft(
     task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001 (its review must decide to refer)."),
+    summary: Optional[str] = typer.Option(None, "--summary", help="Your own words on the content, shown to the "
+                                          "platform under 'In short' (kept for the next version; '' clears it)."),
+    grounds: Optional[str] = typer.Option(None, "--grounds", help="On a returned appeal: its grounds, reworded."),
+    edit: bool = typer.Option(False, "--edit", help="Write the summary (and an appeal's grounds) in $EDITOR, "
+                              "starting from the last version's, with QA's note shown."),
     as_json: bool = json_option("Print the drafted referral as JSON."),
 ) -> None:
     """Draft the referral of a reviewed task from the templates (SOP 10.1): an .eml for mailbox and
     individual routes, portal text and a checklist for the Trusted Flagger portal. Run it again on a
-    returned draft to make the next version. Also reachable as `ohrt refer TASK`.
+    returned draft to make the next version, mended: your own words with --edit or --summary, the findings
+    by reviewing the task again; a version the same as the one QA returned is refused. Also reachable as
+    `ohrt refer TASK`.
 
-    Example: ohrt refer draft T-2026-000001
+    Example: ohrt refer draft T-2026-000001 --summary 'Names a rival and mocks his injuries, 0:10-0:25.'
     """
-    from ..stages.refer import draft_referral
+    from ..stages.refer import draft_referral, officer_text
 
-    referral = run(lambda ctx: draft_referral(ctx, task_id))
+    if edit:
+        if summary is not None or grounds is not None:
+            fail("--edit opens the editor on the summary and grounds: give it alone, or use --summary/--grounds.")
+        summary, grounds = _edit(run(lambda ctx: officer_text(ctx, task_id)))
+    referral = run(lambda ctx: draft_referral(ctx, task_id, summary=summary, grounds=grounds))
     print_json(referral) if as_json else _summary(referral)
+
+
+EDIT_HELP = """\
+# {what} of {task}: write your own words under each [heading]; lines starting with # are left out.
+# The content, the findings and the terms come from the capture and the review: to change them,
+# review the task again. Save and close the editor to draft; an empty file drafts without them.
+"""
+
+
+def _edit(parts: dict) -> tuple[str, str | None]:
+    """The officer-written parts after $EDITOR: (summary, grounds or None for a referral)."""
+    what = (f"{parts['referral']} v{parts['version']} ({parts['kind']})" if parts["referral"]
+            else f"the first {parts['kind']}")
+    text = EDIT_HELP.format(what=what, task=parts["task"])
+    if parts["returned"]:
+        text += f"# QA returned v{parts['version'] - 1}: {parts['returned']}\n"
+    text += f"[summary]\n{parts['summary']}\n"
+    if parts["kind"] == "appeal":
+        text += f"\n[grounds]\n{parts['grounds']}\n"
+    edited = edit_text(text)
+    found: dict[str, list[str]] = {"summary": [], "grounds": []}
+    section = "summary"
+    for line in edited.splitlines():
+        if line.startswith("#"):
+            continue
+        if line.strip() in ("[summary]", "[grounds]"):
+            section = line.strip()[1:-1]
+            continue
+        found[section].append(line)
+    summary = "\n".join(found["summary"]).strip()
+    grounds = "\n".join(found["grounds"]).strip()
+    return summary, (grounds if parts["kind"] == "appeal" else None)
 
 
 @refer_app.command("qa")
@@ -139,6 +183,8 @@ def refer_appeal(
     referral_id: str = typer.Argument(..., metavar="REF", help="The referral the platform did not act on, e.g. R-2026-000001."),
     grounds: Optional[str] = typer.Option(None, "--grounds", help="Further grounds of appeal, in words the "
                                           "platform may read (only what the content shows)."),
+    summary: Optional[str] = typer.Option(None, "--summary", help="Your own words on the content, shown under "
+                                          "'In short'."),
     as_json: bool = json_option("Print the drafted appeal as JSON."),
 ) -> None:
     """Draft an appeal against a platform's decision not to remove (SOP 10.7), citing the original
@@ -148,7 +194,7 @@ def refer_appeal(
     """
     from ..stages.refer import draft_appeal
 
-    referral = run(lambda ctx: draft_appeal(ctx, referral_id, grounds=grounds))
+    referral = run(lambda ctx: draft_appeal(ctx, referral_id, grounds=grounds, summary=summary))
     print_json(referral) if as_json else _summary(referral)
 
 

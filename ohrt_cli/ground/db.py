@@ -529,3 +529,13 @@ def m008_guard_keys(db):
         db.execute(f"CREATE TRIGGER guard_{table}_update AFTER UPDATE OF {columns} ON {table} BEGIN {drop} {note} END")
         db.execute(f"CREATE TRIGGER guard_{table}_delete AFTER DELETE ON {table} BEGIN {drop} END")
         db.execute(f"INSERT INTO guard_dirty SELECT '{table}', rowid FROM {table}")
+
+
+@migration
+def m009_referral_officer_text(db):
+    # The officer-written parts of a draft (a summary; an appeal's grounds), kept so that the next version
+    # starts from them, and the sha256 of the draft's rendered texts, so that a version identical to the
+    # one QA returned is refused (stages/refer/drafting.py).
+    db["referrals"].add_column("summary", str)
+    db["referrals"].add_column("grounds", str)
+    db["referrals"].add_column("basis_sha256", str)

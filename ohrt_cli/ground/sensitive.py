@@ -76,12 +76,14 @@ def common_words() -> frozenset[str]:
 _DROP = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063"
                                 "\u2064\ufeff'\u2019\u02bc\u0060\u00b4"), None)
 _WORD = re.compile(r"[^\W_]+")
+_POSSESSIVE = re.compile(r"(?<=\w)['\u2019\u02bc]s\b", re.IGNORECASE)  # "Brandwell's" is Brandwell's name
 
 
 def normalise(text: str) -> str:
-    """NFKC, accents and zero-width characters dropped, apostrophes dropped, case folded, one space between
-    words, every other punctuation mark a break: "O’Brien, Zé\u200bbedee" → "obrien zebedee"."""
-    text = unicodedata.normalize("NFKC", str(text or "")).translate(_DROP).casefold()
+    """NFKC, accents and zero-width characters dropped, a possessive 's and then apostrophes dropped, case
+    folded, one space between words, every other punctuation mark a break: "O’Brien's, Zé\u200bbedee" →
+    "obrien zebedee"."""
+    text = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", str(text or ""))).translate(_DROP).casefold()
     if not text.isascii():
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return " ".join(_WORD.findall(text))

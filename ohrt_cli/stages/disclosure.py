@@ -203,11 +203,12 @@ def content_context(ctx: Context, task_id: str, review: dict) -> dict:
 # --------------------------------------------------------------------------------- the two contexts
 
 def platform_context(ctx: Context, task_id: str, review: dict, *, referral: dict, route: dict,
-                     original: dict | None = None, grounds: str | None = None) -> Fields:
+                     original: dict | None = None, grounds: str | None = None, summary: str | None = None) -> Fields:
     """The whole of what a platform-bound template sees (SOP 6.4, 10.1), built from named fields only.
 
     `referral` gives id, version, kind; `route` the resolved route; `original` (for an appeal) the
-    referral appealed against; `grounds` the officer's additional grounds for an appeal."""
+    referral appealed against; `grounds` the officer's additional grounds for an appeal; `summary` the
+    officer's own words on the content (`ohrt refer draft --summary/--edit`)."""
     content = content_context(ctx, task_id, review)
     findings = shape_findings(review)
     tag = str(ctx.settings.get("referral.tag", "OHRT")).strip()
@@ -225,6 +226,7 @@ def platform_context(ctx: Context, task_id: str, review: dict, *, referral: dict
         "clauses": shape_clauses(review, content["platform"], findings),
         "original": None,
         "grounds": (grounds or "").strip() or None,
+        "summary": (summary or "").strip() or None,
     }
     if original:
         values["original"] = {
@@ -266,8 +268,10 @@ def intel_context(ctx: Context, task_id: str, review: dict, referrals: list[dict
 def _free_text_sources(context: dict) -> list[tuple[str, str]]:
     """Officer-written text in a platform context, with where it came from, to name it in an error."""
     sources = [(f"finding {f['number']}'s note", f["note"]) for f in context.get("findings") or []]
+    if context.get("summary"):
+        sources.append(("the draft's summary (--summary or --edit)", context["summary"]))
     if context.get("grounds"):
-        sources.append(("the appeal's grounds (--grounds)", context["grounds"]))
+        sources.append(("the appeal's grounds (--grounds or --edit)", context["grounds"]))
     return sources
 
 
@@ -296,7 +300,8 @@ def check_disclosure(ctx: Context, task_id: str, context: dict, rendered: dict[s
                        if guard.first(value, public=public) is not None), None)
         if source:
             mend = ("re-review the task so that the note says only what the content shows"
-                    if source.startswith("finding") else "reword the grounds")
+                    if source.startswith("finding") else
+                    "reword the summary" if "summary" in source else "reword the grounds")
             raise InputError(f"the {piece} would disclose {what}, from {source}: a platform may be told only "
                              f"what the content shows and what is public (SOP 6.4); {mend}.")
         raise InputError(f"the {piece} would disclose {what}, written into the template itself: a platform may "

@@ -23,10 +23,10 @@ Connect record. Other stages and the CLI use the names below.
 from __future__ import annotations
 
 from .routes import EMAIL_ROUTES, KINDS, ROUTES, STATUSES, list_routes, route_for, shipped_routes
-from .drafting import draft_appeal, draft_referral, get_referral, list_referrals, platform_renderer
+from .drafting import draft_appeal, draft_referral, get_referral, list_referrals, officer_text, platform_renderer
 from .sending import close_task, mark_sent, qa_referral, record_outcome
 from .intel import intel_record, intel_renderer
 
 __all__ = ["EMAIL_ROUTES", "KINDS", "ROUTES", "STATUSES", "close_task", "draft_appeal", "draft_referral",
-           "get_referral", "intel_record", "intel_renderer", "list_referrals", "list_routes", "mark_sent",
+           "get_referral", "intel_record", "intel_renderer", "list_referrals", "list_routes", "mark_sent", "officer_text",
            "platform_renderer", "qa_referral", "record_outcome", "route_for", "shipped_routes"]

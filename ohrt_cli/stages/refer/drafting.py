@@ -99,9 +99,10 @@ NEXT_STEP = {
 }
 
 
-def draft_referral(ctx: Context, task_id: str) -> dict:
+def draft_referral(ctx: Context, task_id: str, *, summary: str | None = None, grounds: str | None = None) -> dict:
     """Draft the referral of a reviewed task (SOP 10.1), or a new version of a returned (or not yet
-    checked) draft. Returns the referral as `get_referral` does, plus `warnings`."""
+    checked) draft. `summary` (and, on an appeal, `grounds`) are the officer's own words; None keeps the
+    previous version's. Returns the referral as `get_referral` does, plus `warnings`."""
     ctx.actor()
     task_id = open_task_id(ctx, task_id)
     with _drafting(ctx) as made:
@@ -110,13 +111,17 @@ def draft_referral(ctx: Context, task_id: str) -> dict:
         if latest and latest["status"] not in REDRAFTABLE:
             raise StateError(f"{task_id} already has {latest['kind']} {latest['id']} ({latest['status']}): "
                              + NEXT_STEP[latest["status"]].format(id=latest["id"], task=task_id) + ".")
+        kind = latest["kind"] if latest else "referral"
+        if grounds is not None and kind != "appeal":
+            raise InputError(f"grounds belong to an appeal, and {task_id}'s draft is a referral: put your own words "
+                             "in --summary.")
         original = referral_row(ctx, latest["appeal_of"]) if latest and latest["appeal_of"] else None
-        referral_id, warnings = _draft(ctx, task_id, made, kind=latest["kind"] if latest else "referral",
-                                       existing=latest, original=original, grounds=None)
+        referral_id, warnings = _draft(ctx, task_id, made, kind=kind, existing=latest, original=original,
+                                       grounds=grounds, summary=summary)
     return {**get_referral(ctx, referral_id), "warnings": warnings}
 
 
-def draft_appeal(ctx: Context, referral_id: str, *, grounds: str | None = None) -> dict:
+def draft_appeal(ctx: Context, referral_id: str, *, grounds: str | None = None, summary: str | None = None) -> dict:
     """Draft an appeal against a platform's refusal to remove (SOP 10.7), citing the original referral;
     again on a returned appeal, a new version of it."""
     ctx.actor()
@@ -133,8 +138,30 @@ def draft_appeal(ctx: Context, referral_id: str, *, grounds: str | None = None) 
             raise StateError(f"{original['id']} already has appeal {existing['id']} ({existing['status']}): "
                              + NEXT_STEP[existing["status"]].format(id=existing["id"], task=task_id) + ".")
         referral_id, warnings = _draft(ctx, task_id, made, kind="appeal", existing=existing, original=original,
-                                       grounds=grounds)
+                                       grounds=grounds, summary=summary)
     return {**get_referral(ctx, referral_id), "warnings": warnings}
+
+
+def officer_text(ctx: Context, task_id: str) -> dict:
+    """What an officer may write in the task's next draft, as it stands: {task, kind, referral, version,
+    summary, grounds, returned} — `returned` is QA's note when the latest version was returned. For
+    `ohrt refer draft --edit`, which shows these in the editor."""
+    task_id = open_task_id(ctx, task_id)
+    latest = (task_referrals(ctx, task_id) or [None])[-1]
+    if latest and latest["status"] not in REDRAFTABLE:
+        raise StateError(f"{task_id} already has {latest['kind']} {latest['id']} ({latest['status']}): "
+                         + NEXT_STEP[latest["status"]].format(id=latest["id"], task=task_id) + ".")
+    return {"task": task_id, "kind": latest["kind"] if latest else "referral",
+            "referral": latest["id"] if latest else None,
+            "version": latest["version"] + 1 if latest else 1,
+            "summary": (latest or {}).get("summary") or "", "grounds": (latest or {}).get("grounds") or "",
+            "returned": _returned_note(ctx, latest) if latest and latest["status"] == "returned" else None}
+
+
+def _returned_note(ctx: Context, row: dict) -> str:
+    found = ctx.db.execute("SELECT note FROM referral_qa WHERE referral_id = ? AND version = ? AND verdict = 'returned' "
+                           "ORDER BY id DESC LIMIT 1", [row["id"], row["version"]]).fetchone()
+    return (found[0] if found else None) or "no note"
 
 
 @contextlib.contextmanager
@@ -159,17 +186,27 @@ def _drafting(ctx: Context) -> Iterator[list[Path]]:
 
 
 def _draft(ctx: Context, task_id: str, made: list[Path], *, kind: str, existing: dict | None,
-           original: dict | None, grounds: str | None) -> tuple[str, list[str]]:
-    """Render, guard, write and record one draft version inside `_drafting`; (referral id, warnings)."""
+           original: dict | None, grounds: str | None, summary: str | None = None) -> tuple[str, list[str]]:
+    """Render, guard, write and record one draft version inside `_drafting`; (referral id, warnings).
+    A version whose rendered texts are those of the version QA returned is refused: nothing was mended."""
     officer = ctx.actor()
     review = referable_review(ctx, task_id)
     platform = ctx.db.execute("SELECT platform FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
     route = route_for(ctx, platform)
     referral_id = existing["id"] if existing else next_id(ctx.db, "R", ctx.now())
     version = existing["version"] + 1 if existing else 1
+    summary = _officer_words(summary if summary is not None else (existing or {}).get("summary"))
+    grounds = _officer_words(grounds if grounds is not None else (existing or {}).get("grounds"))
     context = disclosure.platform_context(ctx, task_id, review, route=route, original=original, grounds=grounds,
+                                          summary=summary,
                                           referral={"id": referral_id, "version": version, "kind": kind})
     pieces = _render(ctx, task_id, route, kind, context)
+    if existing and existing["status"] == "returned" and existing.get("basis_sha256") == pieces.basis:
+        what = "--summary TEXT" + (" or --grounds TEXT" if kind == "appeal" else "")
+        raise StateError(f"v{version} would be the same as v{existing['version']}, which QA returned: "
+                         f"\"{_returned_note(ctx, existing)}\". Mend it first: your own words with `ohrt refer draft "
+                         f"{task_id} --edit` (or {what}), the findings by reviewing {task_id} again, or the route "
+                         "in config.toml.")
     folder = _write_version(ctx, referral_id, version, pieces.files)
     made.append(folder)
     main = folder / pieces.main
@@ -179,6 +216,7 @@ def _draft(ctx: Context, task_id: str, made: list[Path], *, kind: str, existing:
         "draft_path": main.relative_to(ctx.home).as_posix(), "draft_sha256": _sha256(main),
         "recipient": route["contact"] if route["route"] in EMAIL_ROUTES else route["portal"],
         "message_id": pieces.message_id, "qa_by": None, "qa_at": None,
+        "summary": summary, "grounds": grounds, "basis_sha256": pieces.basis,
     }
     if existing:
         ctx.db["referrals"].update(referral_id, fields)
@@ -205,11 +243,23 @@ def _warnings(route: dict, context: dict) -> list[str]:
     return found
 
 
-class _Pieces:
-    """A draft version's files (name → bytes), which one is the main file, and its Message-ID if email."""
+def _officer_words(text: str | None) -> str | None:
+    """An officer's paragraph as the draft carries it: trimmed, with no control characters; None if empty."""
+    text = "".join(ch if ch in "\n\t" or ch.isprintable() else " " for ch in (text or "")).strip()
+    return text or None
 
-    def __init__(self, files: dict[str, bytes], main: str, message_id: str | None = None):
+
+class _Pieces:
+    """A draft version's files (name → bytes), which one is the main file, its Message-ID if email, and
+    `basis`: the sha256 of the rendered texts (not of the files, whose Date and Message-ID differ)."""
+
+    def __init__(self, files: dict[str, bytes], main: str, message_id: str | None = None, *,
+                 texts: dict[str, str] | None = None):
         self.files, self.main, self.message_id = files, main, message_id
+        digest = hashlib.sha256()
+        for name, text in sorted((texts or {}).items()):
+            digest.update(f"{name}\0{text}\0".encode("utf-8"))
+        self.basis = digest.hexdigest()
 
 
 def platform_renderer(ctx: Context) -> Renderer:
@@ -226,7 +276,7 @@ def _render(ctx: Context, task_id: str, route: dict, kind: str, context: dict) -
                                     context, platform=platform)
         disclosure.check_disclosure(ctx, task_id, context, texts)
         return _Pieces({"portal.txt": texts["portal text"].encode("utf-8"),
-                        "checklist.txt": texts["checklist"].encode("utf-8")}, "portal.txt")
+                        "checklist.txt": texts["checklist"].encode("utf-8")}, "portal.txt", texts=texts)
     names = [("email subject", f"{kind}-subject.txt"), ("email body", f"{kind}-body.txt")]
     if ctx.settings.get("referral.html", True) and renderer.exists(f"{kind}-body.html", platform=platform):
         names.append(("email's HTML body", f"{kind}-body.html"))
@@ -239,7 +289,8 @@ def _render(ctx: Context, task_id: str, route: dict, kind: str, context: dict) -
         sender_name=ctx.settings.team_name, sender=ctx.settings.mailbox, to_name=route["contact_name"] or None,
         to=route["contact"], subject=subject, text=texts["email body"], html=texts.get("email's HTML body"),
         when=ctx.now(), id_string=f"{context['referral']['id']}.v{context['referral']['version']}")
-    return _Pieces({f"{kind}.eml": data}, f"{kind}.eml", message_id)
+    return _Pieces({f"{kind}.eml": data}, f"{kind}.eml", message_id,
+                   texts={**texts, "to": f"{route['contact_name']} <{route['contact']}>"})
 
 
 def _write_version(ctx: Context, referral_id: str, version: int, files: dict[str, bytes]) -> Path:
