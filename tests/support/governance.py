@@ -68,7 +68,7 @@ def refer(ohrt: Ohrt, task_id: str, *, drafted: str, sent: str, decided: str | N
     referral = ohrt.json("refer", "draft", task_id, env={**constable, **at(drafted)})["id"]
     if returned_once:
         ohrt.ok("refer", "qa", referral, "--return", "--note", "cite the clause", env={**sergeant, **at(drafted)})
-        ohrt.ok("refer", "draft", task_id, env={**constable, **at(drafted)})
+        ohrt.ok("refer", "draft", task_id, "--summary", "The clause is cited below.", env={**constable, **at(drafted)})
     ohrt.ok("refer", "qa", referral, "--approve", env={**sergeant, **at(drafted)})
     ohrt.ok("refer", "sent", referral, env={**constable, **at(sent)})
     if decided:
