@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ...ground.errors import InputError
 from ...ground.times import Quarter
+from ...ground.urls import PLATFORMS
 
 if TYPE_CHECKING:
     from ...ground.context import Context
@@ -57,15 +58,43 @@ def publish_count(n: int, threshold: int) -> int | str:
     return n if n == 0 or n >= threshold else f"<{threshold}"
 
 
-def publish_cells(cells: dict[str, int], threshold: int) -> dict[str, int | str]:
-    """Suppress small cells of a breakdown whose total is published. When exactly one cell is suppressed
-    the total would give it away, so the smallest other non-zero cell is blurred to ">=T" as well."""
+def publish_cells(cells: dict[str, int], threshold: int, *, total_shown: bool = True) -> dict[str, int | str]:
+    """Suppress small cells of a breakdown (see `protect_cells`); the cells alone, for callers that do not
+    publish the total themselves."""
+    return protect_cells(cells, threshold, total_shown=total_shown)[0]
+
+
+def protect_cells(cells: dict[str, int], threshold: int, *,
+                  total_shown: bool = True) -> tuple[dict[str, int | str], bool]:
+    """(published cells, whether the total may be shown exactly) for a breakdown whose cells add up to its
+    total. Small cells are suppressed to "<T"; then, while the total and the cells still shown would pin a
+    suppressed cell to one value (one small cell alone: 8 − 6 = 2; two small cells adding up to 8: both
+    are 4), the smallest exact non-zero cell is blurred to ">=T" as well (secondary suppression). When
+    no exact cell is left to blur, the total cannot be shown exactly: the second value is False."""
     shown: dict[str, int | str] = {key: publish_count(n, threshold) for key, n in cells.items()}
-    small = [key for key, value in shown.items() if isinstance(value, str)]
-    exact = sorted((n, key) for key, n in cells.items() if n and not isinstance(shown[key], str))
-    if len(small) == 1 and exact:
+    if not total_shown:
+        return shown, True
+    while _pins_a_cell(cells, shown, threshold):
+        exact = sorted((n, key) for key, n in cells.items() if n and not isinstance(shown[key], str))
+        if not exact:
+            return shown, False
         shown[exact[0][1]] = f">={threshold}"
-    return shown
+    return shown, True
+
+
+def _pins_a_cell(cells: dict[str, int], shown: dict[str, int | str], threshold: int) -> bool:
+    """Whether a reader who knows the total, the exact cells, that each "<T" cell is 1..T-1 and that each
+    ">=T" cell is at least T, can work out a "<T" cell's value: the range left for it is one number."""
+    small = [key for key, value in shown.items() if isinstance(value, str) and value.startswith("<")]
+    if not small:
+        return False
+    blurred = [key for key, value in shown.items() if isinstance(value, str) and value.startswith(">=")]
+    rest = sum(cells.values()) - sum(v for v in shown.values() if not isinstance(v, str))  # small + blurred
+    k, top = len(small), threshold - 1
+    most = min(k * top, rest - threshold * len(blurred))  # the small cells' sum, at most
+    least = k if blurred else rest  # … and at least (blurred cells may take up any of the rest)
+    low, high = max(1, least - (k - 1) * top), min(top, most - (k - 1))
+    return low >= high
 
 
 def publish_rate(part: int, whole: int, threshold: int) -> float | None:
@@ -382,15 +411,23 @@ def _raw(spec: Spec, period: "Period") -> Any:
 WITHHELD = "not named (SOP 6.5)"
 
 
+# A platform outside the catalogue (a self-tasked capture from a site of its own: its host name) is counted
+# under this one key: the name of a small site can point at a person (SOP 6.5).
+OTHER_PLATFORM = "other"
+
+
 def _fold(raw: Any, withhold: Callable[[str], bool] | None) -> Any:
-    """`raw` with the breakdown keys `withhold` refuses merged into WITHHELD, before anything is published."""
-    if withhold is None or not isinstance(raw, (Count, Rate)):
+    """`raw` with platforms outside the catalogue merged into OTHER_PLATFORM and the breakdown keys
+    `withhold` refuses merged into WITHHELD, before anything is published."""
+    if not isinstance(raw, (Count, Rate)):
         return raw
     folded: dict[str, dict] = {}
     for by, cells in raw.breakdowns.items():
         out: dict = {}
         for key, value in cells.items():
-            key = WITHHELD if key and withhold(key) else key
+            if by == "platform" and key and key not in PLATFORMS:
+                key = OTHER_PLATFORM
+            key = WITHHELD if key and withhold is not None and withhold(key) else key
             if key not in out:
                 out[key] = value
             elif isinstance(value, tuple):
@@ -402,10 +439,17 @@ def _fold(raw: Any, withhold: Callable[[str], bool] | None) -> Any:
 
 
 def _publish(raw: Any, threshold: int) -> tuple[Any, dict[str, dict[str, Any]]]:
-    """(published value, {breakdown: {key: published value}}) for one quarter's raw figure."""
+    """(published value, {breakdown: {key: published value}}) for one quarter's raw figure. A count's
+    total is blurred to ">=T" when one of its breakdowns could otherwise be worked back from it."""
     if isinstance(raw, Count):
-        return publish_count(raw.n, threshold), {by: publish_cells(cells, threshold)
-                                                 for by, cells in raw.breakdowns.items()}
+        total = publish_count(raw.n, threshold)
+        published = {}
+        for by, cells in raw.breakdowns.items():
+            published[by], total_safe = protect_cells(
+                cells, threshold, total_shown=not isinstance(total, str) and sum(cells.values()) == raw.n)
+            if not total_safe:
+                total = f">={threshold}"
+        return total, published
     if isinstance(raw, Rate):
         return publish_rate(raw.part, raw.whole, threshold), {
             by: {key: publish_rate(p, w, threshold) for key, (p, w) in cells.items()}

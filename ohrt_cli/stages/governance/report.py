@@ -111,7 +111,7 @@ def key_label(by: str, key: str) -> str:
     if not key:
         return "(not recorded)"
     if by == "platform":
-        return PLATFORM_NAMES.get(key, key)
+        return PLATFORM_NAMES.get(key, "other platforms" if key == "other" else key)
     return KEY_LABELS.get(by, {}).get(key, key)
 
 
