@@ -2,7 +2,8 @@
 # The system tools ohrt needs, installed from Debian/Ubuntu packages when missing:
 #   ffmpeg + ffprobe (capture, derivatives, fingerprints), fonts-dejavu-core (the times stamped on contact
 #   sheets), openssl (what officers and the tests use to check signatures), chromium (the browser that keeps
-#   the page of every capture: screenshot, PDF, text and web archive).
+#   the page of every capture: screenshot, PDF, text and web archive); and, to read back what ohrt writes
+#   for the officer in the case, poppler-utils (pdftotext, pdftoppm) and zbar-tools (zbarimg, QR codes).
 missing=""
 { command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || missing="$missing ffmpeg"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
@@ -11,6 +12,8 @@ has_chromium() {
     [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
 }
 has_chromium || missing="$missing chromium"
+command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
 [ -z "$missing" ] && exit 0
 
 echo "installing with apt-get:$missing"
@@ -30,6 +33,8 @@ still=""
 command -v openssl >/dev/null 2>&1 || still="$still openssl"
 ls /usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf >/dev/null 2>&1 || still="$still fonts-dejavu-core"
 has_chromium || still="$still chromium"
+command -v pdftotext >/dev/null 2>&1 || still="$still poppler-utils"
+command -v zbarimg >/dev/null 2>&1 || still="$still zbar-tools"
 [ -z "$still" ] && exit 0
 
 case "$still" in
@@ -45,6 +50,6 @@ esac
 other=$(echo "$still" | sed 's/ chromium//')
 if [ -n "$other" ]; then
     echo "warning: could not install$other; ohrt runs without them (no times on contact sheets, no openssl" >&2
-    echo "         checks); install them with: sudo apt-get install$other" >&2
+    echo "         checks; the tests cannot read PDFs or QR codes back); install them with: sudo apt-get install$other" >&2
 fi
 exit 0

@@ -24,6 +24,7 @@ SHIPPED = {
     "m007_referral_send_attempt": "487efb34e1e8d975a3ada435815a6bb43ec70ec88543d74d4d98712da15153b0",
     "m008_guard_keys": "e0d02b2f86596761db74564a537a3bd95727df4392019f4ecf49b81955ee593a",
     "m009_referral_officer_text": "8d62382621ecd71418bb9a2b7e14315b4563b0d82453396b71498e02b566c672",
+    "m010_exhibits": "901c22f668c47fddca04b336362a19afcd549cfeda77073fe2d8efa82862abb5",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"

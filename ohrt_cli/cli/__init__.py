@@ -37,9 +37,9 @@ def root(
 
 
 def _register() -> None:
-    from . import admin, audit, capture, evidence, governance, library, refer, review, tasks
+    from . import admin, audit, capture, evidence, exhibits, governance, library, refer, review, tasks
 
-    for module in (admin, tasks, audit, capture, review, refer, library, governance, evidence):
+    for module in (admin, tasks, audit, capture, review, refer, library, governance, evidence, exhibits):
         module.register(app)
 
 

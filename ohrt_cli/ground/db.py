@@ -539,3 +539,23 @@ def m009_referral_officer_text(db):
     db["referrals"].add_column("summary", str)
     db["referrals"].add_column("grounds", str)
     db["referrals"].add_column("basis_sha256", str)
+
+
+@migration
+def m010_exhibits(db):
+    # Exhibit references as officers give them (SO/1, SO/2 …): the producing officer's initials and a running
+    # number, given to an item of a capture (its first original is item 1) when it is first exhibited.
+    # A reference is never reused or renumbered: rows are never updated or deleted (a purge leaves them,
+    # so a spent number stays spent), and (initials, number) is unique.
+    db["exhibits"].create(
+        {"reference": str, "capture_id": str, "item": int, "initials": str, "number": int, "officer": str,
+         "exhibited_at": str, "exhibited_by": str},
+        pk="reference",
+        not_null={"capture_id", "item", "initials", "number", "officer", "exhibited_at"},
+        foreign_keys=[("capture_id", "captures", "id")],
+    )
+    db["exhibits"].create_index(["capture_id", "item"], unique=True)
+    db["exhibits"].create_index(["initials", "number"], unique=True)
+    for event in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER exhibits_no_{event.lower()} BEFORE {event} ON exhibits "
+                   "BEGIN SELECT RAISE(ABORT, 'an exhibit reference is never changed or reused'); END")

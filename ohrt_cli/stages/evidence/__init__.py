@@ -31,7 +31,11 @@ guard and publishes; `bag.py` makes the bag and its zip; `seal.py` seals it and 
 
 from __future__ import annotations
 
+from .exhibit_list import write_exhibit_list
+from .exhibits import list_exhibits, write_label
 from .package import export_package
+from .statement import write_statement
 from .verify import verify_package
 
-__all__ = ["export_package", "verify_package"]
+__all__ = ["export_package", "list_exhibits", "verify_package", "write_exhibit_list", "write_label",
+           "write_statement"]

@@ -1,0 +1,195 @@
+"""Exhibit references as officers give them (SOP 9.1; the prosecution file's MG12): the producing officer's
+initials and a running number, `SO/1`, `SO/2` …
+
+A reference is given to each item of a capture (its originals, in the order the capture recorded them; one
+for most captures) when the task is first exhibited — by `ohrt export`, `ohrt statement` or `ohrt exhibits`
+— by the officer who captured it, and audited. It is never renumbered nor reused: the rows are never changed
+or deleted (the database refuses it), a purge leaves them, and the next number of an officer's initials is
+always one past the highest ever given. Two officers with the same initials share one run of numbers, so a
+reference names one item however many officers hold those initials.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ...ground import audit, documents, layout, sensitive, store
+from ...ground.context import Context
+from ...ground.db import transaction
+from ...ground.errors import InputError, NotFound, StateError
+from ...ground.times import iso
+from .. import intake as tasks
+
+REFERENCE = re.compile(r"([A-Z]{1,6})\s*/\s*(\d{1,6})")
+KIND_WORDS = {"video": "Video", "audio": "Sound recording", "image": "Image", "page": "Web page"}
+
+
+def initials(name: str | None, number: str) -> str:
+    """The initials of an officer's name without rank or title ('PC Sam Okafor' → 'SO'); the officer's number
+    stands in when the name gives none."""
+    parts = [p for p in re.split(r"[\s\-]+", name or "") if p]
+    letters = [p[0].upper() for p in parts if p.lower().strip(".") not in sensitive.RANKS and p[0].isalpha()]
+    found = "".join(letters)[:6]
+    return found if re.fullmatch(r"[A-Z]+", found or "") else "OFF" + re.sub(r"\D", "", number)[:3]
+
+
+def parse_reference(text: str) -> str:
+    match = REFERENCE.fullmatch((text or "").strip().upper())
+    if not match:
+        raise InputError(f"{text!r} is not an exhibit reference: give the officer's initials and number, e.g. SO/1 "
+                         "(`ohrt exhibit list` shows them).")
+    return f"{match[1]}/{int(match[2])}"
+
+
+def officer_name(ctx: Context, number: str | None, manifest_officer: dict | None = None) -> str | None:
+    """The officer's name from the roster, else as the capture's manifest recorded it."""
+    for officer in ctx.settings.officers:
+        if officer.number == str(number or ""):
+            return officer.name
+    return (manifest_officer or {}).get("name")
+
+
+def originals(ctx: Context, capture_id: str) -> list[dict]:
+    """The capture's items: its original files, in the order the capture recorded them (item 1, 2 …)."""
+    return [dict(r) for r in ctx.db.query(
+        "SELECT path, sha256, md5, bytes, status FROM capture_files WHERE capture_id = ? AND role = 'original' "
+        "ORDER BY id", [capture_id])]
+
+
+def assign(ctx: Context, task_id: str) -> list[dict]:
+    """Give every item of the task's captures (not purged) that has none its reference, in one transaction
+    with one audit entry each; returns the task's exhibits, new and old."""
+    ctx.actor()
+    task_id = tasks.existing_task(ctx, task_id)
+    with transaction(ctx.db):
+        captures = ctx.db.execute("SELECT id, officer FROM captures WHERE task_id = ? AND purged_at IS NULL "
+                                  "ORDER BY id", [task_id]).fetchall()
+        entries = []
+        for capture_id, officer in captures:
+            have = {item for (item,) in ctx.db.execute("SELECT item FROM exhibits WHERE capture_id = ?", [capture_id])}
+            for item, _ in enumerate(originals(ctx, capture_id), start=1):
+                if item in have:
+                    continue
+                letters = initials(officer_name(ctx, officer), officer or "")
+                (last,) = ctx.db.execute("SELECT COALESCE(MAX(number), 0) FROM exhibits WHERE initials = ?",
+                                         [letters]).fetchone()
+                reference = f"{letters}/{last + 1}"
+                ctx.db.execute(
+                    "INSERT INTO exhibits (reference, capture_id, item, initials, number, officer, exhibited_at, "
+                    "exhibited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [reference, capture_id, item, letters, last + 1, officer, iso(ctx.now()), ctx.officer.number])
+                entries.append(("exhibit.assign", "capture", capture_id, None,
+                                {"task": task_id, "reference": reference, "item": item, "officer": officer}))
+        audit.record_many(ctx, entries)
+    return list_exhibits(ctx, task_id)
+
+
+def list_exhibits(ctx: Context, task_id: str | None = None) -> list[dict]:
+    """The exhibits (of one task, or all), oldest first, each with what it is read from the records."""
+    sql = ("SELECT e.*, c.task_id FROM exhibits e JOIN captures c ON c.id = e.capture_id"
+           + (" WHERE c.task_id = ?" if task_id else "") + " ORDER BY e.exhibited_at, e.rowid")
+    params = [tasks.existing_task(ctx, task_id)] if task_id else []
+    return [describe(ctx, dict(row)) for row in ctx.db.query(sql, params)]
+
+
+def get_exhibit(ctx: Context, reference: str) -> dict:
+    reference = parse_reference(reference)
+    rows = list(ctx.db.query("SELECT e.*, c.task_id FROM exhibits e JOIN captures c ON c.id = e.capture_id "
+                             "WHERE e.reference = ?", [reference]))
+    if not rows:
+        raise NotFound(f"no exhibit {reference} in this home: `ohrt exhibit list` shows those given; a capture is "
+                       "given its reference by `ohrt exhibits TASK`, `ohrt statement TASK` or `ohrt export TASK`.")
+    return describe(ctx, rows[0])
+
+
+def describe(ctx: Context, row: dict) -> dict:
+    """An exhibit with its item's facts from the capture's records (blank where a record holds none, and
+    none of them once the capture is purged)."""
+    capture = next(iter(ctx.db.query("SELECT * FROM captures WHERE id = ?", [row["capture_id"]])))
+    items = originals(ctx, row["capture_id"])
+    item = items[row["item"] - 1] if len(items) >= row["item"] else {}
+    kind = KIND_WORDS.get(capture.get("media_kind") or "", "Material")
+    title = capture.get("title")
+    where = capture.get("requested_url")
+    description = None
+    if not capture.get("purged_at") and item:
+        description = f"{kind}" + (f" “{title}”" if title else "") + \
+            f", capture {row['capture_id']}, file {item['path']}"
+    return {
+        "reference": row["reference"], "capture_id": row["capture_id"], "item": row["item"], "task_id": row["task_id"],
+        "officer": row["officer"], "officer_name": officer_name(ctx, row["officer"]),
+        "exhibited_at": row["exhibited_at"], "exhibited_by": row["exhibited_by"],
+        "description": description, "where_found": where, "final_url": capture.get("final_url"),
+        "media_kind": capture.get("media_kind"), "title": title,
+        "seized_at": capture.get("finished_at"), "file": item.get("path"), "sha256": item.get("sha256"),
+        "bytes": item.get("bytes"), "purged_at": capture.get("purged_at"),
+    }
+
+
+def qr_text(exhibit: dict) -> str:
+    """What the label's QR code holds: the reference and the item's SHA-256."""
+    return f"{exhibit['reference']} sha256:{exhibit['sha256']}"
+
+
+def write_label(ctx: Context, reference: str, to: str | Path | None = None) -> dict:
+    """A printable label (PDF, 102 × 76 mm) for an exhibit: reference, description, officer, when seized,
+    SHA-256 and a QR code of the reference and hash; audited."""
+    ctx.actor()
+    exhibit = get_exhibit(ctx, reference)
+    if exhibit["purged_at"] or not exhibit["sha256"]:
+        raise StateError(f"exhibit {exhibit['reference']} ({exhibit['capture_id']}) was purged on "
+                         f"{exhibit['purged_at'] or 'an unrecorded date'}: there is nothing left to label.")
+    folder = output_folder(ctx, to)
+    marking = ctx.settings.get("export.marking", "OFFICIAL-SENSITIVE")
+    officer = documents.join([documents.value(exhibit["officer_name"], "the officer's name")])
+    seized = documents.join([documents.value(_when(exhibit["seized_at"]), "time seized")])
+    lines = [exhibit["description"], f"Seized by: {officer} ({exhibit['officer']})", f"Seized: {seized}",
+             f"Task {exhibit['task_id']}", "SHA-256:"]
+    path = unique_path(folder, layout.document_base(exhibit["task_id"], "label-" + exhibit["reference"].replace("/", "-"),
+                                                    ctx.today().isoformat()), (".pdf",))[0]
+    write_atomically(path, lambda target: documents.write_label_pdf(
+        target, title=f"Exhibit {exhibit['reference']}", lines=lines, code=exhibit["sha256"], qr_data=qr_text(exhibit),
+        marking=marking))
+    with transaction(ctx.db):
+        seq = audit.record(ctx, "exhibit.label", "capture", exhibit["capture_id"], detail={
+            "task": exhibit["task_id"], "reference": exhibit["reference"], "file": str(path),
+            "sha256": store.hash_file(path, md5=False).sha256})
+    return {**exhibit, "label": str(path), "qr": qr_text(exhibit), "audit_seq": seq}
+
+
+def _when(value: str | None) -> str | None:
+    return f"{value[:10]} {value[11:19]} UTC" if value and len(value) >= 19 else value
+
+
+def output_folder(ctx: Context, to: str | Path | None) -> Path:
+    """Where a document is written: `to` (which must exist), else the home's exports/ folder."""
+    if to is None or not str(to).strip():
+        ctx.exports_dir.mkdir(exist_ok=True)
+        return ctx.exports_dir
+    folder = Path(to).expanduser().resolve()
+    if not folder.is_dir():
+        raise InputError(f"folder {folder} does not exist: create it or choose another --to.")
+    if folder.is_relative_to(ctx.captures_dir.resolve()):
+        raise InputError(f"{folder} is inside the evidence store: choose a folder outside it, e.g. {ctx.exports_dir}.")
+    return folder
+
+
+def unique_path(folder: Path, base: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """`base` + each suffix in `folder`, with -2, -3 … added until none of them exists."""
+    name, n = base, 1
+    while any((folder / f"{name}{s}").exists() for s in suffixes):
+        n += 1
+        name = f"{base}-{n}"
+    return [folder / f"{name}{s}" for s in suffixes]
+
+
+def write_atomically(path: Path, write) -> None:
+    """Write through a hidden partial file renamed into place: a failure leaves nothing half-written."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write(partial)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

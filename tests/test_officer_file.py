@@ -1,0 +1,202 @@
+"""The officer in the case's file: exhibit references (SO/1 …), the capturing officer's witness statement
+(MG11), the exhibit list (MG12), exhibit labels with a QR code, and CASE/UCO provenance in the package —
+all through the real CLI, the documents read back with python-docx, pdftotext and zbarimg."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import docx
+import pytest
+
+from support.home import TASK_ARGS, Ohrt, copy_home, new_home
+from support.library import env, review, run_ohrt
+
+URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+SUBJECT = "Jaylen Marsh"
+REF = "CAD:4321/14NOV26"
+SENSITIVE = [SUBJECT, "Jaylen", "Marsh", "4321/14NOV26", "4321"]
+CONSTABLE, SERGEANT = {"OHRT_OFFICER": "7781"}, {"OHRT_OFFICER": "2345"}
+RECIPIENT, REASON = "DC Jo Bloggs, Trident Central", "Evidence for the CPS charging decision"
+
+
+def docx_text(path: Path) -> str:
+    """Every paragraph and table cell of a DOCX, as python-docx reads it."""
+    document = docx.Document(str(path))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        parts += [cell.text for row in table.rows for cell in row.cells]
+    for section in document.sections:
+        parts += [p.text for p in section.header.paragraphs]
+    return "\n".join(parts)
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def qr_of(pdf: Path, workdir: Path) -> str:
+    """The QR code on the first page of a PDF, rendered with pdftoppm and decoded with zbarimg."""
+    subprocess.run(["pdftoppm", "-r", "300", "-png", "-f", "1", "-l", "1", str(pdf), str(workdir / "page")],
+                   check=True)
+    [png] = sorted(workdir.glob("page*.png"))
+    found = subprocess.run(["zbarimg", "--quiet", "--raw", str(png)], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    return found.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory, make_clip):
+    """A home whose task (a subject and an incident reference; a rationale naming the subject) was captured
+    twice by PC Sam Okafor, and a second task captured by PS Ann Lee and by him."""
+    ohrt = new_home(tmp_path_factory.mktemp("officer-file") / "home")
+    args = list(TASK_ARGS)
+    args[args.index("--rationale") + 1] = f"Goads a rival group; {SUBJECT} is named in it"
+    task = ohrt.ok("task", "add", "--url", URL, *args, "--subject", SUBJECT, "--ref", REF).stdout.strip()
+    first = ohrt.json("capture", "--file", make_clip("officer-file-a", seconds=3), "--url", URL,
+                      "--reason", "Screen recorded", "--no-derivatives", env=CONSTABLE)
+    second = ohrt.json("capture", "--file", make_clip("officer-file-b", seconds=3, freq=660), "--url", URL,
+                       "--task", task, "--reason", "Recorded again", "--no-derivatives", env=CONSTABLE)
+    other = ohrt.ok("task", "add", "--url", "https://www.youtube.com/watch?v=Other000001", *TASK_ARGS).stdout.strip()
+    by_sergeant = ohrt.json("capture", "--file", make_clip("officer-file-c", seconds=3, freq=880), "--url",
+                            "https://www.youtube.com/watch?v=Other000001", "--task", other, "--reason", "Recorded",
+                            "--no-derivatives", env=SERGEANT)
+    ohrt.json("capture", "--file", make_clip("officer-file-d", seconds=3, freq=990), "--url",
+              "https://www.youtube.com/watch?v=Other000001", "--task", other, "--reason", "Recorded",
+              "--no-derivatives", env=CONSTABLE)
+    return ohrt, task, [first, second], other, by_sergeant
+
+
+@pytest.fixture
+def home(flow, tmp_path):
+    ohrt, task, captures, other, by_sergeant = flow
+    return copy_home(ohrt.home, tmp_path / "home"), task, captures, other, by_sergeant
+
+
+def test_exhibit_references_are_the_officers_initials_and_a_running_number_given_once(home, tmp_path):
+    ohrt, task, captures, other, by_sergeant = home
+    assert ohrt.json("exhibit", "list") == []
+    first = ohrt.json("exhibits", task, "--to", tmp_path, env=CONSTABLE)
+    assert [(e["reference"], e["capture_id"], e["item"]) for e in first["exhibits"]] == [
+        ("SO/1", captures[0]["id"], 1), ("SO/2", captures[1]["id"], 1)]
+    again = ohrt.json("exhibits", task, "--to", tmp_path, env=SERGEANT)
+    assert [e["reference"] for e in again["exhibits"]] == ["SO/1", "SO/2"]
+    # The other task: PS Ann Lee's capture is AL/1, PC Sam Okafor's the next of his numbers.
+    refs = {e["capture_id"]: e["reference"] for e in ohrt.json("exhibits", other, "--to", tmp_path)["exhibits"]}
+    assert refs[by_sergeant["id"]] == "AL/1" and sorted(refs.values()) == ["AL/1", "SO/3"]
+    listed = ohrt.json("exhibit", "list", "--task", task)
+    assert [e["reference"] for e in listed] == ["SO/1", "SO/2"]
+    assert listed[0]["sha256"] == captures[0]["files"][0]["sha256"] and listed[0]["officer"] == "7781"
+    assert listed[0]["officer_name"] == "PC Sam Okafor" and listed[0]["seized_at"] == captures[0]["finished_at"]
+    assigned = [e for e in ohrt.json("audit", "list") if e["action"] == "exhibit.assign"]
+    assert len(assigned) == 4 and {e["detail"]["reference"] for e in assigned} == {"SO/1", "SO/2", "SO/3", "AL/1"}
+    # Never changed by hand either: the database refuses it.
+    with sqlite3.connect(ohrt.home / "ohrt.db") as db, pytest.raises(sqlite3.IntegrityError, match="never changed"):
+        db.execute("UPDATE exhibits SET number = 9 WHERE reference = 'SO/1'")
+    table = ohrt.ok("exhibit", "list").stdout
+    assert "SO/1" in table and "AL/1" in table
+
+
+def test_statement_holds_every_hash_and_reference_and_nothing_sensitive(home, tmp_path):
+    ohrt, task, captures, _, _ = home
+    result = ohrt.json("statement", task, "--to", tmp_path, env=CONSTABLE)
+    assert result["officer"] == "7781" and result["exhibits"] == ["SO/1", "SO/2"]
+    docx_path, pdf_path = Path(result["docx"]), Path(result["pdf"])
+    assert docx_path.name == f"{task}-statement-7781-{docx_path.name.split('-7781-')[1]}" and pdf_path.suffix == ".pdf"
+    manifests = [ohrt.json("capture", "show", c["id"])["manifest_sha256"] for c in captures]
+    words, printed = docx_text(docx_path), pdf_text(pdf_path)
+    for text in (words, printed):
+        for capture in captures:
+            original = next(f for f in capture["files"] if f["role"] == "original")
+            assert original["sha256"] in text and original["md5"] in text
+        for digest in manifests:
+            assert digest in text
+        for expected in ("SO/1", "SO/2", "Criminal Justice Act 1967, s. 9", "Signature:", "Date:", "PC Sam Okafor",
+                         "DC Rae", URL, "sha256sum -c SHA256SUMS", "Continuity",
+                         "Trusted timestamp: ________________ [trusted time: none recorded]"):
+            assert expected in text, expected
+        for secret in SENSITIVE:
+            assert secret not in text, secret
+        assert "[withheld: the reason for the request]" in text  # the rationale names the subject
+    entry = [e for e in ohrt.json("audit", "list") if e["action"] == "evidence.statement"][-1]
+    assert entry["object_id"] == task and entry["detail"]["include_sensitive"] is False
+    assert {f["sha256"] for f in entry["detail"]["files"]} == {f["sha256"] for f in result["files"]}
+
+
+def test_statement_with_include_sensitive_names_subjects_and_references(home, tmp_path):
+    ohrt, task, _, _, _ = home
+    result = ohrt.json("statement", task, "--to", tmp_path, "--include-sensitive", env=CONSTABLE)
+    words = docx_text(Path(result["docx"]))
+    assert SUBJECT in words and REF in words and "Goads a rival group" in words
+    assert SUBJECT in pdf_text(Path(result["pdf"]))
+
+
+def test_a_record_removed_from_the_database_is_a_visible_blank(home, tmp_path):
+    ohrt, task, captures, _, _ = home
+    ohrt.json("exhibits", task, "--to", tmp_path, env=CONSTABLE)
+    original = next(f for f in captures[0]["files"] if f["role"] == "original")
+    with sqlite3.connect(ohrt.home / "ohrt.db") as db:
+        db.execute("DELETE FROM capture_files WHERE capture_id = ? AND role = 'original'", [captures[0]["id"]])
+        db.execute("UPDATE tasks SET applicant_name = NULL WHERE id = ?", [task])
+    result = ohrt.json("statement", task, "--to", tmp_path, env=CONSTABLE)
+    for text in (docx_text(Path(result["docx"])), pdf_text(Path(result["pdf"]))):
+        assert original["sha256"] not in text and "DC Rae" not in text
+        assert "[not recorded: the applicant's name]" in text
+        assert "Exhibit SO/1: ________________ [not recorded: the original file's record]" in text
+    mg12 = ohrt.json("exhibits", task, "--to", tmp_path)
+    listed = pdf_text(Path(mg12["pdf"]))
+    assert "[not recorded: SHA-256]" in listed and original["sha256"] not in listed
+
+
+def test_statement_of_several_capturing_officers_needs_officer(home, tmp_path):
+    ohrt, _, _, other, _ = home
+    refused = ohrt("statement", other, "--to", tmp_path, env=CONSTABLE)
+    assert refused.exit_code == 2 and "--officer" in refused.stderr and "PS Ann Lee" in refused.stderr
+    wrong = ohrt("statement", other, "--officer", "9001", "--to", tmp_path, env=CONSTABLE)
+    assert wrong.exit_code == 2 and "captured nothing" in wrong.stderr
+    assert not list(tmp_path.glob("*.docx"))
+    made = ohrt.json("statement", other, "--officer", "PS Ann Lee", "--to", tmp_path, env=CONSTABLE)
+    text = docx_text(Path(made["docx"]))
+    assert "Statement of: PS Ann Lee" in text and "AL/1" in text and "by PC Sam Okafor (7781, constable)" in text
+
+
+def test_exhibit_list_mg12_in_docx_and_pdf(home, tmp_path):
+    ohrt, task, captures, _, _ = home
+    result = ohrt.json("exhibits", task, "--to", tmp_path, env=CONSTABLE)
+    for text in (docx_text(Path(result["docx"])), pdf_text(Path(result["pdf"]))):
+        assert "Exhibit list (MG12)" in text and "Where found" in text
+        for capture, ref in zip(captures, ("SO/1", "SO/2")):
+            assert ref in text and capture["files"][0]["sha256"] in text
+        for secret in SENSITIVE:
+            assert secret not in text
+
+
+def test_label_qr_code_decodes_to_the_reference_and_hash(home, tmp_path):
+    ohrt, task, captures, _, _ = home
+    missing = ohrt("exhibit", "label", "SO/1", "--to", tmp_path, env=CONSTABLE)
+    assert missing.exit_code == 2 and "ohrt exhibits TASK" in missing.stderr
+    ohrt.json("exhibits", task, "--to", tmp_path, env=CONSTABLE)
+    bad = ohrt("exhibit", "label", "not a ref", env=CONSTABLE)
+    assert bad.exit_code == 2 and "e.g. SO/1" in bad.stderr
+    label = ohrt.json("exhibit", "label", "so / 2", "--to", tmp_path, env=CONSTABLE)
+    sha = captures[1]["files"][0]["sha256"]
+    assert label["qr"] == f"SO/2 sha256:{sha}"
+    pdf = Path(label["label"])
+    assert qr_of(pdf, tmp_path) == f"SO/2 sha256:{sha}"
+    text = pdf_text(pdf)
+    assert "Exhibit SO/2" in text and "PC Sam Okafor" in text and sha[:32] in text and sha[32:] in text
+    assert subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout.count("Pages:           1")
+
+
+def test_documents_go_to_home_exports_and_are_purged_with_the_task(home):
+    ohrt, task, _, _, _ = home
+    result = ohrt.json("statement", task, env=CONSTABLE)
+    assert Path(result["docx"]).parent == ohrt.home / "exports"
+    review(ohrt, task, when="2026-12-01", decision="nfa", fmt="video")
+    done = run_ohrt(ohrt.home, "purge", "--json", extra_env={"OHRT_NOW": "2099-01-01T02:00:00+00:00"})
+    assert done.returncode == 0, done.stderr
+    assert not Path(result["docx"]).exists() and not Path(result["pdf"]).exists()
