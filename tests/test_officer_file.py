@@ -8,6 +8,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import docx
@@ -200,3 +201,72 @@ def test_documents_go_to_home_exports_and_are_purged_with_the_task(home):
     done = run_ohrt(ohrt.home, "purge", "--json", extra_env={"OHRT_NOW": "2099-01-01T02:00:00+00:00"})
     assert done.returncode == 0, done.stderr
     assert not Path(result["docx"]).exists() and not Path(result["pdf"]).exists()
+
+
+CASE_VALIDATE = Path(sys.executable).parent / "case_validate"
+
+
+def export(ohrt: Ohrt, task: str, to: Path) -> dict:
+    to.mkdir(parents=True, exist_ok=True)
+    return ohrt.json("export", task, "--to", to, "--recipient", RECIPIENT, "--reason", REASON, env=SERGEANT)
+
+
+def test_export_carries_the_officer_file_and_case_provenance_with_stable_exhibit_numbers(home, tmp_path):
+    ohrt, task, captures, other, _ = home
+    with sqlite3.connect(ohrt.home / "ohrt.db") as db:  # a package refuses a rationale naming the subject
+        db.execute("UPDATE tasks SET rationale = 'Goads a rival group' WHERE id = ?", [task])
+    first, second = export(ohrt, task, tmp_path / "one"), export(ohrt, task, tmp_path / "two")
+    assert first["exhibits"] == second["exhibits"] == ["SO/1", "SO/2"]
+    package = Path(second["package"])
+    data = package / "data"
+    index = json.loads((data / "package.json").read_text())
+    assert [e["reference"] for e in index["exhibits"]] == ["SO/1", "SO/2"] and index["provenance"] == "provenance.jsonld"
+    assert index["officer_file"] == ["officer/exhibits.docx", "officer/exhibits.pdf", "officer/statement-7781.docx",
+                                     "officer/statement-7781.pdf"]
+    assert second["statements"] == [str(data / "officer/statement-7781.docx"), str(data / "officer/statement-7781.pdf")]
+    assert second["provenance"] == str(data / "provenance.jsonld")
+    bagged = (package / "manifest-sha256.txt").read_text()
+    report = (data / "report.html").read_text()
+    for rel in ["provenance.jsonld", *index["officer_file"]]:
+        assert f"data/{rel}" in bagged and f"data/{rel}" in report
+    printed = ohrt.ok("export", task, "--to", tmp_path / "two", "--recipient", RECIPIENT, "--reason", REASON,
+                      env=SERGEANT).stdout
+    assert "witness statement (MG11): " in printed and "provenance (CASE/UCO): " in printed and "SO/1, SO/2" in printed
+
+    statement = docx_text(data / "officer" / "statement-7781.docx")
+    for capture, ref in zip(captures, ("SO/1", "SO/2")):
+        assert ref in statement and capture["files"][0]["sha256"] in statement and ref in report
+    for secret in SENSITIVE:
+        assert secret not in statement and secret not in (data / "provenance.jsonld").read_text()
+
+    graph = json.loads((data / "provenance.jsonld").read_text())["@graph"]
+    actions = {n["uco-core:name"] for n in graph if n["@type"] == "case-investigation:InvestigativeAction"}
+    assert {"capture", "hashing", "export"} <= actions
+    assert {n["case-investigation:exhibitNumber"] for n in graph if n["@type"] == "case-investigation:ProvenanceRecord"} \
+        == {"SO/1", "SO/2"}
+    checked = subprocess.run([str(CASE_VALIDATE), str(data / "provenance.jsonld")], capture_output=True, text=True)
+    assert checked.returncode == 0 and "Conforms: True" in checked.stdout, checked.stdout + checked.stderr
+    assert ohrt("verify", "--package", package).exit_code == 0
+
+    # The task is closed and purged: its references stay spent, the next capture exhibited gets a new number.
+    review(ohrt, task, when="2026-12-01", decision="nfa", fmt="video")
+    done = run_ohrt(ohrt.home, "purge", "--json", extra_env={"OHRT_NOW": "2099-01-01T02:00:00+00:00"})
+    assert done.returncode == 0, done.stderr
+    assert task in [u["object_id"] for u in json.loads(done.stdout)["purged"]]
+    listed = {e["reference"]: e for e in ohrt.json("exhibit", "list")}
+    assert listed["SO/1"]["purged_at"] and listed["SO/1"]["sha256"] is None
+    assert sorted(e["reference"] for e in ohrt.json("exhibits", other, "--to", tmp_path)["exhibits"]) == ["AL/1", "SO/3"]
+    gone = ohrt("exhibit", "label", "SO/1", "--to", tmp_path, env=CONSTABLE)
+    assert gone.exit_code == 2 and "purged" in gone.stderr
+
+
+def test_statement_of_a_download_names_yt_dlp_the_final_url_and_the_self_tasking(tmp_path, site, make_clip):
+    ohrt = new_home(tmp_path / "home")
+    url = site.put("clips/officer-file.mp4", make_clip("officer-file-e", seconds=3))
+    made = ohrt.json("capture", url, "--reason", "Seen on patrol", "--no-derivatives", env=CONSTABLE)
+    result = ohrt.json("statement", made["task_id"], "--to", tmp_path, env=CONSTABLE)
+    text = docx_text(Path(result["docx"]))
+    assert "by downloading it with yt-dlp 20" in text
+    assert f"The address it ended at was {made['final_url']}." in text
+    assert "PC Sam Okafor (7781, constable) tasked the team (SOP 8.5)" in text
+    assert "The reason given was: Seen on patrol." in text and "Exhibit SO/1: original/officer-file.mp4" in text

@@ -46,6 +46,12 @@ def export(
     typer.echo(f"  sealed with the home's key {result['public_key_fingerprint']} (give the recipient this "
                "fingerprint: `ohrt verify --package … --key-fingerprint` pins it)")
     typer.echo(f"  report: {result['report']}")
+    typer.echo(f"  exhibits: {', '.join(result['exhibits']) or 'none'}")
+    for path in result["statements"]:
+        typer.echo(f"  witness statement (MG11): {path}")
+    for path in result["exhibit_list"]:
+        typer.echo(f"  exhibit list (MG12): {path}")
+    typer.echo(f"  provenance (CASE/UCO): {result['provenance']}")
     if result["zip"]:
         typer.echo(f"  zip: {result['zip']} (sha256 {result['zip_sha256']})")
     typer.echo("  sensitive material: " + ("included in data/sensitive/ with handling instructions (SOP 6.3)"

@@ -14,7 +14,7 @@ from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, StateError
 from .. import intake as tasks
-from . import seal
+from . import exhibits, seal
 from .contents import Package
 
 
@@ -103,10 +103,12 @@ def publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha:
         if final.exists() or zip_final.exists():
             raise InputError(f"{final} appeared while the package was being made: run the export again.")
         _refuse_if_purged_meanwhile(ctx, package)
+        exhibits.record(ctx, package.new_exhibits)
         seq = audit.record(ctx, "evidence.export", "task", package.task_id, reason=package.reason, detail={
             "recipient": package.recipient, "include_sensitive": package.include_sensitive,
             "package": package.name, "folder": str(final), "captures": [c["id"] for c in package.captures],
             "referrals": [r["id"] for r in package.referrals], "files": summary["files"], "bytes": summary["bytes"],
+            "exhibits": [e["reference"] for e in package.exhibits],
             "package_sha256": summary["package_sha256"], "zip_sha256": zip_sha,
             "key_fingerprint": signing.fingerprint(package.public_pem)})
         os.rename(staging, final)

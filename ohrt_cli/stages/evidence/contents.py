@@ -15,6 +15,8 @@ INDEX = "package.json"
 EXCERPT = "audit/audit-excerpt.jsonl"
 PUBLIC_KEY = signing.PUBLIC_NAME
 SENSITIVE_DIR = "sensitive"
+OFFICER_DIR = "officer"        # the witness statements (MG11) and the exhibit list (MG12), DOCX and PDF
+PROVENANCE = "provenance.jsonld"  # CASE/UCO
 CONTENT_DIRS = ("original", "source", "derived")  # what the content itself is, as captured
 
 
@@ -39,6 +41,8 @@ class Package:
     include_sensitive: bool
     exported_at: str
     name: str = ""
+    exhibits: list[dict] = dataclasses.field(default_factory=list)       # as they will be once published
+    new_exhibits: list[dict] = dataclasses.field(default_factory=list)   # references given by this export
 
     @property
     def task_id(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from ...ground import audit, documents, layout, sensitive, store
 from ...ground.context import Context
 from ...ground.db import transaction
-from ...ground.errors import InputError, NotFound, StateError
+from ...ground.errors import Failure, InputError, NotFound, StateError
 from ...ground.times import iso
 from .. import intake as tasks
 
@@ -57,32 +57,63 @@ def originals(ctx: Context, capture_id: str) -> list[dict]:
         "ORDER BY id", [capture_id])]
 
 
+def plan(ctx: Context, task_id: str) -> list[dict]:
+    """The rows that the task's items without a reference (in captures not purged) would be given now, in
+    capture order; nothing is written (`record` writes them)."""
+    rows, following = [], {}
+    captures = ctx.db.execute("SELECT id, officer FROM captures WHERE task_id = ? AND purged_at IS NULL ORDER BY id",
+                              [task_id]).fetchall()
+    for capture_id, officer in captures:
+        have = {item for (item,) in ctx.db.execute("SELECT item FROM exhibits WHERE capture_id = ?", [capture_id])}
+        for item, _ in enumerate(originals(ctx, capture_id), start=1):
+            if item in have:
+                continue
+            letters = initials(officer_name(ctx, officer), officer or "")
+            if letters not in following:
+                (last,) = ctx.db.execute("SELECT COALESCE(MAX(number), 0) FROM exhibits WHERE initials = ?",
+                                         [letters]).fetchone()
+                following[letters] = last + 1
+            number = following[letters]
+            following[letters] += 1
+            rows.append({"reference": f"{letters}/{number}", "capture_id": capture_id, "item": item,
+                         "initials": letters, "number": number, "officer": officer, "exhibited_at": iso(ctx.now()),
+                         "exhibited_by": ctx.officer.number if ctx.officer else None, "task_id": task_id})
+    return rows
+
+
+def record(ctx: Context, rows: list[dict]) -> None:
+    """Write planned references with one audit entry each; must run inside the caller's transaction. A
+    number another command took meanwhile refuses the whole step (nothing is written)."""
+    import sqlite3
+
+    columns = ("reference", "capture_id", "item", "initials", "number", "officer", "exhibited_at", "exhibited_by")
+    try:
+        for row in rows:
+            ctx.db.execute(f"INSERT INTO exhibits ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                           [row[c] for c in columns])
+    except sqlite3.IntegrityError:
+        raise Failure("another command gave exhibit references while this one was working: nothing was written; "
+                      "run it again.") from None
+    audit.record_many(ctx, [("exhibit.assign", "capture", row["capture_id"], None,
+                             {"task": row["task_id"], "reference": row["reference"], "item": row["item"],
+                              "officer": row["officer"]}) for row in rows])
+
+
 def assign(ctx: Context, task_id: str) -> list[dict]:
     """Give every item of the task's captures (not purged) that has none its reference, in one transaction
     with one audit entry each; returns the task's exhibits, new and old."""
     ctx.actor()
     task_id = tasks.existing_task(ctx, task_id)
     with transaction(ctx.db):
-        captures = ctx.db.execute("SELECT id, officer FROM captures WHERE task_id = ? AND purged_at IS NULL "
-                                  "ORDER BY id", [task_id]).fetchall()
-        entries = []
-        for capture_id, officer in captures:
-            have = {item for (item,) in ctx.db.execute("SELECT item FROM exhibits WHERE capture_id = ?", [capture_id])}
-            for item, _ in enumerate(originals(ctx, capture_id), start=1):
-                if item in have:
-                    continue
-                letters = initials(officer_name(ctx, officer), officer or "")
-                (last,) = ctx.db.execute("SELECT COALESCE(MAX(number), 0) FROM exhibits WHERE initials = ?",
-                                         [letters]).fetchone()
-                reference = f"{letters}/{last + 1}"
-                ctx.db.execute(
-                    "INSERT INTO exhibits (reference, capture_id, item, initials, number, officer, exhibited_at, "
-                    "exhibited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [reference, capture_id, item, letters, last + 1, officer, iso(ctx.now()), ctx.officer.number])
-                entries.append(("exhibit.assign", "capture", capture_id, None,
-                                {"task": task_id, "reference": reference, "item": item, "officer": officer}))
-        audit.record_many(ctx, entries)
+        record(ctx, plan(ctx, task_id))
     return list_exhibits(ctx, task_id)
+
+
+def with_planned(ctx: Context, task_id: str) -> tuple[list[dict], list[dict]]:
+    """(the rows still to write, every exhibit of the task as it will be once they are written): for a step
+    that writes them in its own transaction, such as an export."""
+    rows = plan(ctx, task_id)
+    return rows, list_exhibits(ctx, task_id) + [describe(ctx, row) for row in rows]
 
 
 def list_exhibits(ctx: Context, task_id: str | None = None) -> list[dict]:

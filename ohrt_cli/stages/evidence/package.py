@@ -16,7 +16,9 @@ from ...ground.errors import Failure, InputError, IntegrityFailure
 from ...ground.render import fields
 from .. import intake as tasks
 from .bag import bagit_module, make_bag, publish, zip_bag
-from .contents import CONTENT_DIRS, EXCERPT, INDEX, PACKAGE_FORMAT, PUBLIC_KEY, SENSITIVE_DIR, Package
+from . import exhibits as exhibit_refs
+from .contents import (CONTENT_DIRS, EXCERPT, INDEX, OFFICER_DIR, PACKAGE_FORMAT, PROVENANCE, PUBLIC_KEY, SENSITIVE_DIR,
+                       Package)
 from .gather import PACKAGE_FIELDS, destination, gather, parse_reason, parse_recipient
 
 
@@ -31,6 +33,8 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
     for flag, value in (("--recipient", recipient), ("--reason", reason)):
         sensitive.check_reason(ctx, value, flag)
     package = gather(ctx, task_id, recipient=recipient, reason=reason, include_sensitive=include_sensitive)
+    # First exhibited now, if not before: the references are in the documents, and written when it is published.
+    package.new_exhibits, package.exhibits = exhibit_refs.with_planned(ctx, package.task_id)
     sweep(folder)
     package.name = _package_name(folder, package.task_id, ctx.today().isoformat())
     final = folder / package.name
@@ -86,7 +90,17 @@ def _result(package: Package, final: Path, summary: dict) -> dict:
         "public_key_fingerprint": signing.fingerprint(package.public_pem),
         "zip": str(final.parent / f"{package.name}.zip") if summary.get("zip_sha256") else None,
         "zip_sha256": summary.get("zip_sha256"), "audit_seq": summary["audit_seq"],
+        "exhibits": [e["reference"] for e in package.exhibits],
+        "statements": [str(final / "data" / p) for p in package_files(final, "statement-")],
+        "exhibit_list": [str(final / "data" / p) for p in package_files(final, "exhibits.")],
+        "provenance": str(final / "data" / PROVENANCE),
     }
+
+
+def package_files(final: Path, prefix: str) -> list[str]:
+    """The officer's documents of a published package whose names start with `prefix`, relative to data/."""
+    folder = final / "data" / OFFICER_DIR
+    return sorted(f"{OFFICER_DIR}/{p.name}" for p in folder.glob(f"{prefix}*")) if folder.is_dir() else []
 
 
 def write_payload(ctx: Context, package: Package, root: Path) -> None:
@@ -106,6 +120,7 @@ def write_payload(ctx: Context, package: Package, root: Path) -> None:
     (root / PUBLIC_KEY).write_bytes(package.public_pem)
     if package.include_sensitive:
         _write_json(root / SENSITIVE_DIR / "sensitive.json", {"task_id": package.task_id, **package.sensitive})
+    write_officer_file(ctx, package, root)
     _write_json(root / INDEX, _index(package, root))
     renderer = evidence_report.renderer(ctx)
     view = fields("", evidence_report.view(ctx, package, root))  # a missing field is named in full
@@ -114,6 +129,34 @@ def write_payload(ctx: Context, package: Package, root: Path) -> None:
         _write_text(root / target, renderer.render(name, view))
     if package.include_sensitive:
         _write_text(root / SENSITIVE_DIR / "HANDLING.txt", renderer.render("handling.txt", view))
+
+
+def write_officer_file(ctx: Context, package: Package, root: Path) -> None:
+    """`officer/`: the witness statement (MG11) of each officer who captured the packaged material and the
+    exhibit list (MG12), as DOCX and PDF, drafted without sensitive material (that goes in `sensitive/`
+    alone); then `provenance.jsonld`, the package's provenance in CASE/UCO, over every file written so far."""
+    from . import exhibit_list, provenance, statement
+    from .gather import _sensitive_record
+    from .paper import Guarded, read_records, write_pair
+
+    records = read_records(ctx, package.task_id, exhibits=package.exhibits)
+    folder = root / OFFICER_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    secrets_of_task = _sensitive_record(ctx, package.task_id)
+    for number in statement.capturing_officers(records):
+        document = statement.statement_document(ctx, records, number, False, secrets_of_task)
+        stem = "statement-" + (re.sub(r"[^0-9A-Za-z]", "", number) or "officer")
+        write_pair(document, folder / f"{stem}.docx", folder / f"{stem}.pdf")
+    guard_pieces = Guarded(ctx, records, False)
+    listing = exhibit_list.build(ctx, records, guard_pieces)
+    guard_pieces.check(listing)
+    write_pair(listing, folder / "exhibits.docx", folder / "exhibits.pdf")
+    written = [{"path": f"data/{p.relative_to(root).as_posix()}", "bytes": p.stat().st_size,
+                "sha256": store.hash_file(p, md5=False).sha256}
+               for p in sorted(root.rglob("*")) if p.is_file() and not p.relative_to(root).as_posix().startswith("captures/")]
+    names = {o.number: o.name for o in ctx.settings.officers}
+    provenance.write(root / PROVENANCE, provenance.build(package, package.exhibits, names, written,
+                                                         team=ctx.settings.team_name))
 
 
 def copy_capture(source: Path, target: Path) -> int:
@@ -167,6 +210,10 @@ def _index(package: Package, root: Path) -> dict:
                   "chain_entries_at_export": package.chain["entries"],
                   "chain_head_seq": package.chain["head_seq"], "chain_head_hash": package.chain["head_hash"],
                   "hash_fields": list(audit.FIELDS)},
+        "exhibits": [{"reference": e["reference"], "capture_id": e["capture_id"], "item": e["item"],
+                      "officer": e["officer"], "file": e["file"], "sha256": e["sha256"]} for e in package.exhibits],
+        "officer_file": sorted(f"{OFFICER_DIR}/{p.name}" for p in (root / OFFICER_DIR).glob("*")),
+        "provenance": PROVENANCE if (root / PROVENANCE).is_file() else None,
     }
 
 

@@ -34,7 +34,7 @@ class Records:
     public: str
 
 
-def read_records(ctx: Context, task_id: str) -> Records:
+def read_records(ctx: Context, task_id: str, exhibits: list[dict] | None = None) -> Records:
     from .gather import audit_excerpt
     from .exhibits import list_exhibits
 
@@ -51,7 +51,8 @@ def read_records(ctx: Context, task_id: str) -> Records:
     ids += [r for (r,) in ctx.db.execute("SELECT id FROM reviews WHERE task_id = ?", [task["id"]])]
     ids += [r for (r,) in ctx.db.execute("SELECT id FROM referrals WHERE task_id = ?", [task["id"]])]
     ids += [r for (r,) in ctx.db.execute("SELECT id FROM library_items WHERE task_id = ?", [task["id"]])]
-    return Records(task=task, captures=captures, exhibits=list_exhibits(ctx, task["id"]),
+    return Records(task=task, captures=captures,
+                   exhibits=list_exhibits(ctx, task["id"]) if exhibits is None else exhibits,
                    audit=audit_excerpt(ctx, task["id"], list(dict.fromkeys(ids))), public=public_text(task, captures))
 
 

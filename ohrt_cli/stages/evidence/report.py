@@ -109,6 +109,7 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         "audit": [_audit_row(e) for e in package.audit],
         "chain": package.chain,
         "other_files": _other_files(root),
+        "officer_file": _officer_file(package, root, officer),
         "checks": check_commands(package.name, [c["id"] for c in package.captures],
                                  {c["id"]: _archives(c["manifest"]) for c in package.captures},
                                  signing.fingerprint(package.public_pem)),
@@ -370,6 +371,31 @@ def _plain(value) -> str:
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+DOCUMENTS = (("statement-", "Witness statement (MG11)"), ("exhibits.", "Exhibit list (MG12)"))
+
+
+def _officer_file(package: "Package", root: Path, officer) -> dict | None:
+    """The exhibits and the documents drafted for the officer in the case, with their hashes."""
+    from .contents import OFFICER_DIR, PROVENANCE
+
+    documents = []
+    folder = root / OFFICER_DIR
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        what = next((text for prefix, text in DOCUMENTS if path.name.startswith(prefix)), path.name)
+        if path.name.startswith("statement-"):
+            what += f", officer {path.stem.split('-', 1)[1]}"
+        documents.append({"what": f"{what} ({path.suffix[1:].upper()})", "path": f"data/{OFFICER_DIR}/{path.name}",
+                          "sha256": _sha256(path)})
+    if (root / PROVENANCE).is_file():
+        documents.append({"what": "Provenance (CASE/UCO JSON-LD)", "path": f"data/{PROVENANCE}",
+                          "sha256": _sha256(root / PROVENANCE)})
+    if not documents and not package.exhibits:
+        return None
+    return {"exhibits": [{"reference": e["reference"], "capture_id": e["capture_id"], "item": e["item"],
+                          "file": e["file"], "officer": officer(e["officer"]), "sha256": e["sha256"]}
+                         for e in package.exhibits], "documents": documents}
 
 
 def _other_files(root: Path) -> list[dict]:

@@ -181,11 +181,15 @@ def _capture(ctx: Context, capture: dict, records: Records, guard: Guarded) -> l
                          documents.value(check.get("result"), "the check's result"), "."]))
     else:
         final = capture.get("final_url")
-        sentence += [" by downloading it with yt-dlp ", documents.value(tools.get("yt_dlp"), "yt-dlp's version")]
-        if page:
-            sentence += [" and loading the page in ", documents.value(
-                " ".join(str(v) for v in ((page.get("browser") or {}).get("name"),
-                                          (page.get("browser") or {}).get("version")) if v), "the browser")]
+        browser = (page or {}).get("browser") or {}
+        browser_text = documents.value(" ".join(str(v) for v in (browser.get("name"), browser.get("version")) if v),
+                                       "the browser and its version")
+        if capture.get("media_kind") == "page":  # the page itself is the capture: yt-dlp found no media
+            sentence += [" by loading the page in ", browser_text]
+        else:
+            sentence += [" by downloading it with yt-dlp ", documents.value(tools.get("yt_dlp"), "yt-dlp's version")]
+            if page:
+                sentence += [" and loading the page in ", browser_text]
         sentence += [". The address it ended at was ", guard.piece(final or (page or {}).get("final_url"),
                                                                      "the final URL"), "."]
         blocks.append(p(sentence))
