@@ -1,5 +1,6 @@
-"""Evidence package figures: `ohrt export --zip` of a task with one large capture, and `ohrt verify
---package` of the result (no targets in the issue: the figures show what an officer waits for)."""
+"""Evidence package figures: `ohrt export --zip` of a task with one large capture, `ohrt verify --package`
+of the result, drafting the witness statement (MG11, DOCX and PDF) and `case_validate` on the package's
+provenance (no targets in the issues: the figures show what an officer waits for)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,18 @@ def run(work: Path) -> list[dict]:
     start = time.perf_counter()
     _ohrt(home, "verify", "--package", str(package))
     verify_s = time.perf_counter() - start
+    start = time.perf_counter()
+    _ohrt(home, "statement", task, "--to", str(out))
+    statement_s = time.perf_counter() - start
+    provenance = package / "data" / "provenance.jsonld"
+    start = time.perf_counter()
+    checked = subprocess.run([str(BIN / "case_validate"), str(provenance)], capture_output=True, text=True)
+    case_s = time.perf_counter() - start
     return [
+        {"figure": "statement (MG11, DOCX + PDF), whole command", "value": statement_s, "unit": "s", "target": "—",
+         "ok": None},
+        {"figure": f"case_validate on provenance.jsonld ({provenance.stat().st_size / 1024:.0f} KB)",
+         "value": case_s, "unit": "s", "target": "conforms", "ok": checked.returncode == 0},
         {"figure": f"export --zip of a {size_mb:.0f} MB capture", "value": export_s, "unit": "s", "target": "—",
          "ok": None},
         {"figure": "export throughput", "value": size_mb / export_s, "unit": "MB/s", "target": "—", "ok": None},

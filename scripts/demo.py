@@ -268,6 +268,9 @@ def flow(home: Path, site: str) -> None:
     if not Path(package).is_dir():
         raise StepFailed(f"the export names no package folder ({package!r})")
     ohrt("verify", "--package", package)
+    note("the package holds the capturing officer's draft witness statement (MG11), the exhibit list (MG12) and")
+    note("the CASE/UCO provenance; the exhibit references it gave are kept and never reused")
+    ohrt("exhibit", "list", "--task", task)
 
     section("8. The quarterly report (SOP 7.2), for the quarter so far")
     now = dt.datetime.now(dt.timezone.utc)
