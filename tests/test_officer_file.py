@@ -159,7 +159,9 @@ def test_statement_of_several_capturing_officers_needs_officer(home, tmp_path):
     assert refused.exit_code == 2 and "--officer" in refused.stderr and "PS Ann Lee" in refused.stderr
     wrong = ohrt("statement", other, "--officer", "9001", "--to", tmp_path, env=CONSTABLE)
     assert wrong.exit_code == 2 and "captured nothing" in wrong.stderr
-    assert not list(tmp_path.glob("*.docx"))
+    missing = ohrt("exhibits", other, "--to", tmp_path / "nowhere", env=CONSTABLE)
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+    assert not list(tmp_path.glob("*.docx")) and ohrt.json("exhibit", "list") == []  # refused: nothing given
     made = ohrt.json("statement", other, "--officer", "PS Ann Lee", "--to", tmp_path, env=CONSTABLE)
     text = docx_text(Path(made["docx"]))
     assert "Statement of: PS Ann Lee" in text and "AL/1" in text and "by PC Sam Okafor (7781, constable)" in text

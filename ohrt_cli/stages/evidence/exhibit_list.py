@@ -62,9 +62,8 @@ def write_exhibit_list(ctx: Context, task_id: str, *, to: str | Path | None = No
                        include_sensitive: bool = False) -> dict:
     """Give the task's captures their exhibit references (those without), then write the MG12 as DOCX and PDF
     into `to` (default HOME/exports); audited."""
-    exhibits = exhibit_refs.assign(ctx, task_id)
-    task_id = exhibits[0]["task_id"] if exhibits else task_id.strip().upper()
-    folder = exhibit_refs.output_folder(ctx, to)
+    folder = exhibit_refs.output_folder(ctx, to)  # refused before anything is written
+    exhibit_refs.assign(ctx, task_id)
     records = read_records(ctx, task_id)
     guard = Guarded(ctx, records, include_sensitive)
     document = build(ctx, records, guard)

@@ -291,8 +291,10 @@ def write_statement(ctx: Context, task_id: str, *, officer: str | None = None, t
     MG11 as DOCX and PDF into `to` (default HOME/exports); audited."""
     from .gather import _sensitive_record
 
-    exhibit_refs.assign(ctx, task_id)
     folder = exhibit_refs.output_folder(ctx, to)
+    ctx.actor()
+    choose_officer(ctx, read_records(ctx, task_id), officer)  # a bad --officer is refused before anything is written
+    exhibit_refs.assign(ctx, task_id)
     records = read_records(ctx, task_id)
     number = choose_officer(ctx, records, officer)
     document = statement_document(ctx, records, number, include_sensitive, _sensitive_record(ctx, records.task["id"]))
