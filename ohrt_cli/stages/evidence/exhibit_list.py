@@ -9,7 +9,8 @@ from ...ground import audit, documents, layout
 from ...ground.context import Context
 from ...ground.db import transaction
 from . import exhibits as exhibit_refs
-from .paper import Guarded, Records, marking, officer_text, read_records, when, write_pair
+from .paper import (Guarded, Records, marking, officer_text, output_folder, read_records, unique_path, when,
+                    write_pair)
 
 HEADERS = ["Ref.", "Description of exhibit", "Where found", "Officer", "Seized (UTC)"]
 WIDTHS = [0.08, 0.36, 0.26, 0.15, 0.15]
@@ -62,14 +63,14 @@ def write_exhibit_list(ctx: Context, task_id: str, *, to: str | Path | None = No
                        include_sensitive: bool = False) -> dict:
     """Give the task's captures their exhibit references (those without), then write the MG12 as DOCX and PDF
     into `to` (default HOME/exports); audited."""
-    folder = exhibit_refs.output_folder(ctx, to)  # refused before anything is written
+    folder = output_folder(ctx, to)  # refused before anything is written
     exhibit_refs.assign(ctx, task_id)
-    records = read_records(ctx, task_id)
+    records = read_records(ctx, task_id, exhibit_refs.list_exhibits(ctx, task_id))
     guard = Guarded(ctx, records, include_sensitive)
     document = build(ctx, records, guard)
     guard.check(document)
     base = layout.document_base(records.task["id"], "exhibits", ctx.today().isoformat())
-    docx_path, pdf_path = exhibit_refs.unique_path(folder, base, (".docx", ".pdf"))
+    docx_path, pdf_path = unique_path(folder, base, (".docx", ".pdf"))
     files = write_pair(document, docx_path, pdf_path)
     with transaction(ctx.db):
         seq = audit.record(ctx, "evidence.exhibits", "task", records.task["id"], detail={

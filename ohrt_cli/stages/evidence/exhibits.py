@@ -20,6 +20,7 @@ from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, NotFound, StateError
 from ...ground.times import iso
 from .. import intake as tasks
+from .paper import output_folder, unique_path, write_atomically
 
 REFERENCE = re.compile(r"([A-Z]{1,6})\s*/\s*(\d{1,6})")
 KIND_WORDS = {"video": "Video", "audio": "Sound recording", "image": "Image", "page": "Web page"}
@@ -191,36 +192,3 @@ def write_label(ctx: Context, reference: str, to: str | Path | None = None) -> d
 
 def _when(value: str | None) -> str | None:
     return f"{value[:10]} {value[11:19]} UTC" if value and len(value) >= 19 else value
-
-
-def output_folder(ctx: Context, to: str | Path | None) -> Path:
-    """Where a document is written: `to` (which must exist), else the home's exports/ folder."""
-    if to is None or not str(to).strip():
-        ctx.exports_dir.mkdir(exist_ok=True)
-        return ctx.exports_dir
-    folder = Path(to).expanduser().resolve()
-    if not folder.is_dir():
-        raise InputError(f"folder {folder} does not exist: create it or choose another --to.")
-    if folder.is_relative_to(ctx.captures_dir.resolve()):
-        raise InputError(f"{folder} is inside the evidence store: choose a folder outside it, e.g. {ctx.exports_dir}.")
-    return folder
-
-
-def unique_path(folder: Path, base: str, suffixes: tuple[str, ...]) -> list[Path]:
-    """`base` + each suffix in `folder`, with -2, -3 … added until none of them exists."""
-    name, n = base, 1
-    while any((folder / f"{name}{s}").exists() for s in suffixes):
-        n += 1
-        name = f"{base}-{n}"
-    return [folder / f"{name}{s}" for s in suffixes]
-
-
-def write_atomically(path: Path, write) -> None:
-    """Write through a hidden partial file renamed into place: a failure leaves nothing half-written."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        write(partial)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise

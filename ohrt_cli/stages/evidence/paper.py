@@ -16,7 +16,6 @@ from ...ground import documents, sensitive, store
 from ...ground.context import Context
 from ...ground.errors import InputError
 from .. import intake as tasks
-from .exhibits import write_atomically
 
 DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
 WITHHELD = "holds sensitive material (SOP 6.3): draft again with --include-sensitive to show it"
@@ -34,9 +33,10 @@ class Records:
     public: str
 
 
-def read_records(ctx: Context, task_id: str, exhibits: list[dict] | None = None) -> Records:
+def read_records(ctx: Context, task_id: str, exhibits: list[dict]) -> Records:
+    """The task's records, with its `exhibits` (as `exhibits.list_exhibits` gives them, or as an export will
+    give them)."""
     from .gather import audit_excerpt
-    from .exhibits import list_exhibits
 
     task = tasks.get_task(ctx, task_id)
     captures = []
@@ -52,7 +52,7 @@ def read_records(ctx: Context, task_id: str, exhibits: list[dict] | None = None)
     ids += [r for (r,) in ctx.db.execute("SELECT id FROM referrals WHERE task_id = ?", [task["id"]])]
     ids += [r for (r,) in ctx.db.execute("SELECT id FROM library_items WHERE task_id = ?", [task["id"]])]
     return Records(task=task, captures=captures,
-                   exhibits=list_exhibits(ctx, task["id"]) if exhibits is None else exhibits,
+                   exhibits=exhibits,
                    audit=audit_excerpt(ctx, task["id"], list(dict.fromkeys(ids))), public=public_text(task, captures))
 
 
@@ -141,3 +141,36 @@ def officer_text(ctx: Context, number: str | None) -> str | None:
         if officer.number == str(number or ""):
             return str(officer)
     return str(number) if number else None
+
+
+def output_folder(ctx: Context, to: str | Path | None) -> Path:
+    """Where a document is written: `to` (which must exist), else the home's exports/ folder."""
+    if to is None or not str(to).strip():
+        ctx.exports_dir.mkdir(exist_ok=True)
+        return ctx.exports_dir
+    folder = Path(to).expanduser().resolve()
+    if not folder.is_dir():
+        raise InputError(f"folder {folder} does not exist: create it or choose another --to.")
+    if folder.is_relative_to(ctx.captures_dir.resolve()):
+        raise InputError(f"{folder} is inside the evidence store: choose a folder outside it, e.g. {ctx.exports_dir}.")
+    return folder
+
+
+def unique_path(folder: Path, base: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """`base` + each suffix in `folder`, with -2, -3 … added until none of them exists."""
+    name, n = base, 1
+    while any((folder / f"{name}{s}").exists() for s in suffixes):
+        n += 1
+        name = f"{base}-{n}"
+    return [folder / f"{name}{s}" for s in suffixes]
+
+
+def write_atomically(path: Path, write) -> None:
+    """Write through a hidden partial file renamed into place: a failure leaves nothing half-written."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write(partial)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -19,7 +19,8 @@ from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import InputError, StateError
 from . import exhibits as exhibit_refs
-from .paper import Guarded, Records, marking, officer_text, read_records, when, write_pair
+from .paper import (Guarded, Records, marking, officer_text, output_folder, read_records, unique_path, when,
+                    write_pair)
 
 DECLARATION = ("This statement (consisting of {pages} page(s) each signed by me) is true to the best of my "
                "knowledge and belief and I make it knowing that, if it is tendered in evidence, I shall be liable "
@@ -291,16 +292,17 @@ def write_statement(ctx: Context, task_id: str, *, officer: str | None = None, t
     MG11 as DOCX and PDF into `to` (default HOME/exports); audited."""
     from .gather import _sensitive_record
 
-    folder = exhibit_refs.output_folder(ctx, to)
+    folder = output_folder(ctx, to)
     ctx.actor()
-    choose_officer(ctx, read_records(ctx, task_id), officer)  # a bad --officer is refused before anything is written
+    # A bad --officer is refused before any reference is given.
+    choose_officer(ctx, read_records(ctx, task_id, exhibit_refs.list_exhibits(ctx, task_id)), officer)
     exhibit_refs.assign(ctx, task_id)
-    records = read_records(ctx, task_id)
+    records = read_records(ctx, task_id, exhibit_refs.list_exhibits(ctx, task_id))
     number = choose_officer(ctx, records, officer)
     document = statement_document(ctx, records, number, include_sensitive, _sensitive_record(ctx, records.task["id"]))
     kind = "statement-" + (re.sub(r"[^0-9A-Za-z]", "", number) or "officer")
     base = layout.document_base(records.task["id"], kind, ctx.today().isoformat())
-    docx_path, pdf_path = exhibit_refs.unique_path(folder, base, (".docx", ".pdf"))
+    docx_path, pdf_path = unique_path(folder, base, (".docx", ".pdf"))
     files = write_pair(document, docx_path, pdf_path)
     with transaction(ctx.db):
         seq = audit.record(ctx, "evidence.statement", "task", records.task["id"], detail={
