@@ -27,6 +27,11 @@ Congress `bagit` package) that anyone can check with ordinary tools:
 `gather.py` reads the task and verifies what it will package; `package.py` writes the payload, applies the
 guard and publishes; `bag.py` makes the bag and its zip; `seal.py` seals it and checks the seal; `verify.py` checks one that comes back;
 `contents.py` is what a package holds; `report.py` what it says. The CLI uses the names below.
+
+The officer in the case's file, in the package and on its own: `exhibits.py` gives exhibit references (SO/1 …)
+and prints labels; `statement.py` drafts the capturing officer's witness statement (MG11), `exhibit_list.py`
+the exhibit list (MG12), both through `paper.py` (records, guard, DOCX and PDF); `provenance.py` writes the
+package's CASE/UCO provenance.
 """
 
 from __future__ import annotations
