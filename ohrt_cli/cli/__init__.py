@@ -34,6 +34,7 @@ def root(
 ) -> None:
     STATE.home = home
     STATE.officer = officer
+    STATE.wide = False
 
 
 def _register() -> None:

@@ -6,8 +6,10 @@ command imports its domain module when it runs.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 class State:
     home: str | None = None
     officer: str | None = None
+    wide: bool = False  # --wide/--full on the command that is running
 
 
 STATE = State()
@@ -101,9 +104,121 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+# --------------------------------------------------------------------------------- tables and records
+# Listings read at 80 columns: ids, dates, times and hashes never wrap (a hash is shortened, a time shown to
+# the minute), long text is cut with an ellipsis, and when even that does not fit, columns are left out
+# (the command's `drop` order, else from the right) and a line says which. `--wide` (or `--full`) shows
+# every column and every value whole, however wide; `--json` is always whole.
+
+_ID = re.compile(r"^[A-Z]{1,3}-\d{4}-\d{6}$")
+_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(\+00:00|Z)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HASH = re.compile(r"^[0-9a-f]{40,}$")
+HASH_SHOWN = 12  # hex digits of a hash in a table or a record (the whole in --json and with --full)
+_FIXED = ("id", "time", "date", "hash", "number", "word")
+WORD = 22  # text this short in every row is kept whole, like an id
+TEXT_MIN = 10  # a long text column is not squeezed narrower than this
+TEXT_WANT = 24  # … nor, while the command's own `drop` columns can make room, narrower than this
+
+
+def wide_option() -> Any:
+    """`--wide` (also `--full`): every column and every value whole in a listing or a show."""
+    def remember(value: bool) -> bool:
+        STATE.wide = STATE.wide or bool(value)
+        return value
+
+    return typer.Option(False, "--wide", "--full", callback=remember, help="Every column and every value whole "
+                        "(hashes, times), however wide the lines; the default fits the terminal (80 columns).")
+
+
+def _kind(key: str, values: list) -> str:
+    present = [v for v in values if v not in (None, "")]
+    texts = [str(v) for v in present]
+    if texts and all(_ID.match(t) for t in texts) or (key == "id" or key.endswith("_id")) and all(
+            len(t) <= WORD for t in texts):
+        return "id"
+    if not texts:
+        return "word"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "number"
+    for kind, pattern in (("time", _TIME), ("date", _DATE), ("hash", _HASH)):
+        if all(pattern.match(t) for t in texts):
+            return kind
+    return "word" if max(len(t) for t in texts) <= WORD and all("\n" not in t for t in texts) else "text"
+
+
+def cell_text(value: Any, kind: str = "text", wide: bool = False) -> str:
+    """A value as a table shows it: yes/no for a flag, a time to the minute, a hash shortened (not when wide)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    if wide:
+        return text
+    if kind == "time":
+        match = _TIME.match(text)
+        return f"{match[1]} {match[2]}" if match else text
+    if kind == "hash" and len(text) > HASH_SHOWN:
+        return text[:HASH_SHOWN] + "…"
+    return " ".join(text.split()) if kind == "text" else text
+
+
+def fit_columns(headings: list[str], kinds: list[str], widths: list[int], width: int,
+                drop: list[int]) -> tuple[list[int], list[int]]:
+    """(indices of the columns shown, each one's width) for a table `width` wide: fixed columns whole,
+    text columns sharing what is left. The command's `drop` columns are left out while the text columns
+    would get less than TEXT_WANT each (or less than they need); then any column but the first and the ids,
+    from the right, while they would get less than TEXT_MIN."""
+    shown = list(range(len(headings)))
+
+    def room() -> int:
+        return width - 3 * (len(shown) - 1) - sum(widths[i] for i in shown if kinds[i] in _FIXED)
+
+    def fits(floor: int) -> bool:
+        return room() >= sum(min(widths[i], floor) for i in shown if kinds[i] not in _FIXED)
+
+    wanted = [i for i in drop if i in shown]
+    while not fits(TEXT_WANT) and wanted:
+        shown.remove(wanted.pop(0))
+    rest = [i for i in reversed(shown) if i != 0 and kinds[i] != "id"]
+    while not fits(TEXT_MIN) and rest:
+        shown.remove(rest.pop(0))
+    texts = [i for i in shown if kinds[i] not in _FIXED]
+    sizes = {i: widths[i] for i in shown}
+    left = max(room(), sum(min(widths[i], TEXT_MIN) for i in texts))
+    need = {i: widths[i] for i in texts}
+    while need:  # share the room, never more than a column needs
+        share = left // len(need)
+        small = {i: w for i, w in need.items() if w <= share}
+        if not small:
+            for n, i in enumerate(sorted(need)):
+                sizes[i] = share + (1 if n < left - share * len(need) else 0)
+            break
+        for i, w in small.items():
+            sizes[i] = w
+            left -= w
+            del need[i]
+    return shown, [sizes[i] for i in shown]
+
+
+def table_width() -> int:
+    """The width listings are fitted to: $COLUMNS, else the terminal's, else 160 (output piped to a file)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if is_terminal():
+        import shutil
+
+        return shutil.get_terminal_size((80, 24)).columns
+    return 160
+
+
 def print_table(rows: Iterable[dict], columns: list[tuple[str, str]], *, title: str | None = None,
-                empty: str = "nothing to show") -> None:
-    """A rich table of `rows` with (key, heading) columns; a plain line when there are none."""
+                empty: str = "nothing to show", drop: Iterable[str] = (), wide: bool | None = None) -> None:
+    """A table of `rows` with (key, heading) columns, fitted to the terminal (see above); a plain line
+    when there are none. `drop` names the columns to leave out first when they do not all fit."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -112,17 +227,38 @@ def print_table(rows: Iterable[dict], columns: list[tuple[str, str]], *, title: 
     if not rows:
         typer.echo(empty)
         return
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for _, heading in columns:
-        table.add_column(heading, overflow="fold")
-    for row in rows:
+    wide = STATE.wide if wide is None else wide
+    keys = [key for key, _ in columns]
+    headings = [heading for _, heading in columns]
+    kinds = [_kind(key, [row.get(key) for row in rows]) for key in keys]
+    cells = [[cell_text(row.get(key), kind, wide) for key, kind in zip(keys, kinds)] for row in rows]
+    widths = [max([len(h)] + [max((len(x) for x in c[i].splitlines()), default=0) for c in cells])
+              for i, h in enumerate(headings)]
+    if wide:
+        shown, sizes = list(range(len(keys))), widths
+    else:
+        shown, sizes = fit_columns(headings, kinds, widths, table_width(), [keys.index(k) for k in drop if k in keys])
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for i, size in zip(shown, sizes):
+        fixed = kinds[i] in _FIXED or wide
+        table.add_column(headings[i], width=size, no_wrap=True, overflow="fold" if wide else "ellipsis",
+                         justify="right" if kinds[i] == "number" else "left")
+    for row in cells:
         # Text, not markup: a title such as "Drill [Official Video]" must print as it is.
-        table.add_row(*[Text("" if row.get(key) is None else str(row.get(key))) for key, _ in columns])
-    Console(width=None if is_terminal() else 160).print(table)
+        table.add_row(*[Text(row[i]) for i in shown])
+    total = sum(sizes) + 3 * (len(shown) - 1)
+    console = Console(width=max(total, len(title or ""), 20), file=io.StringIO(), highlight=False,
+                      color_system=None, force_terminal=False)
+    console.print(table)
+    # without the padding rich adds after the last column, so that a line copied ends where its text does
+    typer.echo("\n".join(line.rstrip() for line in console.file.getvalue().splitlines()))
+    left_out = [headings[i] for i in range(len(keys)) if i not in shown]
+    if left_out:
+        typer.echo(f"(left out to fit {table_width()} columns: {', '.join(left_out)}; --wide shows them)")
 
 
 def print_record(record: dict, fields: list[tuple[str, str]] | None = None) -> None:
-    """One object as aligned `Heading: value` lines."""
+    """One object as aligned `Heading: value` lines; a hash shortened unless --full, a flag as yes/no."""
     fields = fields or [(k, k.replace("_", " ")) for k in record]
     width = max(len(h) for _, h in fields)
     for key, heading in fields:
@@ -131,7 +267,20 @@ def print_record(record: dict, fields: list[tuple[str, str]] | None = None) -> N
             value = ", ".join(str(v) for v in value) if value else "—"
         elif isinstance(value, dict):
             value = json.dumps(value, ensure_ascii=False)
-        typer.echo(f"{heading.rjust(width)}: {'—' if value in (None, '') else value}")
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, str) and _HASH.match(value):
+            value = cell_text(value, "hash", STATE.wide)
+        text = "—" if value in (None, "") else str(value)
+        if not STATE.wide and "\n" not in text and len(text) + width + 2 > table_width():
+            import textwrap
+
+            # long prose wraps under its own column, between words only: an id, URL or path stays whole
+            indent = " " * (width + 2)
+            text = "\n".join(textwrap.wrap(text, max(table_width(), width + 32), break_long_words=False,
+                                            break_on_hyphens=False, initial_indent=indent,
+                                            subsequent_indent=indent))[len(indent):]
+        typer.echo(f"{heading.rjust(width)}: {text}")
 
 
 def edit_text(text: str, *, suffix: str = ".txt") -> str:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ._common import STATE, json_option, new_app, print_json, print_table, run
+from ._common import STATE, json_option, new_app, print_json, print_table, run, wide_option
 
 officer_app = new_app("The roster: who may act in this home.\n\nExample: ohrt officer add 'PS Ann Lee' --number 2345 --role sergeant")
 
@@ -70,7 +70,7 @@ def officer_add(
 
 
 @officer_app.command("list")
-def officer_list(as_json: bool = json_option()) -> None:
+def officer_list(wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """List the roster.
 
     Example: ohrt officer list --json

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_table, run
+from ._common import json_option, new_app, print_json, print_table, run, wide_option
 
 audit_app = new_app("The audit chain: every action, who, when, why.\n\nExample: ohrt audit verify")
 
@@ -15,6 +15,7 @@ audit_app = new_app("The audit chain: every action, who, when, why.\n\nExample: 
 @audit_app.command("list")
 def audit_list(
     object_id: Optional[str] = typer.Option(None, "--object", help="Only entries about this id, e.g. T-2026-000001."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """List audit entries, oldest first.
@@ -28,7 +29,8 @@ def audit_list(
         print_json(rows)
     else:
         print_table(rows, [("seq", "#"), ("at", "When (UTC)"), ("officer", "Officer"), ("action", "Action"),
-                           ("object_id", "Object"), ("reason", "Reason")], empty="no audit entries")
+                           ("object_id", "Object"), ("reason", "Reason")], empty="no audit entries",
+                    drop=("reason",))
 
 
 @audit_app.command("verify")

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import is_terminal, json_option, new_app, print_json, print_record, print_table, run
+from ._common import is_terminal, json_option, new_app, print_json, print_record, print_table, run, wide_option
 
 capture_app = new_app(
     "Capture content to the write-once evidence store (SOP 9.1): hashed, signed, with review copies. "
@@ -266,7 +266,7 @@ def capture_open(
 
 @capture_app.command("list")
 def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only this task's captures."),
-                 as_json: bool = json_option()) -> None:
+                 wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """List captures, oldest first.
 
     Example: ohrt capture list --task T-2026-000001
@@ -277,12 +277,12 @@ def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only t
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, CAPTURE_COLUMNS, empty="no captures")
+        print_table(rows, CAPTURE_COLUMNS, empty="no captures", drop=("officer", "media_kind", "status"))
 
 
 @capture_app.command("show")
 def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
-                 as_json: bool = json_option()) -> None:
+                 wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """Show one capture with every file, its role, size, hash and state.
 
     Example: ohrt capture show C-2026-000001 --json
@@ -294,7 +294,7 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
         print_json(capture)
         return
     print_record(capture, [(k, k.replace("_", " ")) for k in capture if k != "files"])
-    print_table(capture["files"], FILE_COLUMNS)
+    print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
 
 
 def verify(

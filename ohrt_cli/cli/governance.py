@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_record, print_table, run
+from ._common import json_option, new_app, print_json, print_record, print_table, run, wide_option
 
 dip_app = new_app("Dip sampling: 5% of each quarter's deployments, drawn reproducibly and checked by a "
                   "supervisor (SOP 7.5).\n\nExample: ohrt dip-sample draw --quarter 2026Q3")
@@ -91,6 +91,7 @@ def dip_record(
 @dip_app.command("show")
 def dip_show(
     quarter: str = typer.Argument(..., metavar="QUARTER", help="The quarter, YYYYQn, e.g. 2026Q3."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Show a quarter's dip sample: how it was drawn, each task with its result, the proportion accurate and
@@ -113,7 +114,8 @@ def dip_show(
                      "recorded_by": result.get("recorded_by")})
     print_table(rows, [("task_id", "Task"), ("platform", "Platform"), ("decision", "Decision"), ("format", "Format"),
                        ("reviewed_by", "Reviewer"), ("accurate", "Accurate"), ("quality", "Quality"),
-                       ("compliant", "Compliant"), ("note", "Note"), ("recorded_by", "Recorded by")])
+                       ("compliant", "Compliant"), ("note", "Note"), ("recorded_by", "Recorded by")],
+                drop=("recorded_by", "reviewed_by", "format", "platform"))
     summary = sample["summary"]
     typer.echo(f"{summary['recorded']} recorded, {summary['outstanding']} outstanding; accurate "
                f"{_percent(summary['accurate_percent'])}, compliant {_percent(summary['compliant_percent'])}, "

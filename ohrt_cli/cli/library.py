@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ._common import STATE, json_option, new_app, print_json, print_record, print_table, run
+from ._common import STATE, json_option, new_app, print_json, print_record, print_table, run, wide_option
 
 library_app = new_app(
     "The Domain library (SOP 10.8): removed musical content kept for the retention period, held for "
@@ -17,6 +17,7 @@ library_app = new_app(
 
 ITEM_COLUMNS = [("id", "Item"), ("status", "Status"), ("held", "Held"), ("task_id", "Task"), ("format", "Format"),
                 ("title", "Title"), ("channel", "Channel"), ("removed_on", "Removed"), ("expires_on", "Expires")]
+ITEM_DROP = ("channel", "format", "task_id", "held")
 ITEM_FIELDS = [("id", "item"), ("status", "status"), ("source", "source"), ("task_id", "task"),
                ("capture_id", "capture"), ("referral_id", "referral"), ("review_id", "review"),
                ("format", "format"), ("title", "title (10.4.1)"), ("url", "URL (10.4.2)"),
@@ -116,6 +117,7 @@ def library_list(
     title: Optional[str] = TITLE, channel: Optional[str] = CHANNEL, url: Optional[str] = URL,
     date_from: Optional[str] = FROM, date_to: Optional[str] = TO,
     include_purged: bool = typer.Option(False, "--all", help="Include purged items (their tombstones)."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """List the library's items, latest removal first.
@@ -129,13 +131,14 @@ def library_list(
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ITEM_COLUMNS, empty="no library items")
+        print_table(rows, ITEM_COLUMNS, empty="no library items", drop=ITEM_DROP)
 
 
 @library_app.command("search")
 def library_search(
     title: Optional[str] = TITLE, channel: Optional[str] = CHANNEL, url: Optional[str] = URL,
     date_from: Optional[str] = FROM, date_to: Optional[str] = TO,
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Find library items by title, channel, URL or date of removal (at least one).
@@ -153,12 +156,12 @@ def library_search(
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ITEM_COLUMNS, empty="no library item matches")
+        print_table(rows, ITEM_COLUMNS, empty="no library item matches", drop=ITEM_DROP)
 
 
 @library_app.command("show")
 def library_show(item_id: str = typer.Argument(..., metavar="ITEM", help="Library item id, e.g. L-2026-000001."),
-                 as_json: bool = json_option()) -> None:
+                 wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """Show one item: the intelligence record's fields, its holds and its fingerprints.
 
     Example: ohrt library show L-2026-000001
@@ -186,6 +189,7 @@ def library_show(item_id: str = typer.Argument(..., metavar="ITEM", help="Librar
 @library_app.command("expiring")
 def library_expiring(
     within: str = typer.Option("30d", "--within", help="Period ahead: days or weeks, e.g. 30d or 6w."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Items the purge will delete within the period (and any already past expiry), not under hold.

@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from ._common import edit_text, fail, json_option, new_app, print_json, print_record, print_table, run
+from ._common import (edit_text, fail, json_option, new_app, print_json, print_record, print_table, run,
+                      wide_option)
 
 refer_app = new_app(
     "Referrals to platforms: draft, QA, send, record the decision, appeal (SOP 10). `ohrt refer TASK` drafts.\n\n"
@@ -219,6 +220,7 @@ def refer_list(
     status: Optional[str] = typer.Option(None, "--status", help="Only referrals in this status: drafted, returned, "
                                          "approved, sent, removed, not-removed."),
     task_id: Optional[str] = typer.Option(None, "--task", help="Only this task's referrals."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """List referrals and appeals.
@@ -228,12 +230,13 @@ def refer_list(
     from ..stages.refer import list_referrals
 
     rows = run(lambda ctx: list_referrals(ctx, status=status, task_id=task_id))
-    print_json(rows) if as_json else print_table(rows, LIST_COLUMNS, empty="no referrals")
+    print_json(rows) if as_json else print_table(rows, LIST_COLUMNS, empty="no referrals", drop=("route", "kind", "version"))
 
 
 @refer_app.command("show")
 def refer_show(
     referral_id: str = typer.Argument(..., metavar="REF", help="Referral id, e.g. R-2026-000001."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Show one referral: its route, status, QA history, sending and the platform's decision.
@@ -253,7 +256,7 @@ def refer_show(
 
 
 @refer_app.command("routes")
-def refer_routes(as_json: bool = json_option()) -> None:
+def refer_routes(wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """Show how referrals reach each platform (SOP 10.5): shipped defaults with config.toml's [routes.*].
 
     Example: ohrt refer routes

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_record, print_table, run
+from ._common import json_option, new_app, print_json, print_record, print_table, run, wide_option
 
 review_app = new_app(
     "Review captured content: harm factors, indices research, terms-of-service breaches, and the decision "
@@ -119,6 +119,7 @@ def _record_batch(path: Path, as_json: bool) -> None:
 @review_app.command("show")
 def review_show(
     task: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Show a task's review in force, every earlier review it superseded, and the indices research
@@ -150,11 +151,12 @@ def review_show(
         typer.echo("")
         print_table(earlier, [("id", "Review"), ("review_date", "Date"), ("officer", "Officer"),
                               ("decision", "Decision"), ("format", "Format"), ("superseded_by", "Superseded by")],
+                    drop=("format", "officer"),
                     title="Earlier reviews")
     if data["research"]:
         typer.echo("")
         print_table(data["research"], [("searched_on", "Searched"), ("system", "System"), ("reference", "Reference"),
-                                       ("summary", "Result"), ("officer", "Officer")],
+                                       ("summary", "Result"), ("officer", "Officer")], drop=("officer",),
                     title="Indices research (SOP 9.3), POLICE ONLY: never share with a platform")
 
 
@@ -183,7 +185,7 @@ def review_research(
 
 
 @review_app.command("factors")
-def review_factors(as_json: bool = json_option()) -> None:
+def review_factors(wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """List the harm factors a finding names (SOP 9.2.1-9.2.7) and the content formats (8.6.6).
 
     Example: ohrt review factors
@@ -200,6 +202,7 @@ def review_factors(as_json: bool = json_option()) -> None:
 @tos_app.command("list")
 def tos_list(
     platform: Optional[str] = typer.Argument(None, metavar="PLATFORM", help="Only this platform's clauses, e.g. youtube."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """List the terms-of-service clauses in force: shipped, overridden or added by the team in
@@ -214,7 +217,7 @@ def tos_list(
         print_json(rows)
     else:
         print_table(rows, [("id", "Clause"), ("title", "Title"), ("summary", "In short"), ("as_of", "As of"),
-                           ("source", "Source")], empty="no clauses")
+                           ("source", "Source")], empty="no clauses", drop=("summary", "source"))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_record, print_table, run
+from ._common import json_option, new_app, print_json, print_record, print_table, run, wide_option
 
 task_app = new_app("Tasks: the referrals colleagues send in (SOP 8).\n\nExample: ohrt task list --status received")
 
@@ -92,6 +92,7 @@ def task_import(
 @task_app.command("list")
 def task_list(
     status: Optional[str] = typer.Option(None, "--status", help="Only tasks in this status, e.g. received."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """List tasks.
@@ -104,11 +105,12 @@ def task_list(
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, TASK_COLUMNS, empty="no tasks")
+        print_table(rows, TASK_COLUMNS, empty="no tasks", drop=("applicant_ocu", "platform"))
 
 
 @task_app.command("show")
-def task_show(task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."), as_json: bool = json_option()) -> None:
+def task_show(task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
+              wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """Show one task with its incident references and linked subjects.
 
     Example: ohrt task show T-2026-000001
