@@ -277,6 +277,7 @@ def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only t
     if as_json:
         print_json(rows)
     else:
+        rows = [{**r, "status": "purged" if r["purged_at"] else r["status"]} for r in rows]
         print_table(rows, CAPTURE_COLUMNS, empty="no captures", drop=("officer", "media_kind", "status"))
 
 
@@ -293,8 +294,12 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
     if as_json:
         print_json(capture)
         return
-    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k != "files"])
-    print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
+    if capture["purged"]:
+        # the folder and every file are gone: say so, not the state and path the record had
+        capture = {**capture, "status": capture["purged"], "path": None, "folder": None, "review_copy": None}
+    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged")])
+    if capture["files"]:
+        print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
 
 
 def verify(
@@ -337,8 +342,15 @@ def verify(
         for problem in report["problems"]:
             typer.secho(f"{problem['capture']}: {problem['problem']} {problem['path']}: {problem['detail']}",
                         fg=typer.colors.RED, err=True)
+        gone = [c for c in report["captures"] if c.get("purged_at")]
+        if capture_ids:
+            for capture in gone:
+                typer.echo(f"{capture['id']}: purged on {capture['purged_at'][:10]} under retention: no files left "
+                           "to check (`ohrt capture show` says under which rule)")
         if report["intact"]:
-            typer.echo(f"store intact: {report['checked']} capture(s), {report['files']} file(s) re-hashed")
+            checked = report["checked"] - len(gone)
+            typer.echo(f"store intact: {checked} capture(s), {report['files']} file(s) re-hashed"
+                       + (f"; {len(gone)} purged under retention, nothing left of them to check" if gone else ""))
         else:
             typer.secho(f"store NOT intact: {len(report['problems'])} problem(s) in {report['checked']} capture(s)",
                         fg=typer.colors.RED, err=True)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_table, run
+from ._common import json_option, new_app, print_json, print_table, run, wide_option
 
 exhibit_app = new_app(
     "Exhibit references (SO/1, SO/2 …): the capturing officer's initials and a running number, given to each "
@@ -25,6 +25,7 @@ SENSITIVE = typer.Option(False, "--include-sensitive", help="Show subjects, inci
 @exhibit_app.command("list")
 def exhibit_list(
     task: Optional[str] = typer.Option(None, "--task", help="Only this task's exhibits."),
+    wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
     """List the exhibit references given, oldest first.

@@ -15,10 +15,18 @@ library_app = new_app(
     "The Domain library (SOP 10.8): removed musical content kept for the retention period, held for "
     "investigations, and matched against every new capture.\n\nExample: ohrt library expiring --within 30d")
 
-ITEM_COLUMNS = [("id", "Item"), ("status", "Status"), ("held", "Held"), ("task_id", "Task"), ("format", "Format"),
-                ("title", "Title"), ("channel", "Channel"), ("removed_on", "Removed"), ("expires_on", "Expires")]
+ITEM_COLUMNS = [("id", "Item"), ("status", "Status"), ("held", "Held"), ("from", "From"), ("task_id", "Task"),
+                ("format", "Format"), ("title", "Title"), ("channel", "Channel"), ("removed_on", "Removed"),
+                ("expires_on", "Expires")]
 ITEM_DROP = ("channel", "format", "task_id", "held")
-ITEM_FIELDS = [("id", "item"), ("status", "status"), ("source", "source"), ("task_id", "task"),
+
+
+def _item_rows(rows: list[dict]) -> list[dict]:
+    """Rows as the table shows them: where each item came from (this team, or the force that shared it),
+    and a purged item's tombstone in place of its blanked title."""
+    return [{**r, "from": (r.get("source_name") or "another force") if r["source"] == "import" else "this team",
+             "title": r["title"] or r.get("purged")} for r in rows]
+ITEM_FIELDS = [("id", "item"), ("status", "status"), ("purged", "purged"), ("source", "source"), ("task_id", "task"),
                ("capture_id", "capture"), ("referral_id", "referral"), ("review_id", "review"),
                ("format", "format"), ("title", "title (10.4.1)"), ("url", "URL (10.4.2)"),
                ("platforms", "platforms (10.4.3)"), ("channel", "channel"), ("rationale", "rationale (10.4.4)"),
@@ -131,7 +139,7 @@ def library_list(
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ITEM_COLUMNS, empty="no library items", drop=ITEM_DROP)
+        print_table(_item_rows(rows), ITEM_COLUMNS, empty="no library items", drop=ITEM_DROP)
 
 
 @library_app.command("search")
@@ -156,7 +164,7 @@ def library_search(
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ITEM_COLUMNS, empty="no library item matches", drop=ITEM_DROP)
+        print_table(_item_rows(rows), ITEM_COLUMNS, empty="no library item matches", drop=ITEM_DROP)
 
 
 @library_app.command("show")

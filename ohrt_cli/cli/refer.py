@@ -24,7 +24,7 @@ SHOW_FIELDS = [("id", "referral"), ("kind", "kind"), ("appeal_of", "appeal of"),
                ("drafted_at", "drafted at"), ("draft_file", "draft"), ("message_id", "message id"),
                ("qa_by", "QA by"), ("qa_at", "QA at"), ("sent_on", "sent on"), ("sent_via", "sent via"),
                ("platform_ref", "platform ref"), ("outcome", "outcome"), ("outcome_on", "decided on"),
-               ("outcome_note", "note"), ("appeals", "appeals")]
+               ("outcome_note", "note"), ("appeals", "appeals"), ("purged", "purged")]
 NEXT = {
     "drafted": "next: a sergeant who did not draft it checks it: ohrt refer qa {id} --approve (or --return --note …)",
     "returned": "next: mend it and draft again: ohrt refer draft {task} --edit (or --summary TEXT), or review "
@@ -249,6 +249,8 @@ def refer_show(
     if as_json:
         print_json(referral)
         return
+    if referral["purged"] and not referral["files"]:
+        referral = {**referral, "draft_file": "deleted by the purge"}  # the drafts went with the material
     print_record(referral, SHOW_FIELDS)
     for check in referral["qa"]:
         typer.echo(f"  QA v{check['version']}: {check['verdict']} by {check['officer']} at {check['at']}"

@@ -134,7 +134,9 @@ def review_show(
         print_json(data)
         return
     info = data["task"]
-    typer.echo(f"{info['id']} ({info['platform']}, {info['status']}): {info['title']}")
+    typer.echo(f"{info['id']} ({info['platform']}, {info['status']}): {info['title'] or info['purged'] or '—'}")
+    if info["purged"] and info["title"]:
+        typer.echo(info["purged"])
     current = data["current"]
     if current is None:
         typer.echo("not reviewed yet")

@@ -91,11 +91,12 @@ def task_import(
 
 @task_app.command("list")
 def task_list(
-    status: Optional[str] = typer.Option(None, "--status", help="Only tasks in this status, e.g. received."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only tasks in this status, e.g. received; "
+                                         "purged for those whose material the purge deleted."),
     wide: bool = wide_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """List tasks.
+    """List tasks; a purged task shows as purged, with when and under which rule.
 
     Example: ohrt task list --status received --json
     """
@@ -105,7 +106,9 @@ def task_list(
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, TASK_COLUMNS, empty="no tasks", drop=("applicant_ocu", "platform"))
+        shown = [{**r, "status": "purged" if (r["purged"] or "").startswith("purged") else r["status"],
+                  "title": r["title"] or r["purged"]} for r in rows]
+        print_table(shown, TASK_COLUMNS, empty="no tasks", drop=("applicant_ocu", "platform"))
 
 
 @task_app.command("show")

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..ground import audit, tabular
+from ..ground import audit, purged, tabular
 from ..ground.context import Context
 from ..ground.db import insert_rows, next_ids, transaction
 from ..ground.errors import InputError, NotFound, StateError
@@ -193,21 +193,28 @@ def get_task(ctx: Context, task_id: str) -> dict:
         "SELECT system, reference FROM incident_refs WHERE task_id = ? ORDER BY id", [task_id])]
     task["subjects"] = [n for (n,) in ctx.db.execute("SELECT name FROM subjects WHERE task_id = ? ORDER BY id",
                                                       [task_id])]
+    task["purged"] = purged.describe(purged.of_task(ctx.db, task_id))
     return task
 
 
 def list_tasks(ctx: Context, status: str | None = None) -> list[dict]:
-    if status and status not in STATUSES:
-        raise InputError(f"status {status!r} is not one of {', '.join(STATUSES)}.")
+    """Tasks, oldest first, optionally of one status; `purged` says when and under which rule a task's
+    material was purged (None if not), and `--status purged` lists those tasks."""
+    if status and status not in (*STATUSES, "purged"):
+        raise InputError(f"status {status!r} is not one of {', '.join(STATUSES)}, purged.")
     sql = ("SELECT id, status, received_at, platform, title, canonical_url AS url, applicant_name, applicant_ocu, "
            "applicant_unit, upload_date, self_tasked FROM tasks")
     params = []
-    if status:
+    if status == "purged":
+        sql += " WHERE id IN (SELECT task_id FROM tombstones)"
+    elif status:
         sql += " WHERE status = ?"
         params.append(status)
     rows = [dict(r) for r in ctx.db.query(sql + " ORDER BY id", params)]
+    notes = purged.of_tasks(ctx.db, None)
     for row in rows:
         row["self_tasked"] = bool(row["self_tasked"])
+        row["purged"] = purged.describe(notes.get(row["id"]))
     return rows
 
 

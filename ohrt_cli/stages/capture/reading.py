@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ...ground import audit, sensitive
+from ...ground import audit, purged, sensitive
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, IntegrityFailure, NotFound, StateError
@@ -24,6 +24,10 @@ def get_capture(ctx: Context, capture_id: str) -> dict:
         f"SELECT {', '.join(FILE_KEYS)} FROM capture_files WHERE capture_id = ? ORDER BY id", [capture_id])]
     capture["path"] = str(capture_path(ctx, capture))
     capture["review_copy"] = review_copy(capture)
+    capture["purged"] = None
+    if capture["purged_at"]:
+        note = purged.of_task(ctx.db, capture["task_id"]) if capture["task_id"] else None
+        capture["purged"] = purged.describe(note) or f"purged on {capture['purged_at'][:10]}"
     return capture
 
 
@@ -76,7 +80,8 @@ def open_capture(ctx: Context, capture_id: str, *, reason: str | None) -> dict:
     sensitive.check_reason(ctx, reason)
     capture = get_capture(ctx, capture_id)
     if capture["purged_at"]:
-        raise StateError(f"capture {capture['id']} was purged on {capture['purged_at']}: there is nothing to open.")
+        raise StateError(f"capture {capture['id']} was {capture['purged']}: there is nothing to open (`ohrt task show "
+                         f"{capture['task_id']}` shows what is kept on record).")
     chosen = capture["review_copy"]
     note = None
     if chosen is None:

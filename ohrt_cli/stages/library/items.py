@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ...ground import audit, sensitive
+from ...ground import audit, purged, sensitive
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, NotFound, StateError
@@ -246,6 +246,7 @@ def get_item(ctx: Context, item_id: str) -> dict:
     item["held"] = any(h["released_at"] is None for h in item["holds"])
     row = fingerprint_row(ctx, item, columns="frames, audio_values")
     item["fingerprints"] = {"frames": row[0], "audio_seconds": audio_seconds_of(row[1])} if row else None
+    item["purged"] = purged.describe(purged.of_object(ctx.db, item["id"])) if item["status"] == "purged" else None
     return item
 
 
@@ -274,6 +275,7 @@ def list_items(ctx: Context, *, title: str | None = None, channel: str | None = 
     rows = [dict(r) for r in ctx.db.query(sql + " ORDER BY li.removed_on DESC, li.id DESC", params)]
     for row in rows:
         row["held"] = bool(row["held"])
+        row["purged"] = purged.describe(purged.of_object(ctx.db, row["id"])) if row["status"] == "purged" else None
     return rows
 
 

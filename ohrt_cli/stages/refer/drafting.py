@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ...ground import audit, mail
+from ...ground import audit, mail, purged
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, NotFound, StateError
@@ -40,6 +40,7 @@ def get_referral(ctx: Context, referral_id: str) -> dict:
     folder = (ctx.home / row["draft_path"]).parent if row["draft_path"] else None
     row["files"] = sorted(str(p) for p in folder.iterdir()) if folder and folder.is_dir() else []
     row["draft_file"] = str(ctx.home / row["draft_path"]) if row["draft_path"] else None
+    row["purged"] = purged.describe(purged.of_task(ctx.db, row["task_id"]))
     return row
 
 

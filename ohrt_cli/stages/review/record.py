@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ground import audit, sensitive
+from ...ground import audit, purged, sensitive
 from ...ground.context import Context
 from ...ground.db import insert_rows, next_ids, transaction
 from ...ground.errors import InputError
@@ -154,5 +154,7 @@ def show_review(ctx: Context, task_id: str) -> dict:
     row = ctx.db.execute("SELECT id, status, platform, title FROM tasks WHERE id = ?", [task_id]).fetchone()
     if row is None:
         raise tasks.no_task(task_id)
-    return {"task": dict(zip(("id", "status", "platform", "title"), row)), "current": current_review(ctx, task_id),
+    task = {**dict(zip(("id", "status", "platform", "title"), row)),
+            "purged": purged.describe(purged.of_task(ctx.db, task_id))}
+    return {"task": task, "current": current_review(ctx, task_id),
             "history": review_history(ctx, task_id), "research": research_for(ctx, task_id)}
