@@ -86,6 +86,35 @@ def officer_list(wide: bool = wide_option(), as_json: bool = json_option()) -> N
         print_table(rows, [("number", "Number"), ("name", "Name"), ("role", "Role"), ("default", "Default")])
 
 
+config_app = new_app("The home's config.toml.\n\nExample: ohrt config check")
+
+
+@config_app.command("check")
+def config_check(as_json: bool = json_option("Print {path, ok, findings[]{line, where, problem, level}}.")) -> None:
+    """Check config.toml: that it is valid TOML, and every table and key ohrt reads has a value it can use
+    (roster, retention, [capture], [page], [smtp], [routes.*] …); each problem with its line and how to mend
+    it. A key ohrt does not read is a warning (a typo?). Exit 0 when usable, 2 when not.
+
+    Example: ohrt config check
+    """
+    from ..ground import config_check as checking
+    from ..ground.context import resolve_home
+
+    report = checking.check(resolve_home(STATE.home) / "config.toml")
+    if as_json:
+        print_json(report)
+    else:
+        for finding in report["findings"]:
+            where = f"line {finding['line']}" if finding["line"] else "file"
+            colour = typer.colors.RED if finding["level"] == "error" else typer.colors.YELLOW
+            typer.secho(f"{report['path']} {where}: {finding['where']}: {finding['problem']}", fg=colour, err=True)
+        if report["ok"]:
+            typer.echo(f"{report['path']} is usable" + (" (see the warnings)" if report["findings"] else ""))
+    if not report["ok"]:
+        raise typer.Exit(2)
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.add_typer(officer_app, name="officer")
+    app.add_typer(config_app, name="config")

@@ -142,8 +142,22 @@ def _print_derivatives(capture: dict) -> None:
         if entry["status"] == "failed" and (entry["role"], entry["error"]) not in said:  # page files share one reason
             said.add((entry["role"], entry["error"]))
             typer.secho(f"  {entry['role']} failed: {entry['error']}", fg=typer.colors.YELLOW, err=True)
+    for note in _manifest_notes(capture):
+        typer.secho(f"  note: {note}", fg=typer.colors.YELLOW, err=True)
     if capture["derivatives_failed"]:
         typer.echo(f"  make the missing ones with: ohrt capture finish {capture['id']}")
+
+
+def _manifest_notes(capture: dict) -> list[str]:
+    """The notes the manifest records on derivatives (a font that was not found, say), once each."""
+    import json
+
+    try:
+        manifest = json.loads((Path(capture["path"]) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return []
+    return list(dict.fromkeys(f["note"] for f in manifest.get("files") or [] if isinstance(f, dict) and f.get("note")
+                              and f.get("role") in ("contact-sheet", "keyframes", "review", "audio")))
 
 
 class _Display:

@@ -85,11 +85,82 @@ class Settings:
         return None
 
     def save(self) -> None:
+        """Write the settings back. When only officers were added to a roster kept as [[officers]] blocks,
+        their blocks are appended to the file as it is, so the team's comments and layout stay."""
         import tomli_w
 
+        text = dumps(self.raw)
+        try:
+            before = self.path.read_text(encoding="utf-8")
+            old = tomllib.loads(before)
+        except (OSError, tomllib.TOMLDecodeError):
+            before, old = None, None
+        if before is not None and re.search(r"^\s*\[\[officers\]\]", before, re.M):
+            kept, added = self.raw.get("officers") or [], len(self.raw.get("officers") or []) - len(
+                old.get("officers") or [])
+            if added > 0 and {**self.raw, "officers": kept[:len(kept) - added]} == old:
+                text = before.rstrip("\n") + "\n" + "".join(
+                    "\n[[officers]]\n" + tomli_w.dumps(o) for o in kept[len(kept) - added:])
         tmp = self.path.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(self.raw), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(self.path)
+
+
+HEADER = """\
+# ohrt's settings for this home: the team, its roster, and the settings of each stage (see the README,
+# "The configuration file"). Edit a table where it stands: a table given twice is an error.
+# `ohrt config check` says whether the file is right.
+"""
+
+
+def dumps(raw: dict) -> str:
+    """The file in the README's form: [team], one [[officers]] block per officer, then every other table
+    (tomli_w alone writes the roster inline, `officers = [...]`, which a [[officers]] block added by hand
+    cannot extend)."""
+    import tomli_w
+
+    rest = {key: value for key, value in raw.items() if key not in ("team", "officers")}
+    parts = [HEADER]
+    if "team" in raw:
+        parts.append(tomli_w.dumps({"team": raw["team"]}))
+    for officer in raw.get("officers") or []:
+        parts.append("[[officers]]\n" + tomli_w.dumps(officer))
+    if rest:
+        parts.append(tomli_w.dumps(rest))
+    return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+
+
+# What TOML's errors mean in this file, and how to mend them.
+_MENDS = (
+    (re.compile(r"Cannot mutate immutable namespace \('officers',\)"),
+     "the roster is written both inline (officers = [...]) and as [[officers]] blocks: write every officer "
+     "as a [[officers]] block (name, number, role), as the README shows, or add officers with `ohrt officer add`"),
+    (re.compile(r"Cannot declare \(([^)]*)\) twice"),
+     "table [{0}] is given twice: add the keys to the [{0}] already in the file instead of a second one"),
+    (re.compile(r"Cannot overwrite a value"),
+     "a key is given twice: keep one of them"),
+)
+
+
+def explain(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """One line for a broken config.toml: where (line and its text), what, and how to mend it."""
+    message = str(exc)
+    where = re.search(r"\(at line (\d+), column \d+\)", message)
+    what = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", message)
+    line = ""
+    if where:
+        number = int(where[1])
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+        line = f" line {number}" + (f" ({text})" if text else "")
+    for pattern, mend in _MENDS:
+        found = pattern.search(what)
+        if found:
+            names = ".".join(part.strip(" '\"") for part in found.group(1).split(",") if part.strip()) \
+                if found.groups() else ""
+            return f"{path}{line}: {mend.format(names)}; then check it with `ohrt config check`."
+    return (f"{path}{line}: {what}: correct that line (the README's \"The configuration file\" shows the form), "
+            "then check it with `ohrt config check`.")
 
 
 def load(path: Path) -> Settings:
@@ -99,7 +170,7 @@ def load(path: Path) -> Settings:
     except FileNotFoundError:
         raise HomeError(f"no config.toml in {path.parent}: run `ohrt init` to create the home.") from None
     except tomllib.TOMLDecodeError as exc:
-        raise HomeError(f"{path} is not valid TOML ({exc}): correct the file by hand.") from None
+        raise HomeError(explain(path, exc)) from None
     return Settings(path=path, raw=raw)
 
 

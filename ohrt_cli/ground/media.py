@@ -479,6 +479,10 @@ def contact_sheet_step(source: str, info: dict, options: dict) -> Step:
              .filter("scale", 320, -2))
     font = options["font"] or find_font()
     note = None
+    if options["font"] and not os.path.isfile(os.path.expanduser(str(options["font"]))):
+        font = find_font()  # said, not silent: the note is recorded on the contact sheet and printed
+        note = (f"[capture] font {options['font']!r} in config.toml names no file: used {font or 'no font'} "
+                "instead; correct it (ohrt config check)")
     if font:
         video = video.filter("drawtext", fontfile=font, text="%{pts:hms}", x=4, y="h-th-4", fontsize=14,
                              fontcolor="white", box=1, boxcolor="black@0.6")
