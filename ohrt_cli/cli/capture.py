@@ -42,6 +42,10 @@ def capture_new(
                                         "copies later with `ohrt capture finish ID`."),
     no_page: bool = typer.Option(False, "--no-page", help="Do not open the page in the browser (faster, for a video "
                                  "whose page does not matter); a URL with no media then fails."),
+    max_duration: Optional[float] = typer.Option(None, "--max-duration", metavar="MINUTES", help="A live stream "
+                                                 "is recorded for at most this long (fractions allowed; default "
+                                                 "[capture] max_live_minutes, 60), then kept; Ctrl-C stops it "
+                                                 "sooner and keeps it as partial.", show_default=False),
     as_json: bool = json_option("Print the capture (or the batch summary) as JSON."),
 ) -> None:
     """Capture a URL (or a file, or a batch of URLs) to the store and link it to its task.
@@ -50,6 +54,8 @@ def capture_new(
     leaves nothing behind (exit 1). Without an open task for the URL, --reason self-tasks it (SOP 8.5).
 
     Example: ohrt capture 'https://youtu.be/dQw4w9WgXcQ' --reason 'Seen on patrol, goads a rival group'
+
+    Example: ohrt capture 'https://www.youtube.com/watch?v=LIVE_ID' --max-duration 30 --task T-2026-000001
     """
     from ..ground.errors import InputError
 
@@ -59,6 +65,9 @@ def capture_new(
                          "'https://youtu.be/…' --reason 'why').")
     if source_url and not file:
         raise InputError("--url goes with --file: for a download give the URL on its own (ohrt capture URL).")
+    if max_duration is not None and (file or batch):
+        raise InputError("--max-duration goes with a URL: a file is not recorded, and a batch uses "
+                         "[capture] max_live_minutes of config.toml.")
     if batch and task:
         raise InputError("--task does not go with --batch: each URL goes to its own open task, or is self-tasked "
                          "with --reason.")
@@ -76,7 +85,8 @@ def capture_new(
         else:
             stage = _capture_stage()
             result = run(lambda ctx: stage.capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
-                                                 derivatives=derive, title=title, page=not no_page))
+                                                 derivatives=derive, title=title, page=not no_page,
+                                                 max_minutes=max_duration))
     if as_json:
         print_json(result)
     else:
@@ -116,6 +126,8 @@ def _print_result(result: dict) -> None:
     for entry in result["files"]:
         if entry["role"] == "original":
             typer.echo(f"  original: {entry['path']} ({entry['bytes']:,} bytes, sha256 {entry['sha256']})")
+    if result.get("live"):
+        typer.echo(f"  {live_line(result)}")
     for dup in result["duplicates"]:
         shared = ", stored once by hard link" if dup["linked"] else ""
         typer.echo(f"  same bytes as earlier capture {dup['capture_id']} ({dup['path']}{shared})")
@@ -168,6 +180,7 @@ class _Display:
         self.progress = None
         self.download = None
         self.downloading = None
+        self.live_row = None
         self.steps: dict = {}
 
     def __enter__(self) -> "_Display":
@@ -191,6 +204,17 @@ class _Display:
             self._download(event)
         elif event["event"] == "step":
             self._step(event)
+        elif event["event"] == "live":
+            self._live(event)
+
+    def _live(self, event: dict) -> None:
+        """One line while a live stream records: the time recorded and the limit."""
+        said = (f"recording live: {_length(event['recorded'])} of at most {_length(event['limit'])}"
+                + (" (stopping: keeping what was recorded; Ctrl-C again abandons it)" if event["stopping"] else
+                   "" if event["done"] else " (Ctrl-C stops and keeps it)"))
+        if self.live_row is None:
+            self.live_row = self.progress.add_task(said, total=None, step=True)
+        self.progress.update(self.live_row, description=said)
 
     def _download(self, event: dict) -> None:
         if event["name"] != self.downloading:  # a new file (picture and sound may come separately)
@@ -311,9 +335,28 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
     if capture["purged"]:
         # the folder and every file are gone: say so, not the state and path the record had
         capture = {**capture, "status": capture["purged"], "path": None, "folder": None, "review_copy": None}
-    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged")])
+    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged", "live")])
+    if capture.get("live"):
+        import textwrap
+
+        typer.echo(textwrap.fill(live_line(capture), width=80, subsequent_indent="  "))
     if capture["files"]:
         print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
+
+
+def _length(seconds) -> str:
+    from ..ground.times import duration_text
+
+    return duration_text(seconds) or "0 s"
+
+
+def live_line(capture: dict) -> str:
+    """What a live capture's manifest says of its recording, in one line."""
+    live = capture["live"]
+    partial = " The capture is partial: the recording was cut short." if capture["status"] == "partial" else ""
+    return (f"live stream recorded {live.get('recording_started_at')} to {live.get('recording_stopped_at')}: "
+            f"{_length(live.get('recorded_seconds'))} (limit {_length(live.get('limit_seconds'))}"
+            f"); stopped because {live.get('stopped')}.{partial}")
 
 
 def verify(
@@ -361,6 +404,10 @@ def verify(
             for capture in gone:
                 typer.echo(f"{capture['id']}: purged on {capture['purged_at'][:10]} under retention: no files left "
                            "to check (`ohrt capture show` says under which rule)")
+        for checked in report["captures"]:
+            if checked.get("status") == "partial" and not checked["purged_at"]:
+                typer.echo(f"{checked['id']} is partial: a live recording interrupted before its end or limit; "
+                           "its files are what was recorded until then.")
         if report["intact"]:
             checked = report["checked"] - len(gone)
             typer.echo(f"store intact: {checked} capture(s), {report['files']} file(s) re-hashed"

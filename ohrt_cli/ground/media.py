@@ -13,6 +13,7 @@ This is ground: no tasks, captures or database here.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -163,6 +164,7 @@ class Fetched:
     originals: list[Path]
     postprocessors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    live: Any = None  # a live.Recording when the item was live
 
 
 class _Logger:
@@ -215,8 +217,10 @@ def ytdlp_options(folder: Path, logger: _Logger, hooks: list[Callable], pp_hooks
     }
 
 
-def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] | None = None) -> Fetched:
-    """Download the one item at `url` into `folder` (original/, source/); raise Failure in one line."""
+def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] | None = None,
+             live_limit: Any = None) -> Fetched:
+    """Download the one item at `url` into `folder` (original/, source/); raise Failure in one line. A live
+    stream is recorded as `live.py` says, within `live_limit` (a live.Limit; default 60 minutes)."""
     yt_dlp = _yt_dlp()
     logger = _Logger()
     ran: list[str] = []
@@ -237,7 +241,8 @@ def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] 
         with yt_dlp.YoutubeDL(ytdlp_options(folder, logger, [hook], [pp_hook])) as ydl:
             found = ydl.extract_info(url, download=False, process=False)
             _refuse_playlists(found, url)
-            info = ydl.sanitize_info(ydl.process_ie_result(found, download=True))
+            with _live_recording(ydl, found, folder, live_limit) as recorded:
+                info = ydl.sanitize_info(ydl.process_ie_result(found, download=True))
     except yt_dlp.utils.YoutubeDLError as exc:  # DownloadError, and UnavailableVideoError for write errors
         raise explain_download_error(url, exc, folder) from None
     if info.get("_type") in ("playlist", "multi_video"):
@@ -247,7 +252,19 @@ def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] 
     if not originals:
         raise NoMedia(f"no media found at {url}: yt-dlp found the page but downloaded nothing; check that it plays "
                       "in a browser, or save it another way and use `ohrt capture --file`.")
-    return Fetched(info=info, originals=originals, postprocessors=ran, warnings=logger.warnings)
+    return Fetched(info=info, originals=originals, postprocessors=ran, warnings=logger.warnings, live=recorded)
+
+
+@contextlib.contextmanager
+def _live_recording(ydl, found: dict, folder: Path, limit: Any):
+    """A live item is recorded within its limit (`live.py`); anything else is downloaded as it is."""
+    from . import live
+
+    if not live.is_live(found):
+        yield None
+        return
+    with live.recording(ydl, found, folder, limit or live.Limit(live.DEFAULT_MINUTES * 60)) as rec:
+        yield rec
 
 
 def _refuse_playlists(found: dict, url: str) -> None:

@@ -14,7 +14,7 @@ from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, IntegrityFailure
 from .. import intake as tasks
-from .draft import FILE_KEYS, MANIFEST_FORMAT, PENDING, Draft, ordered, signer
+from .draft import FILE_KEYS, MANIFEST_FORMAT, PENDING, Draft, capture_status, ordered, signer
 from .reading import get_capture
 
 
@@ -32,7 +32,8 @@ def commit(ctx: Context, draft: Draft, task_id: str | None) -> dict:
             "task": task_id, "method": draft.method, "url": draft.canonical_url, "media_kind": draft.kind,
             "originals": [f["sha256"] for f in draft.files if f["role"] == "original"],
             "manifest_sha256": manifest_sha, "derivatives_pending": failed, "self_tasked": created,
-            "same_as": sorted({d["capture_id"] for d in draft.duplicates})})
+            "same_as": sorted({d["capture_id"] for d in draft.duplicates}),
+            **({"live": draft.extra["live"]["stopped_because"]} if draft.extra.get("live") else {})})
         if ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()[0] == "received":
             tasks.set_status(ctx, task_id, "captured", "task.captured", detail={"capture": capture_id})
         store.write_seal(draft.stage.path, seal)
@@ -134,7 +135,7 @@ def _insert(ctx: Context, capture_id: str, task_id: str, draft: Draft, manifest_
     info = draft.info
     pending = sum(1 for f in draft.files if f["status"] in PENDING)
     ctx.db["captures"].insert({
-        "id": capture_id, "task_id": task_id, "status": "incomplete" if pending else "complete",
+        "id": capture_id, "task_id": task_id, "status": capture_status(draft.files, draft.extra.get("live")),
         "method": draft.method, "officer": draft.officer["number"], "started_at": draft.started_at,
         "finished_at": draft.finished_at, "requested_url": draft.requested_url,
         "final_url": info.get("webpage_url") or info.get("original_url"), "extractor": info.get("extractor"),
@@ -171,6 +172,6 @@ def reseal(ctx: Context, capture_id: str, folder: Path, manifest: dict, *, roles
     insert_files(ctx, capture_id, [f for f in manifest["files"] if f["role"] in roles])
     pending = sum(1 for f in manifest["files"] if f["status"] in PENDING)
     ctx.db.execute("UPDATE captures SET manifest_sha256 = ?, derivatives_failed = ?, status = ? WHERE id = ?",
-                   [manifest_sha, pending, "incomplete" if pending else "complete", capture_id])
+                   [manifest_sha, pending, capture_status(manifest["files"], manifest.get("live")), capture_id])
     audit.record(ctx, action, "capture", capture_id, detail={**detail, "manifest_sha256": manifest_sha})
     store.write_seal(folder, seal)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...ground import media, store
+from ...ground import live, media, store
 from .draft import Draft, Progress, record
 
 SUBTITLE_EXTS = {".vtt", ".srt", ".ass", ".ssa", ".ttml", ".srv1", ".srv2", ".srv3", ".json3", ".lrc"}
 
 
-def download(draft: Draft, progress: Progress | None) -> None:
-    """yt-dlp into original/ and source/, hashing while the bytes arrive."""
+def download(draft: Draft, progress: Progress | None, live_limit: live.Limit | None = None) -> None:
+    """yt-dlp into original/ and source/, hashing while the bytes arrive; a live stream is recorded
+    within `live_limit` and the manifest's `live` key says how (`_live_facts`)."""
     hashers = store.StreamHashers()
 
     def on_block(block: media.Progress) -> None:
@@ -23,7 +24,7 @@ def download(draft: Draft, progress: Progress | None) -> None:
                       "name": Path(block.path or "").name})
 
     try:
-        fetched = media.download(draft.requested_url, draft.stage.path, on_progress=on_block)
+        fetched = media.download(draft.requested_url, draft.stage.path, on_progress=on_block, live_limit=live_limit)
         draft.info = fetched.info
         draft.extra["yt_dlp"] = {"format": "bv*+ba/b", "postprocessors": fetched.postprocessors,
                                  "postprocessor_args": ["-bitexact"], "warnings": fetched.warnings}
@@ -31,9 +32,17 @@ def download(draft: Draft, progress: Progress | None) -> None:
         probing = media.probe_soon(fetched.originals[0])
         draft.files += [record(draft.stage.path, p, "original", hashers.digest_for(p)) for p in fetched.originals]
         draft.probe = probing.result()
+        if fetched.live is not None:
+            draft.extra["live"] = _live_facts(fetched.live, draft.probe)
     finally:
         hashers.close()
     draft.files += _record_sources(draft.stage.path)
+
+
+def _live_facts(recording: live.Recording, probe: dict | None) -> dict:
+    """That the content was live, when the recording started and stopped, and why it stopped; its length is
+    the kept file's (ffprobe), which may differ from ffmpeg's count by a frame or two."""
+    return recording.facts(media.duration(probe or {}))
 
 
 def _keep_only(folder: Path, keep: list[Path]) -> None:

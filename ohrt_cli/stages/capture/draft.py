@@ -53,6 +53,15 @@ class Draft:
         return next(f for f in self.files if f["role"] == "original")
 
 
+def capture_status(files: list[dict], live: dict | None) -> str:
+    """`partial` for a live recording that was interrupted (what was recorded is kept, but it is not the
+    whole of what was to be recorded), else `incomplete` while a derivative is failed or not made, else
+    `complete`. Every list of capture statuses (review, the report) knows all three."""
+    if (live or {}).get("stopped_because") == "interrupted":
+        return "partial"
+    return "incomplete" if any(f["status"] in PENDING for f in files) else "complete"
+
+
 def clean(text: str | None) -> str | None:
     text = (text or "").strip()
     return text or None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Callable
 
-from ...ground import media, sensitive, store, urls
+from ...ground import live, media, sensitive, store, urls
 from ...ground.context import Context
 from ...ground.errors import InputError, StateError
 from ...ground.times import iso
@@ -21,14 +22,17 @@ from .files import ingest
 
 def capture_url(ctx: Context, url: str, *, task_id: str | None = None, reason: str | None = None,
                 progress: Progress | None = None, derivatives: bool = True, title: str | None = None,
-                page: bool = True) -> dict:
+                page: bool = True, max_minutes: float | None = None) -> dict:
     """Download `url` to the store and link it to its task (SOP 9.1; self-tasked under 8.5 when no open
     task exists, with `reason` as the rationale), keeping the page as the browser shows it beside the
     media, or as the capture itself when there is no media (`page.py`; `page=False` skips the browser).
+    A live stream is recorded for at most `max_minutes` (default `[capture] max_live_minutes`).
     Returns the capture (see `get_capture`) with `task_created`, `duplicates` and `matches`."""
+    limit = live.Limit(live.limit_from(max_minutes, ctx.settings), on_progress=progress, now=ctx.now)
+    fetch_media = functools.partial(download, live_limit=limit)
     return _capture(ctx, "download", url, task_id=task_id, reason=reason, title=title, progress=progress,
                     derivatives=derivatives,
-                    fetch=lambda draft: page_step.fetch(ctx, draft, progress, download, page=page))
+                    fetch=lambda draft: page_step.fetch(ctx, draft, progress, fetch_media, page=page))
 
 
 def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None, task_id: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .draft import FILE_KEYS, clean
 
 def get_capture(ctx: Context, capture_id: str) -> dict:
     """One capture: its row, `path` (absolute folder), `review_copy` (what to play, relative to the
-    folder) and `files` (as in the manifest, without commands)."""
+    folder), `files` (as in the manifest, without commands) and `live` (the manifest's, or None)."""
     capture_id = (capture_id or "").strip().upper()
     rows = list(ctx.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]))
     if not rows:
@@ -28,7 +29,16 @@ def get_capture(ctx: Context, capture_id: str) -> dict:
     if capture["purged_at"]:
         note = purged.of_task(ctx.db, capture["task_id"]) if capture["task_id"] else None
         capture["purged"] = purged.describe(note) or f"purged on {capture['purged_at'][:10]}"
+    capture["live"] = _live_of(capture_path(ctx, capture))
     return capture
+
+
+def _live_of(folder: Path) -> dict | None:
+    """The manifest's `live` key (the recording of a live stream: when, how long, why it stopped), or None."""
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("live")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def review_copy(capture: dict) -> str | None:

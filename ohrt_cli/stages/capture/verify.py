@@ -11,7 +11,10 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
     """Re-hash every file of the named captures (default: all not purged), check each signature and
     SHA256SUMS, and, when checking all, look for folders no capture owns.
 
-    Returns {"intact", "checked", "files", "captures": [{id, intact, files, problems}], "problems":
+    Intact is about the files: a `partial` capture (a live recording interrupted) can be intact, and its
+    status is in each capture's report so that it is said beside the result.
+
+    Returns {"intact", "checked", "files", "captures": [{id, intact, files, status, problems}], "problems":
     [{capture, path, problem, detail}]}."""
     from ...ground import signing
 
@@ -24,11 +27,11 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
     for row in rows:
         if row["purged_at"]:
             reports.append({"id": row["id"], "intact": True, "files": 0, "purged_at": row["purged_at"],
-                            "problems": []})
+                            "status": row["status"], "problems": []})
             continue
         report = store.verify_folder(capture_path(ctx, row), public, manifest_sha256=row["manifest_sha256"])
         reports.append({"id": row["id"], "intact": report["intact"], "files": report["files"],
-                        "purged_at": None, "problems": report["problems"]})
+                        "purged_at": None, "status": row["status"], "problems": report["problems"]})
         problems += [{"capture": row["id"], **p} for p in report["problems"]]
     if not capture_ids:
         known = {r["id"] for r in rows}

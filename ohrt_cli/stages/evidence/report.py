@@ -162,7 +162,19 @@ def _capture(capture: dict, root: Path, officer) -> dict:
         "page": _page(manifest),
         "screenshot": _page_file_picture(manifest, folder, capture["id"]),
         "page_text": _page_text(manifest, folder),
+        "live": _live(manifest),
     }
+
+
+def _live(manifest: dict) -> dict | None:
+    """A live stream's recording, in words: when it ran, how long, and why it stopped."""
+    live = manifest.get("live")
+    if not live:
+        return None
+    return {"started_at": live.get("recording_started_at"), "stopped_at": live.get("recording_stopped_at"),
+            "recorded": duration_text(live.get("recorded_seconds")) or "0 s",
+            "limit": duration_text(live.get("limit_seconds")) or "0 s", "stopped": live.get("stopped"),
+            "interrupted": live.get("stopped_because") == "interrupted", "from_start": live.get("from_start")}
 
 
 def _method_text(manifest: dict) -> str:

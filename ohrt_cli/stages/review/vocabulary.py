@@ -43,9 +43,10 @@ APPROVED_REFERRALS = ("approved",)
 REDRAFT_REFERRALS = ("drafted", "returned")
 AFTER_APPROVAL = ("qa-approved", "sent", "removed", "not-removed", "appeal-drafted")
 
-# A committed capture holds its original (and its duration) even when a derivative failed ("incomplete"),
-# so either may be reviewed; the latest, as `capture.latest_capture` has it.
-CAPTURE_STATUSES = ("complete", "incomplete")
+# A committed capture holds its original (and its duration) even when a derivative failed ("incomplete"), or
+# when a live recording was interrupted ("partial": what was recorded), so any may be reviewed; the latest,
+# as `capture.latest_capture` has it.
+CAPTURE_STATUSES = ("complete", "incomplete", "partial")
 REVIEW_AUDIT_REASON = "content review, SOP 9.2–9.4"
 KNOWN_SYSTEMS = {"aware": "Aware"}
 
