@@ -42,6 +42,8 @@ def test_max_duration_must_be_a_positive_number(ohrt, site):
                                            + "\n[capture]\nmax_live_minutes = 'an hour'\n")
     bad = ohrt("capture", site.url("live-none/index.m3u8"), *REASON)
     assert bad.exit_code == 2 and "[capture] max_live_minutes = 'an hour'" in bad.stderr
+    checked = ohrt("config", "check")
+    assert checked.exit_code == 2 and "max_live_minutes = 'an hour' must be a positive number" in checked.stderr
     assert ohrt.db()["captures"].count == 0 and ohrt.db()["tasks"].count == 0
 
 

@@ -58,7 +58,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "retention": {"months": _whole(1), "capture_months": _whole(1)},
     "report": {"small_count_threshold": _whole(1)},
     "capture": {"review_preset": _one_of(*X264_PRESETS), "review_crf": _whole(0, 51), "keyframes_max": _whole(1),
-                "contact_sheet_tiles": _whole(1), "font": _file},
+                "contact_sheet_tiles": _whole(1), "font": _file, "max_live_minutes": _positive},
     "page": {"chromium": _file, "timeout_seconds": _positive, "max_response_mb": _positive,
              "max_total_mb": _positive},
     "referral": {"html": _flag, "tag": _text},
