@@ -2,8 +2,8 @@
 
 One server, so that yt-dlp's and the browser's real code paths run without leaving the machine: it serves a
 folder (with Range requests, which yt-dlp uses to probe and resume), and paths given their own response —
-a redirect, a status, headers, a body sent slowly, one that never ends, or a server that never answers —
-over http, or https with a certificate made by `self_signed`.
+a redirect, a status, headers, a body sent slowly, one that never ends, or a server that never answers, or
+a handler of its own (which also receives POSTs) — over http, or https with a certificate made by `self_signed`.
 
     with Loopback(folder) as site:
         url = site.put("clips/a.mp4", clip)                 # publish a file, a folder, text or bytes
@@ -68,6 +68,16 @@ class _RequestHandler(http.server.SimpleHTTPRequestHandler):
         if callable(route):
             return route(self)
         self._answer(route, with_body=True)
+
+    def do_POST(self):
+        """A POST reaches a route given as a handler (a time-stamp authority, say); anything else is 405."""
+        self.server.requests.append(self.path)
+        route = self._route()
+        if callable(route):
+            return route(self)
+        if route is not None:
+            return self._answer(route, with_body=True)
+        self.send_error(405)
 
     def do_HEAD(self):
         route = self._route()

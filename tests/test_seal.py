@@ -187,3 +187,25 @@ def test_a_swapped_key_passes_only_as_consistent_and_fails_when_the_key_is_pinne
     assert good.exit_code == 0 and "sealed by the pinned key" in good.stdout
     bad = nohome("verify", "--package", str(package), "--key-fingerprint", "abc123")
     assert bad.exit_code == 2 and "is not a key fingerprint" in bad.stderr
+
+
+def test_an_excerpt_entry_rewritten_with_a_fresh_hash_is_not_the_home_s_entry(sealed, tmp_path):
+    """In the issuing home each excerpt entry is set against the entry of that number in the chain itself."""
+    from ohrt_cli.ground import audit
+
+    ohrt, _, package = sealed
+    copy = copy_package(package, tmp_path / package.name)
+    excerpt = copy / "data" / "audit" / "audit-excerpt.jsonl"
+    lines = excerpt.read_text().splitlines()
+    entry = json.loads(lines[-1])
+    entry["reason"] = "Requested by the defence"
+    entry["hash"] = audit.entry_hash(entry)  # consistent with itself: its own hash checks
+    lines[-1] = audit.canonical_json(entry)
+    excerpt.write_text("\n".join(lines) + "\n")
+    rebag(copy)
+    elsewhere = evidence.verify_package(copy)
+    assert not [p for p in elsewhere["problems"] if p["check"] == "audit"]  # alone, only the seal tells
+    shown = ohrt("verify", "--package", str(copy))
+    assert shown.exit_code == 1
+    assert f"audit check: changed data/audit/audit-excerpt.jsonl: entry {entry['seq']} is not the entry " \
+           f"{entry['seq']} of this home's audit chain" in shown.stderr

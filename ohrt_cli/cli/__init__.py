@@ -38,9 +38,9 @@ def root(
 
 
 def _register() -> None:
-    from . import admin, audit, capture, evidence, exhibits, governance, library, refer, review, tasks
+    from . import admin, anchor, audit, capture, evidence, exhibits, governance, library, refer, review, tasks
 
-    for module in (admin, tasks, audit, capture, review, refer, library, governance, evidence, exhibits):
+    for module in (admin, tasks, audit, capture, review, refer, library, governance, evidence, exhibits, anchor):
         module.register(app)
 
 

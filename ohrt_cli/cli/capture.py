@@ -138,6 +138,9 @@ def _print_result(result: dict) -> None:
         typer.echo("  matches the Domain library (re-upload?):")
         for match in result["matches"]:
             typer.echo("\n".join(f"    {line}" for line in describe_match(match).splitlines()))
+    for stamp in result.get("timestamps") or []:
+        typer.echo(f"  time stamp: existed no later than {stamp['gen_time']} ({stamp['id']}, "
+                   f"{stamp['tsa'] or 'the authority'})")
     typer.echo(f"  folder: {result['path']}")
 
 
@@ -390,9 +393,9 @@ def verify(
         from ..ground.errors import InputError
 
         raise InputError("--key-fingerprint goes with --package: e.g. ohrt verify --package DIR --key-fingerprint FP.")
-    from ..stages.capture import verify_captures
+    from ..stages.anchor import verify_store
 
-    report = run(lambda ctx: verify_captures(ctx, capture_ids or None))
+    report = run(lambda ctx: verify_store(ctx, capture_ids or None))
     if as_json:
         print_json(report)
     else:
@@ -408,10 +411,15 @@ def verify(
             if checked.get("status") == "partial" and not checked["purged_at"]:
                 typer.echo(f"{checked['id']} is partial: a live recording interrupted before its end or limit; "
                            "its files are what was recorded until then.")
+        for entry in report["captures"]:
+            if entry.get("proven"):
+                typer.echo(f"{entry['id']}: existed no later than {entry['proven']['gen_time']} "
+                           f"(time stamp {entry['proven']['anchor']}, {entry['proven']['tsa'] or 'the authority'})")
         if report["intact"]:
             checked = report["checked"] - len(gone)
             typer.echo(f"store intact: {checked} capture(s), {report['files']} file(s) re-hashed"
-                       + (f"; {len(gone)} purged under retention, nothing left of them to check" if gone else ""))
+                       + (f"; {len(gone)} purged under retention, nothing left of them to check" if gone else "")
+                       + f"; {report['stamped']} with a trusted time stamp")
         else:
             typer.secho(f"store NOT intact: {len(report['problems'])} problem(s) in {report['checked']} capture(s)",
                         fg=typer.colors.RED, err=True)

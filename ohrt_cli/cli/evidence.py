@@ -106,6 +106,16 @@ def _print_package_report(report: dict) -> None:
         typer.echo(f"  key NOT pinned: the package is only consistent with the key it carries itself, {fingerprint}; "
                    "whoever edits a package can replace that key too. Pin the issuing team's published fingerprint "
                    "with --key-fingerprint FP to know the team sealed it.")
+    for stamp in report["timestamps"]:
+        typer.echo(f"  {stamp['capture']}: existed no later than {stamp['gen_time']} (RFC 3161 time stamp by "
+                   f"{stamp['tsa'] or 'the authority'})")
+    if report["timestamps"]:
+        ca = report["timestamp_ca"]
+        if ca["checked_with"] == "home":
+            typer.echo(f"  time stamps checked against this home's trusted authority certificate {ca['path']}")
+        else:
+            typer.echo(f"  time stamps checked against the certificate the package carries (sha256 {ca['sha256']}): "
+                       "compare it with the one the authority publishes")
     if report["export"]:
         export = report["export"]
         typer.echo(f"  exported {export['at']} to {export['recipient']} (audit entry {export['audit_seq']})")

@@ -65,6 +65,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "smtp": {"host": _text, "port": _whole(1, 65535), "starttls": _flag, "username": _text, "password_env": _text,
              "timeout": _positive},
     "export": {"marking": _text},
+    "timestamp": {"url": lambda v: _text(v) or (None if re.match(r"https?://", v) else "must be an http(s) URL"),
+                  "ca_file": _text, "timeout_seconds": _positive, "max_clock_skew_minutes": _positive},
 }
 ROUTE_KEYS = {"route": _one_of(*ROUTES), "contact": _email, "contact_name": _text, "portal": _text}
 

@@ -559,3 +559,20 @@ def m010_exhibits(db):
     for event in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER exhibits_no_{event.lower()} BEFORE {event} ON exhibits "
                    "BEGIN SELECT RAISE(ABORT, 'an exhibit reference is never changed or reused'); END")
+
+
+@migration
+def m011_anchors(db):
+    # Trusted time (stages/anchor.py): one row per RFC 3161 request, online or carried offline, whose
+    # imprint is the Merkle root of its items; each item (a capture's manifest, a package's seal, the
+    # audit chain's head) keeps its digest and its path to the root. Only digests: no personal data.
+    db["anchors"].create({
+        "id": str, "made_at": str, "officer": str, "mode": str, "url": str, "root": str, "nonce": str,
+        "status": str, "error": str, "answered_at": str, "gen_time": str, "tsa": str, "serial": str,
+        "folder": str,
+    }, pk="id", not_null={"made_at", "mode", "root", "status", "folder"})
+    db["anchor_items"].create({
+        "anchor_id": str, "position": int, "kind": str, "object_id": str, "digest": str, "proof": str,
+    }, pk=("anchor_id", "position"), foreign_keys=[("anchor_id", "anchors", "id")])
+    db["anchor_items"].create_index(["kind", "object_id"])
+    db["anchor_items"].create_index(["digest"])

@@ -7,10 +7,11 @@ downward: capture knows nothing of the library, and nothing here is found by pro
 
 from __future__ import annotations
 
-from . import capture
+from . import anchor, capture
 from .library import matching
 
 
 def install() -> None:
     """Register every post-capture hook (idempotent: registering again replaces, it never doubles)."""
     capture.hooks.register("fingerprints", matching.on_capture, result="matches")
+    capture.hooks.register("timestamp", anchor.on_capture, result="timestamps", recorded=False)

@@ -55,6 +55,7 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
             failed.append({"role": hook.name, "error": error})
         else:
             made.add(hook.name)
+    hooks.after_seal(ctx, {"id": capture["id"]}, progress)  # the re-signed manifest is stamped in its turn
     return {"id": capture["id"], "made": sorted(made), "still_failed": failed, "capture": get_capture(ctx, capture_id)}
 
 

@@ -72,7 +72,7 @@ def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason
             draft.files += hooks.not_made(draft)
         result = commit(ctx, draft, task)
     if not derivatives:
-        return {**result, **hooks.empty_results()}
+        return hooks.after_seal(ctx, {**result, **hooks.empty_results()}, progress)
     return hooks.after_commit(ctx, result, progress)
 
 

@@ -4,7 +4,9 @@ A stage that has work to do once a capture is sealed registers a hook here, as y
 are added to a downloader; the capture stage never looks for other stages itself. Who registers what is
 said in one place, `ohrt_cli.stages.wiring`, which the CLI calls. A hook that fails is recorded on the
 capture as a failed step under its own name (re-signed in the manifest), never a failed capture;
-`ohrt capture finish` runs it again.
+`ohrt capture finish` runs it again. A hook registered with `recorded=False` (the time stamp, which stays
+pending in its own records when it cannot be made) leaves no trace in the manifest: it runs last, after
+every commit and every `capture finish`, even under --no-derivatives, and its failure is only shown.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ class Hook:
     name: str
     run: Callable[[Context, str], list | None]
     result: str = "matches"
+    recorded: bool = True
 
 
 _HOOKS: dict[str, Hook] = {}
 
 
-def register(name: str, run: Callable[[Context, str], list | None], *, result: str = "matches") -> Hook:
-    """Register (or replace) the hook called `name`; hooks run in the order they were first registered."""
-    hook = Hook(name, run, result)
+def register(name: str, run: Callable[[Context, str], list | None], *, result: str = "matches",
+             recorded: bool = True) -> Hook:
+    """Register (or replace) the hook called `name`; hooks run in the order they were first registered,
+    those not `recorded` after all the others."""
+    hook = Hook(name, run, result, recorded)
     _HOOKS[name] = hook
     return hook
 
@@ -47,11 +52,16 @@ def unregister(name: str) -> None:
 
 
 def registered() -> list[Hook]:
-    return list(_HOOKS.values())
+    """The hooks whose outcome the manifest records, in order."""
+    return [h for h in _HOOKS.values() if h.recorded]
+
+
+def unrecorded() -> list[Hook]:
+    return [h for h in _HOOKS.values() if not h.recorded]
 
 
 def names() -> set[str]:
-    return set(_HOOKS)
+    return {h.name for h in registered()}
 
 
 def after_commit(ctx: Context, result: dict, progress: Progress | None = None) -> dict:
@@ -70,12 +80,21 @@ def after_commit(ctx: Context, result: dict, progress: Progress | None = None) -
         result.update({k: fresh[k] for k in ("status", "derivatives_failed", "files", "manifest_sha256")})
     result.update(empty_results())
     result.update(found)
+    return after_seal(ctx, result, progress)
+
+
+def after_seal(ctx: Context, result: dict, progress: Progress | None = None) -> dict:
+    """Run the unrecorded hooks on a capture whose manifest was just sealed or re-signed; their failures are
+    shown on the progress display only."""
+    for hook in unrecorded():
+        items, _ = run_hook(ctx, hook, result["id"], progress)
+        result[hook.result] = items
     return result
 
 
 def empty_results() -> dict[str, list]:
     """What the hooks add to a capture's result when none of them ran (--no-derivatives)."""
-    return {"matches": [], **{hook.result: [] for hook in registered()}}
+    return {"matches": [], **{hook.result: [] for hook in _HOOKS.values()}}
 
 
 def run_hook(ctx: Context, hook: Hook, capture_id: str, progress: Progress | None) -> tuple[list, str | None]:

@@ -12,6 +12,7 @@ from ...ground import signing
 # The package's own layout, inside the bag's data/ folder.
 PACKAGE_FORMAT = "ohrt-evidence/1"  # package.json's format
 INDEX = "package.json"
+TIMESTAMPS_DIR = "timestamps"  # each capture's RFC 3161 stamp, its proof and the authority's certificate
 EXCERPT = "audit/audit-excerpt.jsonl"
 PUBLIC_KEY = signing.PUBLIC_NAME
 SENSITIVE_DIR = "sensitive"
@@ -43,6 +44,7 @@ class Package:
     name: str = ""
     exhibits: list[dict] = dataclasses.field(default_factory=list)       # as they will be once published
     new_exhibits: list[dict] = dataclasses.field(default_factory=list)   # references given by this export
+    timestamps: dict = dataclasses.field(default_factory=dict)  # written by `package.write_payload`
 
     @property
     def task_id(self) -> str:

@@ -14,11 +14,12 @@ from ...ground import audit, layout, sensitive, signing, store
 from ...ground.context import Context
 from ...ground.errors import Failure, InputError, IntegrityFailure
 from ...ground.render import fields
+from .. import anchor
 from .. import intake as tasks
 from .bag import bagit_module, make_bag, publish, zip_bag
 from . import exhibits as exhibit_refs
 from .contents import (CONTENT_DIRS, EXCERPT, INDEX, OFFICER_DIR, PACKAGE_FORMAT, PROVENANCE, PUBLIC_KEY, SENSITIVE_DIR,
-                       Package)
+                       TIMESTAMPS_DIR, Package)
 from .gather import PACKAGE_FIELDS, destination, gather, parse_reason, parse_recipient
 
 
@@ -109,6 +110,8 @@ def write_payload(ctx: Context, package: Package, root: Path) -> None:
 
     for capture in package.captures:
         copy_capture(Path(capture["path"]), root / "captures" / capture["id"])
+    package.timestamps = anchor.package_stamps(ctx, [c["id"] for c in package.captures], root / TIMESTAMPS_DIR,
+                                               {c["id"]: c["manifest_sha256"] for c in package.captures})
     _write_json(root / "task.json", {k: package.task.get(k) for k in PACKAGE_FIELDS})
     _write_json(root / "review" / "review.json", {"current": package.review, "history": package.reviews})
     _write_json(root / "referrals" / "referrals.json", package.referrals)
@@ -203,6 +206,7 @@ def _index(package: Package, root: Path) -> dict:
         "public_key": {"file": PUBLIC_KEY, "fingerprint": signing.fingerprint(package.public_pem)},
         "captures": [{"id": c["id"], "folder": f"captures/{c['id']}", "manifest_sha256": c["manifest_sha256"],
                       "media_kind": c["media_kind"], "status": c["status"]} for c in package.captures],
+        "timestamps": package.timestamps,
         "purged_captures": [{"id": c["id"], "purged_at": c["purged_at"]} for c in package.purged],
         "referrals": [{"id": r["id"], "kind": r["kind"], "status": r["status"], "draft_path": _draft_in_package(r),
                        "draft_sha256": r["draft_sha256"]} for r in package.referrals],

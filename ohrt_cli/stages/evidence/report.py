@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ... import __version__
 from ...ground import signing, urls
+from .. import anchor
 from ...ground.times import duration_text
 from ...ground.context import Context
 from ...ground.render import Renderer
@@ -112,8 +113,19 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         "officer_file": _officer_file(package, root, officer),
         "checks": check_commands(package.name, [c["id"] for c in package.captures],
                                  {c["id"]: _archives(c["manifest"]) for c in package.captures},
-                                 signing.fingerprint(package.public_pem)),
+                                 signing.fingerprint(package.public_pem), package.timestamps),
+        "timestamps": _timestamps(package),
     }
+
+
+def _timestamps(package: "Package") -> dict:
+    """Each capture's trusted time (RFC 3161) as the package carries it, and the authority's certificate."""
+    stamps = package.timestamps or {}
+    by_capture = {e["capture"]: e for e in stamps.get("captures") or []}
+    return {"captures": [{"id": c["id"], "gen_time": by_capture[c["id"]]["gen_time"] if c["id"] in by_capture else None,
+                          "tsa": by_capture[c["id"]]["tsa"] if c["id"] in by_capture else None}
+                         for c in package.captures],
+            "ca": stamps.get("trusted_ca"), "ca_sha256": stamps.get("ca_sha256")}
 
 
 def _task(package: "Package", officer) -> dict:
@@ -441,10 +453,13 @@ def _archives(manifest: dict) -> list[str]:
 
 
 def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[str]] | None = None,
-                   fingerprint: str = "FINGERPRINT") -> dict:
+                   fingerprint: str = "FINGERPRINT", timestamps: dict | None = None) -> dict:
     """The exact commands that check this package, to run in the folder that holds it."""
     archives = archives or {}
+    stamps = {e["capture"]: e for e in anchor.verify_commands(name, timestamps or {})}
     return {
+        "timestamp_ca": f"openssl x509 -in {name}/data/{timestamps['trusted_ca']} -noout -subject -fingerprint -sha256"
+        if (timestamps or {}).get("trusted_ca") else None,
         "bag": f"bagit.py --validate {name}",
         "ohrt": f"ohrt verify --package {name}",
         "key": signing.FINGERPRINT_COMMAND.format(key=f"{name}/data/public.pem"),
@@ -459,6 +474,7 @@ def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[s
                           f"-sigfile {name}/data/captures/{capture_id}/manifest.sig"),
             "archives": [f"wacz validate -f {name}/data/captures/{capture_id}/{path}"
                          for path in archives.get(capture_id, [])],
+            "timestamp": stamps.get(capture_id),
         } for capture_id in capture_ids],
         "audit": AUDIT_CHECK.format(name=name),
     }

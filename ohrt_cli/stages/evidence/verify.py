@@ -14,6 +14,7 @@ from typing import Callable
 from ...ground import audit, signing, store
 from ...ground.context import Context
 from ...ground.errors import InputError
+from .. import anchor
 from . import seal
 from .bag import bagit_module
 from .contents import EXCERPT, INDEX, PUBLIC_KEY
@@ -31,7 +32,9 @@ def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_f
     Returns {"package", "intact", "bag_valid", "task_id", "captures": [{id, intact, files}],
     "audit_entries", "public_key_fingerprint", "key_pinned" (the pinned fingerprint), "key_pinned_by"
     ("--key-fingerprint", "home" or None), "sealed", "bagit_version", "key_matches_home", "export",
-    "problems": [{check (package, bag, seal, capture, audit, referral, key), path, problem (changed, missing,
+    "timestamps": [{capture, gen_time, tsa, verified, detail}], "timestamp_ca": {checked_with (home, package),
+    path, sha256} or None,
+    "problems": [{check (package, bag, seal, capture, audit, referral, key, timestamp), path, problem (changed, missing,
     unexpected, signature, sums, manifest, bag, key), detail}]}."""
     pinned = None
     if key_fingerprint is not None:
@@ -73,7 +76,8 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
     problem = reporter("package")
     result = {"package": str(folder), "intact": False, "bag_valid": False, "task_id": None, "captures": [],
               "audit_entries": 0, "public_key_fingerprint": None, "key_pinned": None, "key_pinned_by": None,
-              "sealed": False, "bagit_version": None, "key_matches_home": None, "export": None, "problems": problems}
+              "sealed": False, "bagit_version": None, "key_matches_home": None, "export": None, "timestamps": [],
+              "timestamp_ca": None, "problems": problems}
     if pinned is not None:
         result["key_pinned"], result["key_pinned_by"] = pinned, "--key-fingerprint"
     elif ctx is not None:
@@ -95,13 +99,39 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
                                                         "the package was made by another home, or its key was replaced")
         result["sealed"] = seal.check(folder, public, reporter("seal"))
         result["captures"] = _check_captures(data, public, index, reporter("capture"))
+    result["timestamps"], result["timestamp_ca"] = _check_timestamps(data, index, ctx, reporter("timestamp"))
     result["audit_entries"] = _check_excerpt(data / EXCERPT, index.get("audit") or {}, reporter("audit"))
     _check_drafts(data, index, reporter("referral"))
     if ctx is not None and public is not None:
         result["key_matches_home"], result["export"] = _against_home(ctx, folder, public, reporter("key"),
                                                                      blame=result["key_pinned_by"] == "home")
+        if result["key_matches_home"]:
+            _excerpt_against_chain(ctx, data / EXCERPT, reporter("audit"))
     result["intact"] = not problems
     return result
+
+
+def _check_timestamps(data: Path, index: dict, ctx: Context | None, problem: Callable) -> tuple[list, dict | None]:
+    """Each capture's RFC 3161 stamp the package carries, over the manifest it carries, checked against the
+    authority's certificate this home trusts (`[timestamp] ca_file`), else the one the package carries (whose
+    fingerprint the reader compares with the authority's)."""
+    recorded = index.get("timestamps") or {}
+    if not recorded.get("captures"):
+        return [], None
+    home_ca = anchor.trusted_ca(ctx) if ctx is not None else None
+    carried = data / recorded["trusted_ca"] if recorded.get("trusted_ca") else None
+    ca = home_ca if home_ca is not None and home_ca.is_file() else carried
+    manifests = {}
+    for entry in recorded["captures"]:
+        path = data / "captures" / entry["capture"] / "manifest.json"
+        if path.is_file():
+            manifests[entry["capture"]] = hashlib.sha256(path.read_bytes()).hexdigest()
+    found, problems = anchor.check_package(data, recorded, manifests, ca)
+    for where, kind, detail in problems:
+        problem(where, kind, detail)
+    which = "home" if ca is not None and ca == home_ca else "package"
+    return found, {"checked_with": which, "path": str(ca) if ca else None,
+                   "sha256": hashlib.sha256(ca.read_bytes()).hexdigest() if ca and ca.is_file() else None}
 
 
 def _bagit_version(folder: Path, problem: Callable) -> str | None:
@@ -245,6 +275,26 @@ def _check_excerpt(path: Path, recorded: dict, problem: Callable) -> int:
     elif recorded.get("seqs") and recorded["seqs"] != seqs:
         problem(label, "changed", "does not hold the entries package.json records (sequence numbers differ)")
     return count
+
+
+def _excerpt_against_chain(ctx: Context, path: Path, problem: Callable) -> None:
+    """In the issuing home, each excerpt entry is the entry of that number in the home's own chain: an entry
+    rewritten with a fresh hash (and the links around it) still differs from the one the chain holds."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            seq, claimed = int(entry["seq"]), entry["hash"]
+        except (ValueError, KeyError, TypeError):
+            continue  # already named by _check_excerpt
+        row = ctx.db.execute("SELECT hash FROM audit WHERE seq = ?", [seq]).fetchone()
+        if row is None:
+            problem(f"data/{EXCERPT}", "unexpected", f"entry {seq} is not in this home's audit chain")
+        elif row[0] != claimed:
+            problem(f"data/{EXCERPT}", "changed", f"entry {seq} is not the entry {seq} of this home's audit chain")
 
 
 def _check_drafts(data: Path, index: dict, problem: Callable) -> None:

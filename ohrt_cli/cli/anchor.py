@@ -1,0 +1,111 @@
+"""`ohrt anchor …`: trusted time (RFC 3161) for captures, packages and the audit chain, online or offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import json_option, new_app, print_json, print_table, run
+
+anchor_app = new_app("Trusted time: RFC 3161 stamps over captures' manifests, packages' seals and the audit "
+                     "chain's head.\n\nExample: ohrt anchor list")
+
+
+@anchor_app.command("request")
+def anchor_request(
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Also write the request here (a .tsq "
+                                       "on the stick you carry), e.g. /media/usb/ohrt.tsq.", show_default=False),
+    as_json: bool = json_option("Print the request as JSON."),
+) -> None:
+    """Write one time-stamp request (.tsq, as `openssl ts -query` makes) over a Merkle root of everything not
+    yet stamped: each capture's manifest, each package's seal and the audit chain's head. Carry it to a
+    networked machine, get the authority's reply (see the README), and bring the .tsr back to `ohrt anchor
+    import`.
+
+    Example: ohrt anchor request --out /media/usb/ohrt.tsq
+    """
+    from ..stages import anchor
+
+    result = run(lambda ctx: anchor.request(ctx, out))
+    if as_json:
+        print_json(result)
+        return
+    kinds = {k: sum(1 for i in result["items"] if i["kind"] == k) for k in ("capture", "package", "chain")}
+    typer.echo(f"{result['id']}: request over {len(result['items'])} item(s) ({kinds['capture']} capture(s), "
+               f"{kinds['package']} package(s), audit chain head {'yes' if kinds['chain'] else 'no'})")
+    typer.echo(f"  request: {result['request']}" + (f"\n  copied to: {result['copy']}" if result["copy"] else ""))
+    typer.echo(f"  Merkle root (the digest stamped): {result['root']}")
+    typer.echo("on a networked machine: curl -sS -H 'Content-Type: application/timestamp-query' --data-binary "
+               "@ohrt.tsq https://AUTHORITY -o ohrt.tsr ; then: ohrt anchor import ohrt.tsr")
+
+
+@anchor_app.command("stamp")
+def anchor_stamp(as_json: bool = json_option("Print the stamp as JSON.")) -> None:
+    """Stamp everything not yet stamped, now, with the authority in `[timestamp] url` (one request over a
+    Merkle root). When it cannot be reached, everything stays pending and the attempt is listed.
+
+    Example: ohrt anchor stamp
+    """
+    from ..stages import anchor
+
+    result = run(lambda ctx: anchor.stamp(ctx))
+    if as_json:
+        print_json(result)
+        return
+    _print_stamped(result)
+
+
+@anchor_app.command("import")
+def anchor_import(
+    file: Path = typer.Argument(..., metavar="FILE.tsr", help="The authority's reply to a request of this home."),
+    as_json: bool = json_option("Print the stamp as JSON."),
+) -> None:
+    """Keep an authority's reply to a request of this home, once it is shown to answer that request (its
+    digest and nonce) and to be signed by the authority in `[timestamp] ca_file`.
+
+    Example: ohrt anchor import /media/usb/ohrt.tsr
+    """
+    from ..stages import anchor
+
+    result = run(lambda ctx: anchor.import_reply(ctx, file))
+    if as_json:
+        print_json(result)
+        return
+    _print_stamped(result)
+
+
+def _print_stamped(result: dict) -> None:
+    typer.echo(f"{result['id']}: stamped {result['gen_time']} by {result['tsa'] or 'the authority'} "
+               f"(serial {result['serial']}); kept in {result['reply']}")
+    for item in result["items"]:
+        typer.echo(f"  {item['kind']:<8} {item['object_id']}  existed no later than {result['gen_time']}")
+
+
+@anchor_app.command("list")
+def anchor_list(as_json: bool = json_option()) -> None:
+    """What is stamped (and at the authority's time), what was requested and not answered yet, and what is
+    pending and since when.
+
+    Example: ohrt anchor list --json
+    """
+    from ..stages import anchor
+
+    result = run(anchor.list_anchors)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"authority: {result['authority'] or 'none set ([timestamp] url): offline requests only'}; "
+               f"trusted certificate: {result['trusted_ca'] or 'none set ([timestamp] ca_file)'}")
+    print_table(result["stamped"], [("kind", "Kind"), ("object_id", "Item"), ("gen_time", "Existed no later than"),
+                                    ("anchor", "Stamp")], title="Stamped", empty="nothing stamped yet")
+    print_table([{**r, "requested_in": r["requested_in"] or "—"} for r in result["pending"]],
+                [("kind", "Kind"), ("object_id", "Item"), ("since", "Pending since"),
+                 ("requested_in", "Requested in")], title="Pending", empty="nothing pending")
+    for failed in result["failed"]:
+        typer.echo(f"online attempt {failed['id']} at {failed['made_at']} failed: {failed['error']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(anchor_app, name="anchor")

@@ -1,0 +1,468 @@
+"""Trusted time for what the home holds: RFC 3161 stamps over captures' manifests, packages' seals and the
+audit chain's head, online or carried offline (SOP 9.1 (standalone machine), 6.3; ACPO 3).
+
+Every time ohrt writes comes from the machine's clock and is signed with the home's own key: that proves
+integrity, not time. A stamp from a time-stamp authority proves that a digest existed no later than the
+authority's time. Three ways to get one (`ground/timestamp.py` does the protocol, with OpenSSL):
+
+* online, `[timestamp] url` set: each capture's manifest is stamped as soon as it is sealed (`on_capture`,
+  run after the capture's other hooks); an authority that fails leaves the capture pending, never failed;
+  `ohrt anchor stamp` stamps everything pending in one request;
+* offline, the standalone case: `ohrt anchor request` writes one request (`.tsq`) over the Merkle root of
+  everything pending; any authority answers it on a networked machine; `ohrt anchor import FILE.tsr` checks
+  the reply against the request and the trusted certificate (`[timestamp] ca_file`) and keeps it with each
+  item's path to the root, so one capture can be shown alone;
+* `ohrt anchor list` says what is stamped, what is pending and since when.
+
+The items: a capture's current `manifest.json` (digest = its sha256, which the capture row records), a
+package's `tagmanifest-sha256.txt` (the seal's subject, whose sha256 the disclosure's audit entry records),
+and the audit chain's head (digest = the head entry's hash). A request, its reply and the item list live in
+HOME/anchors/A-…/; the rows (`anchors`, `anchor_items`) hold digests only.
+
+`proven_times(ctx, capture_id)` is the public answer to "since when is this capture proven to exist".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..ground import audit, timestamp
+from ..ground.context import Context
+from ..ground.db import next_id, transaction
+from ..ground.errors import InputError, OhrtError, StateError
+from ..ground.times import iso
+
+ANCHORS_DIR = "anchors"
+REQUEST = "request.tsq"
+REPLY = "reply.tsr"
+ITEMS = "items.json"
+KINDS = ("capture", "package", "chain")
+DEFAULT_TIMEOUT = 15
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str         # capture, package, chain
+    object_id: str    # C-…, the package's name, or the chain head's seq
+    digest: str       # sha256 hex of what is stamped
+    since: str | None  # when it was sealed (pending since)
+
+
+# ------------------------------------------------------------------------------------------- settings
+
+def authority_url(ctx: Context) -> str | None:
+    url = ctx.settings.get("timestamp.url")
+    return str(url).strip() if url else None
+
+
+def trusted_ca(ctx: Context) -> Path | None:
+    """The authority's CA certificate configured as trusted (`[timestamp] ca_file`, relative to the home)."""
+    value = ctx.settings.get("timestamp.ca_file")
+    if not value:
+        return None
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() else ctx.home / path
+
+
+def _require_ca(ctx: Context) -> Path:
+    ca = trusted_ca(ctx)
+    if ca is None:
+        raise InputError("no trusted time-stamp authority: set `ca_file` under [timestamp] in config.toml to the "
+                         "authority's CA certificate (PEM), as the authority publishes it.")
+    if not ca.is_file():
+        raise InputError(f"[timestamp] ca_file {ca} is not a file: give the authority's CA certificate (PEM).")
+    return ca
+
+
+def _timeout(ctx: Context) -> float:
+    try:
+        return float(ctx.settings.get("timestamp.timeout_seconds", DEFAULT_TIMEOUT))
+    except (TypeError, ValueError):
+        return DEFAULT_TIMEOUT
+
+
+# -------------------------------------------------------------------------------------------- pending
+
+def pending(ctx: Context, kinds: tuple[str, ...] = KINDS) -> list[Item]:
+    """What has no stamp yet: each capture's current manifest, each package's seal, the chain's head."""
+    stamped = {(r[0], r[1], r[2]) for r in ctx.db.execute(
+        "SELECT i.kind, i.object_id, i.digest FROM anchor_items i JOIN anchors a ON a.id = i.anchor_id "
+        "WHERE a.status = 'stamped'")}
+    found: list[Item] = []
+    if "capture" in kinds:
+        for capture_id, digest, finished in ctx.db.execute(
+                "SELECT id, manifest_sha256, finished_at FROM captures WHERE purged_at IS NULL ORDER BY id"):
+            if ("capture", capture_id, digest) not in stamped:
+                found.append(Item("capture", capture_id, digest, _sealed_at(ctx, capture_id, digest) or finished))
+    if "package" in kinds:
+        for at, name, digest in ctx.db.execute(
+                "SELECT at, json_extract(detail, '$.package'), json_extract(detail, '$.package_sha256') FROM audit "
+                "WHERE action = 'evidence.export' ORDER BY seq"):
+            if digest and ("package", name, digest) not in stamped:
+                found.append(Item("package", name, digest, at))
+    if "chain" in kinds:
+        head = ctx.db.execute("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        last = ctx.db.execute(
+            "SELECT MAX(CAST(i.object_id AS INTEGER)) FROM anchor_items i JOIN anchors a ON a.id = i.anchor_id "
+            "WHERE a.status = 'stamped' AND i.kind = 'chain'").fetchone()[0]
+        # the chain is pending once anything but stamping itself was recorded after the stamped head
+        since = ctx.db.execute("SELECT MIN(at) FROM audit WHERE seq > ? AND action NOT LIKE 'anchor.%'",
+                               [last or 0]).fetchone()[0]
+        if head and since:
+            found.append(Item("chain", str(head[0]), head[1], since))
+    return found
+
+
+def _sealed_at(ctx: Context, capture_id: str, digest: str) -> str | None:
+    row = ctx.db.execute("SELECT at FROM audit WHERE object_id = ? AND json_extract(detail, '$.manifest_sha256') = ? "
+                         "ORDER BY seq DESC LIMIT 1", [capture_id, digest]).fetchone()
+    return row[0] if row else None
+
+
+# ------------------------------------------------------------------------------------------- requests
+
+def _new_anchor(ctx: Context, items: list[Item], mode: str, url: str | None) -> tuple[str, Path, bytes, str]:
+    """Write the request's folder and row (status 'requested'); returns (id, folder, tsq, nonce)."""
+    leaves = [i.digest for i in items]
+    root, proofs = timestamp.merkle(leaves)
+    tsq = timestamp.query(root)
+    nonce = timestamp.read_query(tsq)["nonce"]
+    base = ctx.home / ANCHORS_DIR
+    base.mkdir(exist_ok=True)
+    with transaction(ctx.db):
+        anchor_id = next_id(ctx.db, "A", ctx.now())
+        folder = base / anchor_id
+        if folder.exists():
+            shutil.rmtree(folder)  # left by a request whose transaction did not commit
+        folder.mkdir()
+        (folder / REQUEST).write_bytes(tsq)
+        described = [{"kind": i.kind, "object_id": i.object_id, "leaf": i.digest, "proof": p, "root": root}
+                     for i, p in zip(items, proofs)]
+        (folder / ITEMS).write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
+        ctx.db["anchors"].insert({
+            "id": anchor_id, "made_at": iso(ctx.now()), "officer": ctx.actor().number, "mode": mode, "url": url,
+            "root": root, "nonce": nonce, "status": "requested", "error": None, "answered_at": None,
+            "gen_time": None, "tsa": None, "serial": None, "folder": f"{ANCHORS_DIR}/{anchor_id}"})
+        ctx.db["anchor_items"].insert_all([
+            {"anchor_id": anchor_id, "position": n, "kind": i.kind, "object_id": i.object_id, "digest": i.digest,
+             "proof": json.dumps(p)} for n, (i, p) in enumerate(zip(items, proofs))])
+        audit.record(ctx, "anchor.request", "anchor", anchor_id, detail={
+            "mode": mode, "url": url, "root": root, "items": len(items),
+            "captures": [i.object_id for i in items if i.kind == "capture"]})
+    return anchor_id, folder, tsq, nonce
+
+
+def request(ctx: Context, out: str | Path | None = None) -> dict:
+    """Write one request over the Merkle root of everything pending, to carry to a networked machine.
+
+    Returns {"id", "request" (path of the .tsq), "copy" (--out), "root", "items": [{kind, object_id, digest}]}."""
+    ctx.actor()
+    target = Path(out).expanduser() if out else None
+    if target is not None and (target.is_dir() or not target.parent.is_dir()):
+        raise InputError(f"--out {target}: give a file name in an existing folder, e.g. /media/usb/ohrt.tsq.")
+    items = pending(ctx)
+    if not items:
+        raise StateError("nothing is pending: every capture, package and the audit chain's head are stamped "
+                         "(`ohrt anchor list`).")
+    anchor_id, folder, tsq, _ = _new_anchor(ctx, items, "offline", None)
+    if target is not None:
+        target.write_bytes(tsq)
+    return {"id": anchor_id, "request": str(folder / REQUEST), "copy": str(target) if target else None,
+            "root": timestamp.merkle([i.digest for i in items])[0],
+            "items": [{"kind": i.kind, "object_id": i.object_id, "digest": i.digest} for i in items]}
+
+
+def stamp(ctx: Context, kinds: tuple[str, ...] = KINDS, *, only: list[Item] | None = None) -> dict:
+    """Stamp what is pending online with the configured authority, in one request. AuthorityUnreachable
+    (exit 1) when it fails: everything stays pending, the attempt is recorded."""
+    ctx.actor()
+    url = authority_url(ctx)
+    if not url:
+        raise InputError("no time-stamp authority: set `url` under [timestamp] in config.toml, or carry a request "
+                         "to a networked machine (`ohrt anchor request`).")
+    ca = _require_ca(ctx)
+    items = only if only is not None else pending(ctx, kinds)
+    if not items:
+        raise StateError("nothing is pending: everything is stamped (`ohrt anchor list`).")
+    anchor_id, folder, tsq, _ = _new_anchor(ctx, items, "online", url)
+    try:
+        reply = timestamp.post(url, tsq, timeout=_timeout(ctx))
+        return _accept(ctx, anchor_id, folder, reply, ca)
+    except OhrtError as exc:
+        with transaction(ctx.db):
+            ctx.db.execute("UPDATE anchors SET status = 'failed', error = ?, answered_at = ? WHERE id = ?",
+                           [exc.message, iso(ctx.now()), anchor_id])
+            audit.record(ctx, "anchor.failed", "anchor", anchor_id, detail={"url": url, "error": exc.message})
+        raise timestamp.AuthorityUnreachable(f"{exc.message}: {len(items)} item(s) stay pending; "
+                                             "`ohrt anchor stamp` tries again, `ohrt anchor request` works offline.")
+
+
+def on_capture(ctx: Context, capture_id: str) -> list:
+    """The post-capture step: stamp the capture's manifest now when an authority is configured. It never
+    fails the capture: an authority that is down leaves it pending (`ohrt anchor list`)."""
+    if not authority_url(ctx) or trusted_ca(ctx) is None:
+        return []
+    items = [i for i in pending(ctx, ("capture",)) if i.object_id == capture_id]
+    if not items:
+        return []
+    try:
+        return [stamp(ctx, only=items)]
+    except OhrtError:
+        return []
+
+
+def import_reply(ctx: Context, path: str | Path) -> dict:
+    """Keep an authority's reply to one of this home's requests, once it is shown to answer it (imprint and
+    nonce) and to be signed by the trusted authority."""
+    ctx.actor()
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise InputError(f"{source} is not a file: give the reply (.tsr) the authority returned.")
+    tsr = source.read_bytes()
+    reply = timestamp.read_reply(tsr)
+    if not reply.granted:
+        raise InputError(f"{source} is the authority's refusal ({reply.status}): send the request again, or to "
+                         "another authority.")
+    row = ctx.db.execute("SELECT id, folder, status FROM anchors WHERE root = ? AND nonce = ? AND mode = 'offline'",
+                         [reply.digest, reply.nonce]).fetchone()
+    if row is None:
+        raise InputError(f"{source} answers no request of this home (imprint {str(reply.digest)[:16]}…, nonce "
+                         f"{reply.nonce}): import the reply to the .tsq that `ohrt anchor request` wrote.")
+    anchor_id, folder, status = row
+    if status == "stamped":
+        raise StateError(f"{source} was already imported for {anchor_id}: nothing to do (`ohrt anchor list`).")
+    return _accept(ctx, anchor_id, ctx.home / folder, tsr, _require_ca(ctx))
+
+
+def _accept(ctx: Context, anchor_id: str, folder: Path, tsr: bytes, ca: Path) -> dict:
+    """Check a reply against its request (`openssl ts -verify -queryfile`: imprint, nonce, signature by the
+    trusted authority) and keep it."""
+    reply = timestamp.read_reply(tsr)
+    if not reply.granted:
+        raise timestamp.AuthorityUnreachable(f"the authority did not grant the stamp ({reply.status})")
+    candidate = folder / f".{REPLY}.new"
+    candidate.write_bytes(tsr)
+    ok, said = timestamp.verify(candidate, ca_file=ca, query_file=folder / REQUEST)
+    if not ok:
+        candidate.unlink()
+        raise InputError(f"the reply does not verify against request {anchor_id} and the trusted authority {ca} "
+                         f"({said}): it is not this request's reply, or not from the authority configured as "
+                         "trusted; nothing was kept.")
+    with transaction(ctx.db):
+        ctx.db.execute("UPDATE anchors SET status = 'stamped', error = NULL, answered_at = ?, gen_time = ?, tsa = ?, "
+                       "serial = ? WHERE id = ?", [iso(ctx.now()), reply.gen_time, reply.tsa, reply.serial, anchor_id])
+        audit.record(ctx, "anchor.stamped", "anchor", anchor_id, detail={
+            "gen_time": reply.gen_time, "tsa": reply.tsa, "serial": reply.serial,
+            "reply_sha256": hashlib.sha256(tsr).hexdigest()})
+        candidate.replace(folder / REPLY)
+    items = [dict(r) for r in ctx.db.query("SELECT kind, object_id, digest FROM anchor_items WHERE anchor_id = ? "
+                                           "ORDER BY position", [anchor_id])]
+    return {"id": anchor_id, "gen_time": reply.gen_time, "tsa": reply.tsa, "serial": reply.serial,
+            "reply": str(folder / REPLY), "items": items}
+
+
+# ------------------------------------------------------------------------------------------- listing
+
+def list_anchors(ctx: Context) -> dict:
+    """What is stamped (by which request, at the authority's time), what was requested and not yet answered,
+    and what is pending since when.
+
+    Returns {"stamped": [{kind, object_id, digest, anchor, gen_time, tsa}], "requested": [{id, made_at, mode,
+    items}], "failed": [{id, made_at, url, error}] (online attempts since the last success), "pending":
+    [{kind, object_id, digest, since, requested_in}], "authority": url or None, "trusted_ca": path or None}."""
+    stamped = [dict(r) for r in ctx.db.query(
+        "SELECT i.kind, i.object_id, i.digest, a.id AS anchor, a.gen_time, a.tsa FROM anchor_items i "
+        "JOIN anchors a ON a.id = i.anchor_id WHERE a.status = 'stamped' ORDER BY a.gen_time, a.id, i.position")]
+    requested = [dict(r) for r in ctx.db.query(
+        "SELECT a.id, a.made_at, a.mode, COUNT(i.position) AS items FROM anchors a JOIN anchor_items i "
+        "ON i.anchor_id = a.id WHERE a.status = 'requested' GROUP BY a.id ORDER BY a.id")]
+    last_ok = ctx.db.execute("SELECT MAX(made_at) FROM anchors WHERE status = 'stamped'").fetchone()[0] or ""
+    failed = [dict(r) for r in ctx.db.query(
+        "SELECT id, made_at, url, error FROM anchors WHERE status = 'failed' AND made_at >= ? ORDER BY id", [last_ok])]
+    outstanding: dict[tuple, str] = {}
+    for kind, object_id, digest, anchor_id in ctx.db.execute(
+            "SELECT i.kind, i.object_id, i.digest, a.id FROM anchor_items i JOIN anchors a ON a.id = i.anchor_id "
+            "WHERE a.status = 'requested' ORDER BY a.id"):
+        outstanding[(kind, object_id, digest)] = anchor_id
+    waiting = [{"kind": i.kind, "object_id": i.object_id, "digest": i.digest, "since": i.since,
+                "requested_in": outstanding.get((i.kind, i.object_id, i.digest))} for i in pending(ctx)]
+    ca = trusted_ca(ctx)
+    return {"stamped": stamped, "requested": requested, "failed": failed, "pending": waiting,
+            "authority": authority_url(ctx), "trusted_ca": str(ca) if ca else None}
+
+
+# ---------------------------------------------------------------------------------------- proving
+
+def proven_times(ctx: Context, capture_id: str) -> list[dict]:
+    """Each stamp of the capture, checked now against the trusted authority's certificate: [{"anchor",
+    "gen_time" (the authority's time: the manifest existed no later than it), "tsa", "manifest_sha256"
+    (the manifest stamped), "current" (whether that is the capture's manifest as it is now), "verified",
+    "detail"}], earliest first. Only entries with verified and current prove the capture as it is."""
+    row = ctx.db.execute("SELECT manifest_sha256 FROM captures WHERE id = ?", [capture_id]).fetchone()
+    if row is None:
+        return []
+    ca = trusted_ca(ctx)
+    found = []
+    for anchor_id, folder, root, gen_time, tsa, digest, proof in ctx.db.execute(
+            "SELECT a.id, a.folder, a.root, a.gen_time, a.tsa, i.digest, i.proof FROM anchor_items i "
+            "JOIN anchors a ON a.id = i.anchor_id WHERE a.status = 'stamped' AND i.kind = 'capture' "
+            "AND i.object_id = ? ORDER BY a.gen_time, a.id", [capture_id]):
+        verified, detail = check_stamp(ctx.home / folder / REPLY, digest, json.loads(proof), root, ca)
+        found.append({"anchor": anchor_id, "gen_time": gen_time, "tsa": tsa, "manifest_sha256": digest,
+                      "current": digest == row[0], "verified": verified, "detail": detail})
+    return found
+
+
+def check_stamp(reply: Path, leaf: str, proof: list, root: str, ca: Path | None) -> tuple[bool, str]:
+    """Whether `leaf` leads by `proof` to `root` and the reply stamps `root` under the trusted `ca`."""
+    if timestamp.root_from(leaf, proof) != root:
+        return False, "the item's proof does not lead to the stamped root"
+    if ca is None or not ca.is_file():
+        return False, "no trusted authority certificate to check it against ([timestamp] ca_file)"
+    if not reply.is_file():
+        return False, f"the authority's reply {reply} is missing"
+    ok, said = timestamp.verify(reply, ca_file=ca, digest=root)
+    return ok, "verified against the trusted authority's certificate" if ok else f"does not verify: {said}"
+
+
+def check_captures(ctx: Context, capture_ids: list[str] | None, manifests: dict[str, str]) -> dict:
+    """For `ohrt verify`: each capture's proven time, and a problem where the manifest on disk (its sha256 in
+    `manifests`) is not the one stamped and no audit entry records the change.
+
+    Returns {"times": {capture_id: {gen_time, anchor} or None}, "problems": [{capture, path, problem, detail}]}."""
+    times, problems = {}, []
+    for capture_id, on_disk in manifests.items():
+        stamps = proven_times(ctx, capture_id)
+        good = [s for s in stamps if s["verified"] and s["manifest_sha256"] == on_disk]
+        times[capture_id] = {"gen_time": good[0]["gen_time"], "anchor": good[0]["anchor"], "tsa": good[0]["tsa"]} \
+            if good else None
+        for s in stamps:
+            if not s["verified"] and trusted_ca(ctx) is not None:
+                problems.append({"capture": capture_id, "path": f"{ANCHORS_DIR}/{s['anchor']}/{REPLY}",
+                                 "problem": "timestamp", "detail": f"the stamp of {s['gen_time']} {s['detail']}"})
+        if stamps and not good and not _recorded(ctx, capture_id, on_disk):
+            latest = stamps[-1]
+            problems.append({"capture": capture_id, "path": "manifest.json", "problem": "timestamp", "detail": (
+                f"is not the manifest stamped at {latest['gen_time']} ({latest['anchor']}, sha256 "
+                f"{latest['manifest_sha256'][:16]}…), and no audit entry records it: it was changed after stamping")})
+    return {"times": times, "problems": problems}
+
+
+def verify_store(ctx: Context, capture_ids: list[str] | None = None) -> dict:
+    """`ohrt verify`: the store's own check (`capture.verify_captures`), and each capture's proven time with
+    its stamps checked against the trusted authority; a manifest changed after it was stamped is a problem.
+    Adds "proven" ({gen_time, anchor, tsa} or None) to each capture's report, and "stamped" (how many)."""
+    from . import capture
+
+    report = capture.verify_captures(ctx, capture_ids)
+    manifests = {}
+    for entry in report["captures"]:
+        if entry.get("purged_at"):
+            continue
+        path = capture.capture_path(ctx, capture.get_capture(ctx, entry["id"])) / "manifest.json"
+        if path.is_file():
+            manifests[entry["id"]] = hashlib.sha256(path.read_bytes()).hexdigest()
+    checked = check_captures(ctx, list(manifests), manifests)
+    for entry in report["captures"]:
+        entry["proven"] = checked["times"].get(entry["id"])
+        mine = [p for p in checked["problems"] if p["capture"] == entry["id"]]
+        if mine:
+            entry["intact"] = False
+            entry["problems"] = entry["problems"] + [{k: v for k, v in p.items() if k != "capture"} for p in mine]
+    report["problems"] += checked["problems"]
+    report["intact"] = not report["problems"]
+    report["stamped"] = sum(1 for e in report["captures"] if e.get("proven"))
+    return report
+
+
+def _recorded(ctx: Context, capture_id: str, digest: str) -> bool:
+    return _sealed_at(ctx, capture_id, digest) is not None
+
+
+# ---------------------------------------------------------------------------------------- packages
+
+def package_stamps(ctx: Context, capture_ids: list[str], target: Path, manifests: dict[str, str]) -> dict:
+    """Copy into a package (`target` = data/timestamps/) each capture's stamp over the manifest it carries,
+    with the reply, the item's proof and the trusted certificate, so each is checked with `openssl ts -verify`
+    alone. Returns what package.json records under "timestamps"."""
+    ca = trusted_ca(ctx)
+    entries = []
+    for capture_id in capture_ids:
+        stamps = [s for s in proven_times(ctx, capture_id) if s["verified"] and
+                  s["manifest_sha256"] == manifests.get(capture_id)]
+        if not stamps:
+            continue
+        first = stamps[0]
+        anchor_dir = ctx.home / ANCHORS_DIR / first["anchor"]
+        item = next(i for i in json.loads((anchor_dir / ITEMS).read_text(encoding="utf-8"))
+                    if i["kind"] == "capture" and i["object_id"] == capture_id and i["leaf"] == first["manifest_sha256"])
+        folder = target / capture_id
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(anchor_dir / REPLY, folder / REPLY)
+        (folder / "proof.json").write_text(json.dumps({**item, "anchor": first["anchor"]}, indent=2) + "\n",
+                                           encoding="utf-8")
+        entries.append({"capture": capture_id, "gen_time": first["gen_time"], "tsa": first["tsa"],
+                        "anchor": first["anchor"], "manifest_sha256": first["manifest_sha256"], "root": item["root"],
+                        "reply": f"timestamps/{capture_id}/{REPLY}", "proof": f"timestamps/{capture_id}/proof.json",
+                        "direct": not item["proof"]})
+    if entries and ca is not None:
+        shutil.copyfile(ca, target / "tsa-ca.pem")
+    return {"trusted_ca": "timestamps/tsa-ca.pem" if entries and ca else None,
+            "ca_sha256": hashlib.sha256(ca.read_bytes()).hexdigest() if entries and ca else None,
+            "captures": entries}
+
+
+def check_package(data: Path, recorded: dict, manifests: dict[str, str], ca: Path | None = None) -> tuple[list, list]:
+    """The stamps a package carries, checked with the certificate it carries (or `ca`, the one trusted here):
+    ([{capture, gen_time, tsa, verified, detail}], [(path, problem, detail)])."""
+    problems, found = [], []
+    ca = ca or (data / recorded["trusted_ca"] if recorded.get("trusted_ca") else None)
+    for entry in recorded.get("captures") or []:
+        capture_id = entry["capture"]
+        reply, proof_file = data / entry["reply"], data / entry["proof"]
+        try:
+            proof = json.loads(proof_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            problems.append((f"data/{entry['proof']}", "missing", "the stamp's proof of inclusion is missing or unreadable"))
+            continue
+        on_disk = manifests.get(capture_id)
+        if proof.get("leaf") != on_disk:
+            problems.append((f"data/captures/{capture_id}/manifest.json", "timestamp",
+                             f"is not the manifest stamped at {entry.get('gen_time')}: changed after stamping"))
+            found.append({"capture": capture_id, "gen_time": entry.get("gen_time"), "tsa": entry.get("tsa"),
+                          "verified": False, "detail": "the manifest is not the one stamped"})
+            continue
+        ok, detail = check_stamp(reply, proof["leaf"], proof.get("proof") or [], proof.get("root"), ca)
+        if not ok:
+            problems.append((f"data/{entry['reply']}", "timestamp", detail))
+        found.append({"capture": capture_id, "gen_time": entry.get("gen_time"), "tsa": entry.get("tsa"),
+                      "verified": ok, "detail": detail})
+    return found, problems
+
+
+def verify_commands(name: str, recorded: dict) -> list[dict]:
+    """The exact `openssl ts -verify` commands for each stamp a package carries (run beside the package)."""
+    ca = f"{name}/data/{recorded.get('trusted_ca')}"
+    commands = []
+    for entry in recorded.get("captures") or []:
+        reply = f"{name}/data/{entry['reply']}"
+        if entry.get("direct"):
+            check = " ".join(timestamp.verify_args(reply, ca_file=ca,
+                                                   data=f"{name}/data/captures/{entry['capture']}/manifest.json"))
+            commands.append({"capture": entry["capture"], "gen_time": entry["gen_time"], "tsa": entry["tsa"],
+                             "commands": [f"openssl {check}"]})
+        else:  # the root the manifest leads to by its proof, as the digest the stamp must carry
+            root = timestamp.PROOF_COMMAND.format(proof=f"{name}/data/{entry['proof']}",
+                                                  data=f"{name}/data/captures/{entry['capture']}/manifest.json")
+            check = " ".join(timestamp.verify_args(reply, ca_file=ca, digest=f'"$({root})"'))
+            commands.append({"capture": entry["capture"], "gen_time": entry["gen_time"], "tsa": entry["tsa"],
+                             "commands": [f"openssl {check}"]})
+    return commands
+
+
+__all__ = ["Item", "check_captures", "check_package", "import_reply", "list_anchors", "on_capture",
+           "package_stamps", "pending", "proven_times", "request", "stamp", "trusted_ca", "verify_commands"]
