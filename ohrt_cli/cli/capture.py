@@ -338,7 +338,14 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
     if capture["purged"]:
         # the folder and every file are gone: say so, not the state and path the record had
         capture = {**capture, "status": capture["purged"], "path": None, "folder": None, "review_copy": None}
-    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged", "live")])
+    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged", "live", "clock")])
+    if capture.get("clock") and not capture["purged"]:
+        import textwrap
+
+        from ..stages.capture import clock_text
+
+        typer.secho(textwrap.fill(f"clock: {clock_text(capture['clock'])}", width=80, subsequent_indent="  "),
+                    fg=typer.colors.YELLOW if capture["clock"]["flagged"] else None)
     if capture.get("live"):
         import textwrap
 

@@ -116,3 +116,44 @@ def duration_text(seconds) -> str | None:
     if hours:
         return f"{hours} h {minutes:02d} min {secs:02d} s"
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+
+
+def machine_clock() -> dict:
+    """What this machine says of its own clock, as read and never guessed (SOP 9.1: the capture's times are
+    its clock's): the kernel's clock source, and from `timedatectl show` whether the clock is synchronised by
+    NTP and whether an NTP service is on. A value that could not be read is absent, and `unread` says why."""
+    import shutil
+    import subprocess
+
+    found: dict = {}
+    unread = []
+    try:
+        with open(CLOCKSOURCE, encoding="ascii") as handle:
+            found["clocksource"] = handle.read().strip()
+    except OSError as exc:
+        unread.append(f"{CLOCKSOURCE}: {exc.strerror or exc}")
+    program = shutil.which("timedatectl")
+    if program is None:
+        unread.append("timedatectl: not installed")
+    else:
+        try:
+            ran = subprocess.run([program, "show"], capture_output=True, text=True, timeout=3)
+        except (OSError, subprocess.SubprocessError) as exc:
+            ran = None
+            unread.append(f"timedatectl: {exc}")
+        if ran is not None and ran.returncode == 0:
+            said = dict(line.split("=", 1) for line in ran.stdout.splitlines() if "=" in line)
+            for key, name in (("NTPSynchronized", "ntp_synchronized"), ("NTP", "ntp_service")):
+                if said.get(key) in ("yes", "no"):
+                    found[name] = said[key] == "yes"
+            if said.get("Timezone"):
+                found["timezone"] = said["Timezone"]
+        elif ran is not None:
+            reason = (ran.stderr.strip().splitlines() or ["no answer"])[-1]
+            unread.append(f"timedatectl: {reason}")
+    if unread:
+        found["unread"] = unread
+    return found

@@ -21,9 +21,10 @@ from .commit import content_title
 from .derivatives import make_derivatives
 from .finish import finish_capture
 from .flow import capture_file, capture_url
-from .reading import capture_path, get_capture, latest_capture, list_captures, open_capture, play, review_copy
+from .reading import (capture_path, clock_evidence, clock_limit, clock_text, get_capture, latest_capture, list_captures,
+                      open_capture, play, review_copy)
 from .verify import verify_captures
 
-__all__ = ["capture_batch", "capture_file", "capture_path", "capture_url", "content_title", "finish_capture",
+__all__ = ["capture_batch", "clock_evidence", "clock_limit", "clock_text", "capture_file", "capture_path", "capture_url", "content_title", "finish_capture",
            "get_capture", "hooks", "latest_capture", "list_captures", "make_derivatives", "open_capture", "play",
            "read_batch", "review_copy", "verify_captures"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ... import __version__
-from ...ground import audit, layout, media, store, urls
+from ...ground import audit, layout, media, store, times, urls
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, IntegrityFailure
@@ -116,7 +116,7 @@ def _manifest(ctx: Context, capture_id: str, task_id: str, draft: Draft) -> dict
         "uploader_id": info.get("uploader_id"), "upload_date": _iso_day(info.get("upload_date")),
         "title": content_title(info) or draft.title, "duration": draft.duration, "media_kind": draft.kind,
         "officer": draft.officer, "host": socket.gethostname(), "started_at": draft.started_at,
-        "finished_at": draft.finished_at, "reason": draft.reason,
+        "finished_at": draft.finished_at, "reason": draft.reason, "machine_clock": times.machine_clock(),
         "tools": {"ohrt": __version__, **media.tool_versions()},
         "files": ordered(draft.files),
     }

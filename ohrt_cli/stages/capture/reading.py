@@ -29,16 +29,65 @@ def get_capture(ctx: Context, capture_id: str) -> dict:
     if capture["purged_at"]:
         note = purged.of_task(ctx.db, capture["task_id"]) if capture["task_id"] else None
         capture["purged"] = purged.describe(note) or f"purged on {capture['purged_at'][:10]}"
-    capture["live"] = _live_of(capture_path(ctx, capture))
+    manifest = _manifest_of(capture_path(ctx, capture))
+    capture["live"] = manifest.get("live")
+    capture["clock"] = clock_evidence(manifest, clock_limit(ctx)) if manifest else None
     return capture
 
 
-def _live_of(folder: Path) -> dict | None:
-    """The manifest's `live` key (the recording of a live stream: when, how long, why it stopped), or None."""
+DEFAULT_CLOCK_SKEW_MINUTES = 2
+
+
+def clock_limit(ctx: Context) -> float:
+    """`[timestamp] max_clock_skew_minutes`: how far the server's clock may stand from ours unflagged."""
     try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("live")
-    except (OSError, ValueError, AttributeError):
-        return None
+        return float(ctx.settings.get("timestamp.max_clock_skew_minutes", DEFAULT_CLOCK_SKEW_MINUTES))
+    except (TypeError, ValueError):
+        return DEFAULT_CLOCK_SKEW_MINUTES
+
+
+def clock_evidence(manifest: dict, limit_minutes: float) -> dict:
+    """What a capture's manifest holds of the clocks it was made by: this machine's clock as read when it was
+    sealed (`machine_clock`: clock source, NTP), the page server's `Date` header and its difference from our
+    clock (the page's provenance), and whether that difference is over `limit_minutes` (`flagged`)."""
+    page = manifest.get("page") if isinstance(manifest.get("page"), dict) else {}
+    skew = page.get("clock_skew_seconds")
+    return {"machine": manifest.get("machine_clock"), "fixed": manifest.get("clock"),
+            "server_date": page.get("server_date"), "skew_seconds": skew, "limit_minutes": limit_minutes,
+            "flagged": skew is not None and abs(skew) > limit_minutes * 60}
+
+
+def clock_text(clock: dict | None) -> str:
+    """The clock evidence in one line, for `capture show` and the report."""
+    if not clock:
+        return "—"
+    machine = clock.get("machine") or {}
+    parts = []
+    if clock.get("fixed"):
+        parts.append(f"times {clock['fixed']}")
+    if machine.get("clocksource"):
+        parts.append(f"clock source {machine['clocksource']}")
+    if "ntp_synchronized" in machine:
+        parts.append("NTP-synchronised" if machine["ntp_synchronized"] else "NOT synchronised by NTP")
+    elif machine:
+        parts.append("NTP synchronisation could not be read")
+    if not machine:
+        parts.append("the machine's clock was not recorded")
+    if clock.get("server_date"):
+        skew = clock.get("skew_seconds")
+        parts.append(f"server's Date {clock['server_date']}" + ("" if skew is None else f", {skew:+.1f} s from ours"))
+        if clock.get("flagged"):
+            parts.append(f"OVER the {clock['limit_minutes']:g}-minute limit: one of the two clocks was wrong")
+    return "; ".join(parts)
+
+
+def _manifest_of(folder: Path) -> dict:
+    """The manifest as stored ({} when it cannot be read: `ohrt verify` says why)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def review_copy(capture: dict) -> str | None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ... import __version__
 from ...ground import signing, urls
 from .. import anchor
+from .. import capture as capture_stage
 from ...ground.times import duration_text
 from ...ground.context import Context
 from ...ground.render import Renderer
@@ -99,7 +100,7 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         },
         "task": _task(package, officer),
         "withheld": {k: len(v) for k, v in package.sensitive.items()},
-        "captures": [_capture(c, root, officer) for c in package.captures],
+        "captures": [_capture(c, root, officer, capture_stage.clock_limit(ctx)) for c in package.captures],
         "purged": [{"id": c["id"], "purged_at": c["purged_at"]} for c in package.purged],
         "review": _review(package.review, officer, review_stage) if package.review else None,
         "earlier_reviews": [{"id": r["id"], "reviewed_at": r["reviewed_at"], "officer": officer(r["officer"]),
@@ -140,8 +141,9 @@ def _task(package: "Package", officer) -> dict:
     }
 
 
-def _capture(capture: dict, root: Path, officer) -> dict:
+def _capture(capture: dict, root: Path, officer, clock_limit: float) -> dict:
     manifest = capture["manifest"]
+    clock = capture_stage.clock_evidence(manifest, clock_limit)
     folder = root / "captures" / capture["id"]
     files = [_file_row(f) for f in manifest.get("files", [])]
     by_officer = manifest.get("officer") or {}
@@ -159,6 +161,7 @@ def _capture(capture: dict, root: Path, officer) -> dict:
                     if by_officer else officer(capture["officer"])),
         "host": manifest.get("host"), "reason": manifest.get("reason"), "ingest": manifest.get("ingest"),
         "clock": manifest.get("clock"),
+        "clock_evidence": {"text": capture_stage.clock_text(clock), "flagged": clock["flagged"]},
         "tools": [{"name": k, "version": v} for k, v in sorted((manifest.get("tools") or {}).items())],
         "revisions": [{"at": r.get("at"), "officer": (r.get("officer") or {}).get("name"), "made": r.get("made"),
                        "tools": ", ".join(f"{k} {v}" for k, v in sorted((r.get("tools") or {}).items()))}
