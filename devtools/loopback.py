@@ -12,7 +12,9 @@ a handler of its own (which also receives POSTs) — over http, or https with a 
         site.route("/forever", Response(endless=True))
 
 `?kbps=N` on any file's URL sends its body at about N KiB/s, and with `line_mb_s` set every path under
-`/line/` is served at that rate, as over a real connection.
+`/line/` is served at that rate, as over a real connection. `site.hits` records every request (GET or
+HEAD) with its moment and headers, for tests of what a client sends and how often; a route's answer can
+be changed at any time by routing the path again.
 """
 
 from __future__ import annotations
@@ -51,6 +53,17 @@ class Response:
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
 
+@dataclass(frozen=True)
+class Hit:
+    """One request as the server saw it: `at` (time.monotonic() when it arrived), the method, the path
+    with its query, and the request's headers (names as sent)."""
+
+    at: float
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
 class _RequestHandler(http.server.SimpleHTTPRequestHandler):
     server: "_Server"
 
@@ -60,8 +73,13 @@ class _RequestHandler(http.server.SimpleHTTPRequestHandler):
     def _route(self):
         return self.server.routes.get(urlsplit(self.path).path)
 
+    def _hit(self) -> None:
+        # list.append is atomic: safe from the serving threads
+        self.server.hits.append(Hit(time.monotonic(), self.command, self.path, dict(self.headers.items())))
+
     def do_GET(self):
-        self.server.requests.append(self.path)  # list.append is atomic: safe from the serving threads
+        self._hit()
+        self.server.requests.append(self.path)
         route = self._route()
         if route is None:
             return super().do_GET()
@@ -80,6 +98,7 @@ class _RequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_error(405)
 
     def do_HEAD(self):
+        self._hit()
         route = self._route()
         if route is None:
             return super().do_HEAD()
@@ -202,6 +221,7 @@ class _Server(http.server.ThreadingHTTPServer):
         super().__init__(*args, **kwargs)
         self.routes: dict[str, Response | Handler] = {}
         self.requests: list[str] = []
+        self.hits: list[Hit] = []
         self.stopping = threading.Event()
         self.line_mb_s = line_mb_s
 
@@ -256,6 +276,11 @@ class Loopback:
     def requests(self) -> list[str]:
         """The paths asked for with GET, in order (for tests that count fetches)."""
         return self._server.requests
+
+    @property
+    def hits(self) -> list[Hit]:
+        """Every request (GET and HEAD), in order of arrival, with its moment and headers."""
+        return self._server.hits
 
     # --------------------------------------------------------------- publishing
 

@@ -26,6 +26,7 @@ SHIPPED = {
     "m009_referral_officer_text": "8d62382621ecd71418bb9a2b7e14315b4563b0d82453396b71498e02b566c672",
     "m010_exhibits": "901c22f668c47fddca04b336362a19afcd549cfeda77073fe2d8efa82862abb5",
     "m011_anchors": "162eff6bbc794471a4ec0c5d8c3613e4629d1ba06b130fd70a2053b42b8a96e8",
+    "m012_observations": "4fe6fe7b88707f1e9544325ec68bd197b98b5d5fe6c095cbdd55e081daa53065",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"

@@ -366,7 +366,8 @@ def test_list_and_show_json_keys(ohrt):
     rows = ohrt.json("refer", "list")
     assert [r["id"] for r in rows] == [a["id"], b["id"]]
     assert set(rows[0]) == {"id", "task_id", "kind", "appeal_of", "platform", "route", "status", "version",
-                            "drafted_by", "drafted_at", "qa_by", "sent_on", "platform_ref", "outcome", "outcome_on"}
+                            "drafted_by", "drafted_at", "qa_by", "sent_on", "platform_ref", "outcome", "outcome_on",
+                            "observed", "suggestion"}
     assert [r["id"] for r in ohrt.json("refer", "list", "--status", "approved")] == [b["id"]]
     assert [r["id"] for r in ohrt.json("refer", "list", "--task", first)] == [a["id"]]
     result = ohrt("refer", "list", "--status", "lost")
@@ -375,7 +376,8 @@ def test_list_and_show_json_keys(ohrt):
     assert {"id", "task_id", "review_id", "kind", "appeal_of", "platform", "route", "recipient", "status", "version",
             "drafted_by", "drafted_at", "draft_path", "draft_file", "draft_sha256", "files", "message_id", "qa",
             "qa_by", "qa_at", "sent_by", "sent_at", "sent_on", "sent_via", "platform_ref", "outcome", "outcome_on",
-            "outcome_note", "outcome_by", "outcome_at", "appeals"} <= set(shown)
+            "outcome_note", "outcome_by", "outcome_at", "outcome_observation", "appeals", "observations", "suggestion",
+            "reinstated"} <= set(shown)
     table = ohrt.ok("refer", "list").stdout
     assert a["id"] in table and "mailbox" in table
     assert "referral" in ohrt.ok("refer", "show", b["id"]).stdout

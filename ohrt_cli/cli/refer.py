@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import typer
 
-from ._common import (edit_text, fail, json_option, new_app, print_json, print_record, print_table, run,
+from ._common import (STATE, edit_text, fail, json_option, new_app, print_json, print_record, print_table, run,
                       wide_option)
 
 refer_app = new_app(
@@ -17,14 +18,15 @@ refer_app = new_app(
 
 LIST_COLUMNS = [("id", "Referral"), ("task_id", "Task"), ("kind", "Kind"), ("platform", "Platform"),
                 ("route", "Route"), ("status", "Status"), ("version", "v"), ("sent_on", "Sent"),
-                ("outcome_on", "Decided")]
+                ("outcome_on", "Decided"), ("seen", "Checked")]
 SHOW_FIELDS = [("id", "referral"), ("kind", "kind"), ("appeal_of", "appeal of"), ("task_id", "task"),
                ("review_id", "review"), ("platform", "platform"), ("route", "route"), ("recipient", "to"),
                ("status", "status"), ("version", "version"), ("drafted_by", "drafted by"),
                ("drafted_at", "drafted at"), ("draft_file", "draft"), ("message_id", "message id"),
                ("qa_by", "QA by"), ("qa_at", "QA at"), ("sent_on", "sent on"), ("sent_via", "sent via"),
                ("platform_ref", "platform ref"), ("outcome", "outcome"), ("outcome_on", "decided on"),
-               ("outcome_note", "note"), ("appeals", "appeals"), ("purged", "purged")]
+               ("outcome_note", "note"), ("outcome_observation", "observation"), ("appeals", "appeals"),
+               ("purged", "purged"), ("seen", "last check")]
 NEXT = {
     "drafted": "next: a sergeant who did not draft it checks it: ohrt refer qa {id} --approve (or --return --note …)",
     "returned": "next: mend it and draft again: ohrt refer draft {task} --edit (or --summary TEXT), or review "
@@ -160,9 +162,13 @@ def refer_outcome(
     on: Optional[str] = typer.Option(None, "--on", help="Date of the platform's decision, YYYY-MM-DD (default: "
                                      "today)."),
     note: Optional[str] = typer.Option(None, "--note", help="What the platform said."),
+    observed_on: Optional[str] = typer.Option(None, "--observed-on", help="With --removed, when the platform never "
+                                              "said: the day `ohrt refer check` saw the content gone, YYYY-MM-DD "
+                                              "(as `refer show` suggests)."),
     as_json: bool = json_option("Print the referral as JSON."),
 ) -> None:
     """Record the platform's decision (SOP 10.6). A removal of musical content goes into the Domain library.
+    A removal the platform never announced is recorded from the check's observation with --observed-on.
 
     Example: ohrt refer outcome R-2026-000001 --removed --on 2026-11-05
     """
@@ -170,7 +176,8 @@ def refer_outcome(
 
     if removed is None:
         fail("say --removed or --not-removed.")
-    referral = run(lambda ctx: record_outcome(ctx, referral_id, removed=removed, on=on, note=note))
+    referral = run(lambda ctx: record_outcome(ctx, referral_id, removed=removed, on=on, note=note,
+                                              observed_on=observed_on))
     if as_json:
         print_json(referral)
         return
@@ -229,8 +236,22 @@ def refer_list(
     """
     from ..stages.refer import list_referrals
 
+    from ..stages.refer import seen_text
+
     rows = run(lambda ctx: list_referrals(ctx, status=status, task_id=task_id))
-    print_json(rows) if as_json else print_table(rows, LIST_COLUMNS, empty="no referrals", drop=("route", "kind", "version"))
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["seen"] = seen_text(row["observed"])
+    print_table(rows, LIST_COLUMNS, empty="no referrals", drop=("route", "kind", "version"))
+    for row in rows:
+        if row["suggestion"]:
+            typer.echo(f"{row['id']}: the check saw it gone ({row['observed']['message']}): confirm with "
+                       f"{row['suggestion']}")
+        elif row["observed"] and row["observed"]["reinstated"]:
+            typer.echo(f"{row['id']}: available again after its removal ({row['observed']['observed_at'][:10]}): "
+                       "refer it again or appeal (SOP 10.7)")
 
 
 @refer_app.command("show")
@@ -245,16 +266,116 @@ def refer_show(
     """
     from ..stages.refer import get_referral
 
+    from ..stages.refer import seen_text
+
     referral = run(lambda ctx: get_referral(ctx, referral_id))
     if as_json:
         print_json(referral)
         return
     if referral["purged"] and not referral["files"]:
         referral = {**referral, "draft_file": "deleted by the purge"}  # the drafts went with the material
+    referral["seen"] = seen_text(referral["observations"][0] if referral["observations"] else None)
     print_record(referral, SHOW_FIELDS)
     for check in referral["qa"]:
         typer.echo(f"  QA v{check['version']}: {check['verdict']} by {check['officer']} at {check['at']}"
                    + (f" — {check['note']}" if check["note"] else ""))
+    print_observations(referral["observations"])
+    if referral["suggestion"]:
+        typer.echo(f"the check saw it gone on {referral['suggestion']['observed_on']}: if the platform removed it, "
+                   f"confirm with: {referral['suggestion']['command']}")
+    elif referral["reinstated"]:
+        typer.echo("available again after its removal: refer it again or appeal (SOP 10.7)")
+
+
+SHOWN_OBSERVATIONS = 10
+
+
+def print_observations(observations: list[dict]) -> None:
+    """The latest observations, one a line: when, what was seen, the status and the platform's words."""
+    if not observations:
+        return
+    typer.echo(f"observations ({len(observations)}, newest first; `--json` for all):")
+    for seen in observations[:SHOWN_OBSERVATIONS]:
+        what = seen["result"] + (" (reinstated)" if seen["reinstated"] else "")
+        status = f"HTTP {seen['http_status']}" if seen["http_status"] else "no answer"
+        words = f": {seen['message']}" if seen["message"] else ""
+        typer.echo(f"  {seen['observed_at']}  {what}, {status}{words}")
+
+
+@refer_app.command("check")
+def refer_check(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be looked at; ask nothing."),
+    as_json: bool = json_option("Print the run's summary as JSON."),
+) -> None:
+    """Look at referred content without downloading it, and record what is seen: every sent referral
+    awaiting a decision, every removal still within retention (a reinstatement), every known re-upload of
+    a library item. Each URL is `available`, `gone` (with the platform's words) or `unreachable`. Made
+    for cron: a per-host rate limit and a time budget ([check] in config.toml), one run at a time.
+
+    Example: ohrt refer check --dry-run
+    """
+    import sys
+    import time
+
+    from ..stages.refer import check
+
+    shown = {"at": time.monotonic()}
+
+    def progress(done: int, total: int, counts: dict) -> None:
+        if sys.stderr.isatty() and (time.monotonic() - shown["at"] > 2 or done == total):
+            shown["at"] = time.monotonic()
+            typer.echo(f"\rlooked at {done:,} of {total:,}: {counts['gone']} gone, {counts['unreachable']} "
+                       "unreachable", nl=done == total, err=True)
+
+    def work(ctx):
+        if not (STATE.officer or os.environ.get("OHRT_OFFICER")):
+            ctx.officer = ctx.officer_claim = None  # a scheduled run: nobody at the keyboard
+        else:
+            ctx.actor()
+        return check(ctx, dry_run=dry_run, progress=progress)
+
+    summary = run(work)
+    if as_json:
+        print_json(summary)
+    elif dry_run:
+        _print_dry_run(summary)
+    else:
+        _print_check(summary)
+
+
+def _print_dry_run(summary: dict) -> None:
+    rows = summary["would_check"]
+    for row in rows:
+        row["what"] = row["referral_id"] or row["item_id"] or ""
+        row["last"] = f"{row['last_result']} {row['last_observed'][:10]}" if row["last_observed"] else "never"
+    print_table(rows, [("purpose", "Why"), ("what", "Referral/item"), ("task_id", "Task"), ("host", "Host"),
+                       ("last", "Last seen")], empty="nothing to look at")
+    limits = summary["limits"]
+    typer.echo(f"would look at {len(rows)} URL(s) on {summary['hosts']} host(s), at most one request every "
+               f"{limits['per_host_interval_seconds']:g} s per host, for at most {limits['time_budget_seconds']:g} s")
+
+
+def _print_check(summary: dict) -> None:
+    for run_id in summary["interrupted_runs"]:
+        typer.echo(f"check {run_id} was cut short: its observations are kept and now audited")
+    for hint in summary["suggestions"]:
+        if hint:
+            typer.echo(f"gone: {hint['referral_id']} ({hint['message']}): confirm with {hint['command']}")
+    for task_id in summary["reinstatements"]:
+        typer.echo(f"reinstated: {task_id} is available again after its removal: refer it again or appeal "
+                   "(SOP 10.7)")
+    left = summary["skipped"]
+    if left:
+        budget = sum(1 for s in left if s["reason"] == "budget")
+        hosts = sorted({s["host"] for s in left if s["reason"] == "host"})
+        parts = ([f"{budget} when the time budget was spent"] if budget else []) + (
+            [f"{len(left) - budget} on {', '.join(hosts)} (unreachable {summary['limits']['host_failures']} times in "
+             "a row)"] if hosts else [])
+        typer.echo(f"left for the next run: {'; '.join(parts)}")
+    typer.echo(f"check {summary['run']}: looked at {summary['checked']} of {summary['targets']} URL(s) on "
+               f"{summary['hosts']} host(s) in {summary['seconds']:g} s: {summary['available']} available, "
+               f"{summary['gone']} gone, {summary['unreachable']} unreachable, {summary['reinstated']} reinstated "
+               f"(by {summary['by']}; audit entry {summary['audit_seq']})")
 
 
 @refer_app.command("routes")

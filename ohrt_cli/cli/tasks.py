@@ -114,17 +114,37 @@ def task_list(
 @task_app.command("show")
 def task_show(task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
               wide: bool = wide_option(), as_json: bool = json_option()) -> None:
-    """Show one task with its incident references and linked subjects.
+    """Show one task with its incident references and linked subjects, and what `ohrt refer check` saw
+    of its content.
 
     Example: ohrt task show T-2026-000001
     """
     from ..stages.intake import get_task
+    from ..stages.refer import reinstatement, suggestion, task_observations
+    from .refer import print_observations
 
-    task = run(lambda ctx: get_task(ctx, task_id))
+    def work(ctx):
+        task = get_task(ctx, task_id)
+        task["observations"] = task_observations(ctx, task["id"])
+        latest = (task["observations"] or [{}])[0]
+        hint = suggestion(ctx, latest["referral_id"]) if latest.get("referral_id") else None
+        task["suggestion"] = hint["command"] if hint else None
+        task["reinstated"] = reinstatement(ctx, task["id"]) is not None
+        return task
+
+    task = run(work)
     if as_json:
         print_json(task)
-    else:
-        print_record(task)
+        return
+    observations = task.pop("observations")
+    suggested = task.pop("suggestion")
+    reinstated = task.pop("reinstated")
+    print_record(task)
+    print_observations(observations)
+    if suggested:
+        typer.echo(f"the check saw it gone: if the platform removed it, confirm with: {suggested}")
+    elif reinstated:
+        typer.echo("available again after its removal: refer it again or appeal (SOP 10.7)")
 
 
 def register(app: typer.Typer) -> None:

@@ -576,3 +576,51 @@ def m011_anchors(db):
     }, pk=("anchor_id", "position"), foreign_keys=[("anchor_id", "anchors", "id")])
     db["anchor_items"].create_index(["kind", "object_id"])
     db["anchor_items"].create_index(["digest"])
+
+
+@migration
+def m012_observations(db):
+    # `ohrt refer check` (SOP 10.6 follow-up): one row per run, and one per URL looked at in it. An
+    # observation is not a decision: the officer records the platform's decision, and may point at the
+    # observation that saw the content gone (referrals.outcome_observation). A run's rows are written in
+    # batches as it goes; its audit entry (one per run) is written at its end, or by the next run for a
+    # run cut short (state 'running' while no check holds the lock).
+    db["check_runs"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "by": str,
+            "state": str,        # running | done | interrupted
+            "targets": int,
+            "detail": str,       # JSON: counts, limits, skipped
+            "audit_seq": int,
+        },
+        pk="id",
+    )
+    db["observations"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "observed_at": str,
+            "url": str,
+            "host": str,
+            "platform": str,
+            "purpose": str,      # awaiting (a sent referral) | removed (a removal, for reinstatement) | reupload
+            "task_id": str,
+            "referral_id": str,
+            "item_id": str,
+            "result": str,       # available | gone | unreachable
+            "http_status": int,
+            "message": str,      # the platform's words when gone; the failure when unreachable
+            "evidence": str,     # JSON: via, final_url, content_type, matched, extractor, title, error…
+            "reinstated": int,   # 1: available again after a removal
+        },
+        pk="id",
+        foreign_keys=[("run_id", "check_runs", "id")],
+    )
+    db["observations"].create_index(["task_id", "id"])
+    db["observations"].create_index(["referral_id", "id"])
+    db["observations"].create_index(["url", "id"])
+    db["observations"].create_index(["run_id"])
+    db["referrals"].add_column("outcome_observation", int)

@@ -143,6 +143,11 @@ def _yt_dlp():
     return yt_dlp
 
 
+def yt_dlp_module():
+    """The yt_dlp package, imported on first use (for a look at metadata elsewhere in ground)."""
+    return _yt_dlp()
+
+
 # ----------------------------------------------------------------------------------------- download
 
 @dataclass

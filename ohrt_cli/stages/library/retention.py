@@ -441,6 +441,8 @@ def _erase_task(ctx: Context, unit: Unit) -> None:
         ctx.db.execute(f"DELETE FROM {table} WHERE task_id = ?", [task_id])
     ctx.db.execute("UPDATE tasks SET title = NULL, rationale = NULL, url = '', canonical_url = '' WHERE id = ?",
                    [task_id])
+    # what `ohrt refer check` saw stays as results and dates (the report's figures), without the address
+    ctx.db.execute("UPDATE observations SET url = NULL, evidence = NULL WHERE task_id = ?", [task_id])
     status = ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
     if status != "closed":
         tasks.set_status(ctx, task_id, "closed", "task.close", reason="retention ended: material purged",

@@ -17,7 +17,8 @@ platform is told is built by `disclosure.platform_context` (SOP 6.4).
 
 `routes.py` says how each platform is reached; `drafting.py` drafts from the templates and reads referrals
 back; `sending.py` carries a draft through QA, sending and the platform's decision; `intel.py` makes the
-Connect record. Other stages and the CLI use the names below.
+Connect record; `checking.py` looks at referred content on a schedule and records what it sees
+(observations: not decisions). Other stages and the CLI use the names below.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from .routes import EMAIL_ROUTES, KINDS, ROUTES, STATUSES, list_routes, route_fo
 from .drafting import draft_appeal, draft_referral, get_referral, list_referrals, officer_text, platform_renderer
 from .sending import close_task, mark_sent, qa_referral, record_outcome
 from .intel import intel_record, intel_renderer
+from .checking import check, latest_observations, reinstatement, seen_text, suggestion, task_observations
 
-__all__ = ["EMAIL_ROUTES", "KINDS", "ROUTES", "STATUSES", "close_task", "draft_appeal", "draft_referral",
-           "get_referral", "intel_record", "intel_renderer", "list_referrals", "list_routes", "mark_sent", "officer_text",
-           "platform_renderer", "qa_referral", "record_outcome", "route_for", "shipped_routes"]
+__all__ = ["EMAIL_ROUTES", "KINDS", "ROUTES", "STATUSES", "check", "close_task", "draft_appeal", "draft_referral",
+           "get_referral", "intel_record", "intel_renderer", "latest_observations", "list_referrals", "list_routes",
+           "mark_sent", "officer_text", "platform_renderer", "qa_referral", "record_outcome", "reinstatement",
+           "route_for", "seen_text", "shipped_routes", "suggestion", "task_observations"]

@@ -19,6 +19,7 @@ from ...ground.layout import referral_folder
 from ...ground.render import Renderer
 from ...ground.times import iso
 from .. import disclosure, intake as tasks
+from . import checking
 from .routes import EMAIL_ROUTES, LIST_COLUMNS, REDRAFTABLE, STATUSES, route_for
 
 
@@ -41,6 +42,9 @@ def get_referral(ctx: Context, referral_id: str) -> dict:
     row["files"] = sorted(str(p) for p in folder.iterdir()) if folder and folder.is_dir() else []
     row["draft_file"] = str(ctx.home / row["draft_path"]) if row["draft_path"] else None
     row["purged"] = purged.describe(purged.of_task(ctx.db, row["task_id"]))
+    row["observations"] = checking.referral_observations(ctx, row["id"])
+    row["suggestion"] = checking.suggestion(ctx, row["id"])
+    row["reinstated"] = bool(row["observations"] and row["observations"][0]["reinstated"])
     return row
 
 
@@ -57,7 +61,7 @@ def list_referrals(ctx: Context, *, status: str | None = None, task_id: str | No
         params.append(task_id.strip().upper())
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return [dict(r) for r in ctx.db.query(sql + " ORDER BY id", params)]
+    return checking.with_observations(ctx, [dict(r) for r in ctx.db.query(sql + " ORDER BY id", params)])
 
 
 def task_referrals(ctx: Context, task_id: str) -> list[dict]:

@@ -11,6 +11,7 @@ from ...ground.errors import Failure, InputError, NotAllowed, StateError
 from ...ground.times import iso, parse_date
 from .. import intake as tasks
 from ..library import items as library
+from .checking import observation_on
 from .drafting import get_referral, intact_draft, open_task_id, referral_row, task_referrals
 from .routes import EMAIL_ROUTES, ROUTES
 
@@ -172,14 +173,29 @@ def _smtp_plan(ctx: Context, row: dict) -> mail.Relay:
 
 
 def record_outcome(ctx: Context, referral_id: str, *, removed: bool, on: str | None = None,
-                   note: str | None = None) -> dict:
+                   note: str | None = None, observed_on: str | None = None) -> dict:
     """Record the platform's decision (SOP 10.6): removed (10.6.1) or not removed (10.6.2). A removal is
-    offered to the Domain library (10.8) in the same transaction."""
+    offered to the Domain library (10.8) in the same transaction. `observed_on` records a removal the
+    platform never announced, on the day `ohrt refer check` first saw the content gone: it must name a
+    day with such an observation, which the referral then points at (its decision date is that day)."""
     officer = ctx.actor()
     row = referral_row(ctx, referral_id)
     if row["status"] != "sent":
         raise StateError(f"{row['id']} is {row['status']}: a platform's decision can be recorded only for a referral "
                          "marked sent (`ohrt refer sent`).")
+    observation = None
+    if observed_on is not None:
+        if on is not None:
+            raise InputError("give --on (the platform's decision date) or --observed-on (the day the check saw it "
+                             "gone), not both.")
+        if not removed:
+            raise InputError("--observed-on records a removal seen by `ohrt refer check`: use it with --removed.")
+        seen_on = parse_date(observed_on, "observation date", today=ctx.today())
+        observation = observation_on(ctx, row["id"], seen_on)
+        if observation is None:
+            raise InputError(f"no check saw {row['id']}'s content gone on {seen_on}: see its observations with "
+                             f"`ohrt refer show {row['id']}`, or give the platform's decision date with --on.")
+        on = seen_on.isoformat()
     decided_on = parse_date(on or ctx.today().isoformat(), "decision date", today=ctx.today())
     if decided_on.isoformat() < row["sent_on"]:
         raise InputError(f"decision date {decided_on} is before the referral was sent ({row['sent_on']}): check --on.")
@@ -190,9 +206,12 @@ def record_outcome(ctx: Context, referral_id: str, *, removed: bool, on: str | N
             raise StateError(f"{row['id']} changed meanwhile: check it with `ohrt refer show {row['id']}`.")
         ctx.db["referrals"].update(row["id"], {
             "status": outcome, "outcome": outcome, "outcome_on": decided_on.isoformat(),
-            "outcome_note": (note or "").strip() or None, "outcome_by": officer.number, "outcome_at": iso(ctx.now())})
-        audit.record(ctx, "referral.outcome", "referral", row["id"],
-                     detail={"task": row["task_id"], "outcome": outcome, "on": decided_on.isoformat()})
+            "outcome_note": (note or "").strip() or None, "outcome_by": officer.number, "outcome_at": iso(ctx.now()),
+            "outcome_observation": observation["id"] if observation else None})
+        detail = {"task": row["task_id"], "outcome": outcome, "on": decided_on.isoformat()}
+        if observation:
+            detail["observation"] = observation["id"]
+        audit.record(ctx, "referral.outcome", "referral", row["id"], detail=detail)
         tasks.set_status(ctx, row["task_id"], outcome, "task.status", detail={"referral": row["id"]})
         if removed:
             library_item = library.on_removal(ctx, row["id"])
