@@ -209,7 +209,8 @@ def test_json_has_stable_keys(home):
     assert data["period"] == {"start": "2026-07-01", "end": "2026-09-30"} and data["previous_quarter"] == "2026Q2"
     assert {tuple(f) for f in data["figures"]} == {("section", "id", "title", "unit", "this_quarter",
                                                    "previous_quarter", "breakdowns")}
-    assert [s["id"] for s in data["sections"]] == ["demand", "work", "results", "timeliness", "library", "assurance"]
+    assert [s["id"] for s in data["sections"]] == ["demand", "work", "results", "timeliness", "library", "assurance",
+                                                   "action"]
 
 
 def test_html_embeds_its_charts_and_needs_no_network(home):

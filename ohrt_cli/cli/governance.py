@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_record, print_table, run, wide_option
+from ._common import fail, json_option, new_app, print_json, print_record, print_table, run, wide_option
 
 dip_app = new_app("Dip sampling: 5% of each quarter's deployments, drawn reproducibly and checked by a "
                   "supervisor (SOP 7.5).\n\nExample: ohrt dip-sample draw --quarter 2026Q3")
@@ -136,15 +136,21 @@ def report(
     fmt: Optional[str] = typer.Option(None, "--format", help="html, md, csv or json (default: from the --out "
                                       "suffix, else md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically); default: print it."),
+    as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
 ) -> None:
-    """The quarterly report (SOP 7.2): demand, work, results, timeliness, the library and the dip sample,
-    each figure beside the previous quarter's. Anonymised for sharing (6.5): no names, URLs, titles,
-    channels or subjects, small counts shown as <5. Producing it is audited.
+    """The quarterly report (SOP 7.2): demand, work, results, timeliness, the library, the dip sample and
+    platform action (time to removal, share removed, reinstatements), each figure beside the previous
+    quarter's. Anonymised for sharing (6.5): no names, URLs, titles, channels or subjects, small counts
+    shown as <5. Producing it is audited.
 
     Example: ohrt report --quarter 2026Q3 --format html --out ohrt-2026Q3.html
     """
     from ..stages.governance.dip_sample import produce_report
 
+    if as_json:
+        if fmt not in (None, "json"):
+            fail(f"--json and --format {fmt} disagree: give one of them.")
+        fmt = "json"
     result = run(lambda ctx: produce_report(ctx, quarter, fmt, out))
     if result["file"]:
         typer.echo(f"wrote the {result['quarter']} report ({result['format']}, {result['bytes']:,} bytes) to "

@@ -9,6 +9,7 @@ on too few cases. `governance.build_report` assembles the result; nothing here r
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -138,10 +139,12 @@ class Rate:
 
 @dataclasses.dataclass
 class Stat:
-    """A summary (median, 90th percentile, mean) of per-case values; withheld below the threshold."""
+    """A summary (median, 90th percentile, mean) of per-case values, overall and per breakdown key; each
+    withheld below the threshold."""
 
     values: list[float]
     kind: str  # median | p90 | mean
+    breakdowns: dict[str, dict[str, list[float]]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +167,8 @@ SECTIONS = [
     ("timeliness", "Timeliness", "days between the steps, median and 90th percentile"),
     ("library", "Domain library", "removed musical content kept 12 months (SOP 10.8)"),
     ("assurance", "Assurance", "the quarter's dip sample (SOP 7.5)"),
+    ("action", "Platform action", "did the platforms act: removals decided or seen by `ohrt refer check`, and "
+     "content that came back (SOP 10.6)"),
 ]
 
 SELF_TASKED = "self-tasked (8.5)"
@@ -360,6 +365,47 @@ class Period:
     def dip_quality(self) -> Stat:
         return Stat([q for _, q, _ in self.measure("_dip_results")], "mean")
 
+    # platform action (10.6, `ohrt refer check`): a referral's content is removed on the earlier of the
+    # platform's decision to remove and the first day a check saw it gone after it was sent.
+
+    def _removals(self) -> list[tuple[str, str, str | None]]:
+        """(platform, sent_on, removed_on or None) of every referral (not appeal) sent before the quarter's end."""
+        return self.db.execute(
+            "SELECT r.platform, r.sent_on, NULLIF(MIN("
+            "COALESCE(CASE WHEN r.outcome = 'removed' THEN r.outcome_on END, '9999-12-31'), "
+            "COALESCE((SELECT MIN(substr(o.observed_at, 1, 10)) FROM observations o WHERE o.referral_id = r.id "
+            "AND o.result = 'gone' AND substr(o.observed_at, 1, 10) >= r.sent_on), '9999-12-31')), '9999-12-31') "
+            "FROM referrals r WHERE r.kind = 'referral' AND r.sent_on IS NOT NULL AND r.sent_on < ?",
+            [self.q.hi]).fetchall()
+
+    def time_to_removal(self) -> dict[str, list[float]]:
+        """{platform: [days from sent to removed]} for the referrals whose content was removed in the quarter."""
+        by: dict[str, list[float]] = {}
+        for platform, sent_on, removed_on in self.measure("_removals"):
+            if removed_on and self.q.lo <= removed_on < self.q.hi:
+                days = (dt.date.fromisoformat(removed_on) - dt.date.fromisoformat(sent_on)).days
+                by.setdefault(str(platform), []).append(float(days))
+        return by
+
+    def removed_share(self) -> Rate:
+        """Of the referrals sent in the quarter, how many had their content removed by its end."""
+        by: dict[str, tuple[int, int]] = {}
+        for platform, sent_on, removed_on in self.measure("_removals"):
+            if self.q.lo <= sent_on < self.q.hi:
+                part, whole = by.get(str(platform), (0, 0))
+                by[str(platform)] = (part + int(bool(removed_on) and removed_on < self.q.hi), whole + 1)
+        return Rate(sum(p for p, _ in by.values()), sum(w for _, w in by.values()), {"platform": by})
+
+    def reinstatements(self) -> Count:
+        """Content seen available again after its removal: each time a task's observations turn to
+        reinstated (an unreachable look is no turn), in the quarter that happened."""
+        by = self._by(
+            "SELECT platform, COUNT(*) FROM (SELECT platform, observed_at, reinstated, LAG(reinstated, 1, 0) OVER "
+            "(PARTITION BY task_id ORDER BY id) AS before FROM observations WHERE result != 'unreachable' AND "
+            "task_id IS NOT NULL) WHERE reinstated = 1 AND before = 0 AND observed_at >= ? AND observed_at < ? "
+            "GROUP BY platform")
+        return Count(sum(by.values()), {"platform": by})
+
 
 
 
@@ -394,16 +440,36 @@ FIGURES: list[Spec] = [
     Spec("assurance", "dip_accurate", "Data recorded accurately", "percent", "dip_accurate"),
     Spec("assurance", "dip_compliant", "Compliant with the SOP", "percent", "dip_compliant"),
     Spec("assurance", "dip_quality", "Mean quality of review (1–5)", "score", "dip_quality"),
+    Spec("action", "time_to_removal_cases", "Referral sent to content removed: cases", "count", "time_to_removal",
+         "cases"),
+    Spec("action", "time_to_removal_median", "Referral sent to content removed: median", "days", "time_to_removal",
+         "median"),
+    Spec("action", "time_to_removal_p90", "Referral sent to content removed: 90th percentile", "days",
+         "time_to_removal", "p90"),
+    Spec("action", "removed_share", "Referrals sent whose content was removed by the quarter's end", "percent",
+         "removed_share"),
+    Spec("action", "reinstatements", "Removed content seen available again", "count", "reinstatements"),
 ]
 
 
 def _raw(spec: Spec, period: "Period") -> Any:
     value = period.measure(spec.measure)
+    if isinstance(value, dict):  # durations by platform
+        return _by_platform(value, spec.stat)
     if spec.stat == "cases":
         return Count(len(value))
     if spec.stat:
         return Stat(value, spec.stat)
     return value
+
+
+def _by_platform(values: dict[str, list[float]], stat: str | None) -> Any:
+    """A duration figure measured per platform ({platform: [days]}): its cases, or its summary, overall and
+    per platform."""
+    every = [v for per in values.values() for v in per]
+    if stat == "cases":
+        return Count(len(every), {"platform": {key: len(per) for key, per in values.items()}})
+    return Stat(every, stat or "median", {"platform": dict(values)})
 
 
 # A breakdown key that names something sensitive (a platform given as a site's host name, a unit named
@@ -419,7 +485,7 @@ OTHER_PLATFORM = "other"
 def _fold(raw: Any, withhold: Callable[[str], bool] | None) -> Any:
     """`raw` with platforms outside the catalogue merged into OTHER_PLATFORM and the breakdown keys
     `withhold` refuses merged into WITHHELD, before anything is published."""
-    if not isinstance(raw, (Count, Rate)):
+    if not isinstance(raw, (Count, Rate, Stat)):
         return raw
     folded: dict[str, dict] = {}
     for by, cells in raw.breakdowns.items():
@@ -432,6 +498,8 @@ def _fold(raw: Any, withhold: Callable[[str], bool] | None) -> Any:
                 out[key] = value
             elif isinstance(value, tuple):
                 out[key] = (out[key][0] + value[0], out[key][1] + value[1])
+            elif isinstance(value, list):
+                out[key] = out[key] + value
             else:
                 out[key] += value
         folded[by] = out
@@ -455,12 +523,19 @@ def _publish(raw: Any, threshold: int) -> tuple[Any, dict[str, dict[str, Any]]]:
             by: {key: publish_rate(p, w, threshold) for key, (p, w) in cells.items()}
             for by, cells in raw.breakdowns.items()}
     if isinstance(raw, Stat):
-        if len(raw.values) < threshold or not raw.values:
-            return None, {}
-        if raw.kind == "mean":
-            return round(sum(raw.values) / len(raw.values), 2), {}
-        return round(percentile(raw.values, 0.5 if raw.kind == "median" else 0.9), 1), {}
+        return publish_stat(raw.values, raw.kind, threshold), {
+            by: {key: publish_stat(values, raw.kind, threshold) for key, values in cells.items()}
+            for by, cells in raw.breakdowns.items()}
     raise TypeError(raw)
+
+
+def publish_stat(values: list[float], kind: str, threshold: int) -> float | None:
+    """A median, 90th percentile or mean, withheld (None) unless it rests on at least `threshold` cases."""
+    if len(values) < threshold or not values:
+        return None
+    if kind == "mean":
+        return round(sum(values) / len(values), 2)
+    return round(percentile(values, 0.5 if kind == "median" else 0.9), 1)
 
 
 def _order_value(value: Any, threshold: int) -> float:

@@ -287,9 +287,9 @@ def _flush(ctx: Context, run: _Run) -> None:
 def _was_removed(ctx: Context, row: dict) -> bool:
     if row["purpose"] == "removed":
         return True
-    last = ctx.db.execute("SELECT result FROM observations WHERE url = ? AND result != 'unreachable' "
+    last = ctx.db.execute("SELECT result, reinstated FROM observations WHERE url = ? AND result != 'unreachable' "
                           "ORDER BY id DESC LIMIT 1", [row["url"]]).fetchone()
-    return bool(last and last[0] == status_check.GONE)
+    return bool(last and (last[0] == status_check.GONE or last[1]))  # seen gone, or already back since
 
 
 def _finish(ctx: Context, run: _Run, outcome: polite.Outcome, skipped: list[dict]) -> dict:
