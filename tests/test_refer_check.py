@@ -255,3 +255,12 @@ def test_the_time_budget_leaves_the_rest_for_the_next_run(ohrt, platform_site):
     second = check(ohrt)
     looked = {o["url"] for o in rows(ohrt, "SELECT url FROM observations")}
     assert len(looked) == min(4, first["checked"] + second["checked"])  # the next run starts with those left
+
+
+def test_config_check_knows_the_check_keys(ohrt):
+    fast(ohrt, host_failures=3, metadata=True)
+    assert ohrt.ok("config", "check").stdout.strip().endswith("is usable")
+    fast(ohrt, metadata="yes")
+    result = ohrt("config", "check", "--json")
+    problems = [f for f in json.loads(result.stdout)["findings"] if f["level"] == "error"]
+    assert [f["where"] for f in problems] == ["[check] metadata"]

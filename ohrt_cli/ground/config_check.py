@@ -35,6 +35,11 @@ def _positive(value: Any) -> str | None:
         "must be a positive number"
 
 
+def _not_negative(value: Any) -> str | None:
+    return None if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else \
+        "must be a number, 0 or more"
+
+
 def _flag(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
@@ -65,6 +70,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "smtp": {"host": _text, "port": _whole(1, 65535), "starttls": _flag, "username": _text, "password_env": _text,
              "timeout": _positive},
     "export": {"marking": _text},
+    "check": {"per_host_interval_seconds": _not_negative, "time_budget_seconds": _positive,
+              "timeout_seconds": _positive, "workers": _whole(1, 64), "host_failures": _whole(1), "metadata": _flag},
     "timestamp": {"url": lambda v: _text(v) or (None if re.match(r"https?://", v) else "must be an http(s) URL"),
                   "ca_file": _text, "timeout_seconds": _positive, "max_clock_skew_minutes": _positive},
 }
