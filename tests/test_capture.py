@@ -208,16 +208,6 @@ def test_page_without_media_fails_and_leaves_nothing_when_no_browser_can_keep_th
     nothing_kept(ohrt)
 
 
-def test_a_page_with_several_videos_is_refused_as_not_one_piece_of_content(ohrt, site, make_clip):
-    site.put("clips/one.mp4", make_clip("one", seconds=2))
-    site.put("clips/two.mp4", make_clip("two", seconds=2, freq=880))
-    url = site.put("pages/two.html", '<html><head><title>Two</title></head><body><video src="../clips/one.mp4">'
-                   '</video><video src="../clips/two.mp4"></video></body></html>')
-    result = ohrt("capture", url, *REASON)
-    assert result.exit_code == 1 and "holds 2 items" in result.stderr
-    nothing_kept(ohrt)
-
-
 def test_malformed_url_is_refused_as_bad_input(ohrt):
     result = ohrt("capture", "javascript:alert(1)", *REASON)
     assert result.exit_code == 2 and result.stderr.startswith("error:")

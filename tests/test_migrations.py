@@ -27,6 +27,7 @@ SHIPPED = {
     "m010_exhibits": "901c22f668c47fddca04b336362a19afcd549cfeda77073fe2d8efa82862abb5",
     "m011_anchors": "162eff6bbc794471a4ec0c5d8c3613e4629d1ba06b130fd70a2053b42b8a96e8",
     "m012_observations": "4fe6fe7b88707f1e9544325ec68bd197b98b5d5fe6c095cbdd55e081daa53065",
+    "m013_capture_items": "646520240aee4335ac6d8cbdc6e8bb7ae3f3fd110032783f5c1948bbce5fb5a8",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"

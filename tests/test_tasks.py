@@ -55,6 +55,8 @@ def test_task_add_json_prints_the_whole_record(ohrt):
     ("https://redd.it/abc", "reddit", "https://redd.it/abc"),
     ("https://www.tiktok.com/@user/video/7234567890?is_from_webapp=1&sender_device=pc", "tiktok", "https://www.tiktok.com/@user/video/7234567890"),
     ("https://vm.tiktok.com/ZMabc/", "tiktok", "https://www.tiktok.com/ZMabc"),
+    # a photo post (a slideshow) is one post whether linked as /photo/ or /video/
+    ("https://www.tiktok.com/@user/photo/7234567891?is_from_webapp=1", "tiktok", "https://www.tiktok.com/@user/video/7234567891"),
 ])
 def test_each_platform_url_form_is_recognised_and_canonicalised(ohrt, url, platform, canonical):
     task = ohrt.json("task", "add", "--url", url, *TASK_ARGS)

@@ -18,6 +18,8 @@ capture_app = new_app(
 
 CAPTURE_COLUMNS = [("id", "Capture"), ("task_id", "Task"), ("status", "Status"), ("media_kind", "Kind"),
                    ("title", "Title"), ("started_at", "Started (UTC)"), ("officer", "Officer")]
+ITEM_COLUMNS = [("item", "Item"), ("kind", "Kind"), ("duration", "Seconds"), ("path", "Original"),
+                ("source_url", "From")]
 FILE_COLUMNS = [("path", "File"), ("role", "Role"), ("bytes", "Bytes"), ("sha256", "sha256"), ("status", "Status"),
                 ("error", "Error")]
 
@@ -123,8 +125,12 @@ def _batch(path: Path, reason: Optional[str], derive: bool, display: "_Display",
 def _print_result(result: dict) -> None:
     how = "new self-tasked task" if result["task_created"] else "task"
     typer.echo(f"{result['id']} captured for {how} {result['task_id']}: {result['title'] or result['requested_url']}")
-    for entry in result["files"]:
-        if entry["role"] == "original":
+    originals = [entry for entry in result["files"] if entry["role"] == "original"]
+    for entry in originals:
+        if len(originals) > 1:
+            typer.echo(f"  item {entry['item']} ({entry.get('kind') or 'media'}): {entry['path']} "
+                       f"({entry['bytes']:,} bytes, sha256 {entry['sha256']})")
+        elif entry["status"] == "ok":
             typer.echo(f"  original: {entry['path']} ({entry['bytes']:,} bytes, sha256 {entry['sha256']})")
     if result.get("live"):
         typer.echo(f"  {live_line(result)}")
@@ -226,7 +232,7 @@ class _Display:
         self.progress.update(self.download, completed=event["downloaded"] or 0, total=event["total"])
 
     def _step(self, event: dict) -> None:
-        role = event["role"]
+        role = event["role"] if not event.get("item") else f"{event['role']} of item {event['item']}"
         if event["status"] == "started":
             self.steps[role] = self.progress.add_task(f"making {role}", total=None, step=True)
         elif role in self.steps:
@@ -338,7 +344,7 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
     if capture["purged"]:
         # the folder and every file are gone: say so, not the state and path the record had
         capture = {**capture, "status": capture["purged"], "path": None, "folder": None, "review_copy": None}
-    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged", "live", "clock")])
+    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged", "live", "clock", "items")])
     if capture.get("clock") and not capture["purged"]:
         import textwrap
 
@@ -350,8 +356,12 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
         import textwrap
 
         typer.echo(textwrap.fill(live_line(capture), width=80, subsequent_indent="  "))
+    if len(capture.get("items") or []) > 1:
+        print_table(capture["items"], ITEM_COLUMNS, title=f"{len(capture['items'])} items, in the post's order")
     if capture["files"]:
         print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
+    for reason in dict.fromkeys(f"{f['role']} {f['status']}: {f['error']}" for f in capture["files"] if f["error"]):
+        typer.echo(reason)
 
 
 def _length(seconds) -> str:

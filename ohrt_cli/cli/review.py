@@ -127,6 +127,7 @@ def review_show(
 
     Example: ohrt review show T-2026-000001
     """
+    from ..ground.times import where_text
     from ..stages.review import show_review
 
     data = run(lambda ctx: show_review(ctx, task))
@@ -144,7 +145,7 @@ def review_show(
         typer.echo("")
         print_record(current, REVIEW_FIELDS)
         for item in current["findings"]:
-            where = f" at {', '.join(item['at'])}" if item["at"] else ""
+            where = f" {where_text(item['at'])}" if item["at"] else ""
             typer.echo(f"  finding: {item['factor']}{where}: {item['note']}")
         for item in current["clauses"]:
             typer.echo(f"  clause:  {item['id']} {item['title']} (as of {item['as_of']}) {item['url']}")

@@ -624,3 +624,28 @@ def m012_observations(db):
     db["observations"].create_index(["url", "id"])
     db["observations"].create_index(["run_id"])
     db["referrals"].add_column("outcome_observation", int)
+
+
+@migration
+def m013_capture_items(db):
+    # A post of several items (a carousel, a page with two videos, a slideshow's photos and sound) is one
+    # capture with several originals: `item` is each original's place in the post (1, 2, …) and names the
+    # item of each derived file too; `source_url` is where an original's bytes came from, `kind` and
+    # `duration` what it is (a page's files: which page file). Captures made before hold one item.
+    # Fingerprints are kept per item, so a match can say which item matched.
+    db["capture_files"].add_column("item", int)
+    db["capture_files"].add_column("source_url", str)
+    db["capture_files"].add_column("kind", str)
+    db["capture_files"].add_column("duration", float)
+    db.execute("UPDATE capture_files SET item = 1 WHERE role = 'original' OR parent_sha256 IN "
+               "(SELECT o.sha256 FROM capture_files o WHERE o.capture_id = capture_files.capture_id "
+               "AND o.role = 'original')")
+    db.execute("UPDATE capture_files SET source_url = (SELECT COALESCE(c.final_url, c.requested_url) FROM captures c "
+               "WHERE c.id = capture_files.capture_id) WHERE role = 'original'")
+    db.execute("UPDATE capture_files SET (kind, duration) = (SELECT c.media_kind, c.duration FROM captures c "
+               "WHERE c.id = capture_files.capture_id) WHERE role = 'original' AND capture_id IN "
+               "(SELECT id FROM captures WHERE media_kind != 'page')")
+    db["fingerprints"].add_column("item", int)
+    db.execute("UPDATE fingerprints SET item = 1 WHERE capture_id IS NOT NULL")
+    db.execute("DROP INDEX IF EXISTS idx_fingerprints_capture_id")
+    db.execute("CREATE UNIQUE INDEX idx_fingerprints_capture_item ON fingerprints (capture_id, item)")

@@ -1,8 +1,11 @@
 """ffmpeg, ffprobe and yt-dlp, wrapped: the "audio/video conversion software" of SOP 9.1.
 
-* `download` fetches one item with yt-dlp's Python API (imported once, on first use): best quality,
+* `download` fetches one post with yt-dlp's Python API (imported once, on first use): best quality,
   merges and fix-ups by ffmpeg with `-bitexact` so a third party repeating them gets the same bytes,
-  never a playlist, no self-update, no cache. yt-dlp's reason for a failure is passed on in one line.
+  no self-update, no cache. A post of several items (a page with two videos, a carousel: yt-dlp's
+  playlist whose entries are the media themselves) is fetched whole, its items in order (`Fetched.items`);
+  a playlist of links to other content (a channel, a playlist) is refused. yt-dlp's reason for a failure
+  is passed on in one line.
 * `probe`, `media_kind`, `is_review_ready` read what a file is (ffprobe through ffmpeg-python).
 * `plan_derivatives` builds the exact ffmpeg command of each review derivative (ffmpeg-python), with
   paths relative to the capture folder so the manifest's command can be run again there; `run_step`
@@ -164,12 +167,30 @@ class Progress:
 
 
 @dataclass
+class FetchedItem:
+    """One item of a post: yt-dlp's info for it and the file(s) it wrote."""
+
+    info: dict
+    originals: list[Path]
+
+
+@dataclass
 class Fetched:
     info: dict
     originals: list[Path]
     postprocessors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     live: Any = None  # a live.Recording when the item was live
+    items: list[FetchedItem] = field(default_factory=list)  # in the post's order; one for a single item
+
+
+# A post of several items: each file named by its place in the post; the post's own info beside them.
+SEVERAL_OUTTMPL = {"default": "original/%(playlist_autonumber)02d-%(id).70B.%(ext)s",
+                   "infojson": "source/%(playlist_autonumber)02d-%(id).70B",
+                   "thumbnail": "source/%(playlist_autonumber)02d-%(id).70B",
+                   "subtitle": "source/%(playlist_autonumber)02d-%(id).70B",
+                   "pl_infojson": "source/post", "pl_thumbnail": "source/post"}
+MAX_ITEMS = 50  # more than this is not one post
 
 
 class _Logger:
@@ -224,8 +245,9 @@ def ytdlp_options(folder: Path, logger: _Logger, hooks: list[Callable], pp_hooks
 
 def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] | None = None,
              live_limit: Any = None) -> Fetched:
-    """Download the one item at `url` into `folder` (original/, source/); raise Failure in one line. A live
-    stream is recorded as `live.py` says, within `live_limit` (a live.Limit; default 60 minutes)."""
+    """Download the post at `url` into `folder` (original/, source/): its one item, or each of its items
+    in order; raise Failure in one line. A live stream is recorded as `live.py` says, within `live_limit`
+    (a live.Limit; default 60 minutes)."""
     yt_dlp = _yt_dlp()
     logger = _Logger()
     ran: list[str] = []
@@ -245,19 +267,31 @@ def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] 
     try:
         with yt_dlp.YoutubeDL(ytdlp_options(folder, logger, [hook], [pp_hook])) as ydl:
             found = ydl.extract_info(url, download=False, process=False)
-            _refuse_playlists(found, url)
+            if _several_items(found, url):
+                ydl.params["outtmpl"].update(SEVERAL_OUTTMPL)
             with _live_recording(ydl, found, folder, live_limit) as recorded:
                 info = ydl.sanitize_info(ydl.process_ie_result(found, download=True))
     except yt_dlp.utils.YoutubeDLError as exc:  # DownloadError, and UnavailableVideoError for write errors
         raise explain_download_error(url, exc, folder) from None
-    if info.get("_type") in ("playlist", "multi_video"):
-        info = (info.get("entries") or [{}])[0]
-    originals = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
-    originals = [p for p in originals if p.is_file()]
-    if not originals:
+    post = info
+    entries = [e for e in info.get("entries") or [] if e] if info.get("_type") in ("playlist", "multi_video") \
+        else [info]
+    items = [FetchedItem(entry, _written(entry)) for entry in entries]
+    items = [item for item in items if item.originals]
+    if not items:
         raise NoMedia(f"no media found at {url}: yt-dlp found the page but downloaded nothing; check that it plays "
                       "in a browser, or save it another way and use `ohrt capture --file`.")
-    return Fetched(info=info, originals=originals, postprocessors=ran, warnings=logger.warnings, live=recorded)
+    if len(entries) == 1:
+        post = entries[0]
+    elif len(items) < len(entries):
+        missing = [str(n) for n, entry in enumerate(entries, start=1) if not _written(entry)]
+        raise Failure(f"{url} holds {len(entries)} items, but item {', '.join(missing)} could not be downloaded: "
+                      "nothing was kept; capture again, or save the missing items another way.")
+    else:
+        post = {**entries[0], **{k: v for k, v in info.items() if v not in (None, "", []) and k != "entries"}}
+    originals = [p for item in items for p in item.originals]
+    return Fetched(info=post, originals=originals, postprocessors=ran, warnings=logger.warnings, items=items,
+                   live=recorded)
 
 
 @contextlib.contextmanager
@@ -272,16 +306,32 @@ def _live_recording(ydl, found: dict, folder: Path, limit: Any):
         yield rec
 
 
-def _refuse_playlists(found: dict, url: str) -> None:
+def _written(entry: dict) -> list[Path]:
+    paths = [Path(d["filepath"]) for d in entry.get("requested_downloads") or [] if d.get("filepath")]
+    return [p for p in paths if p.is_file()]
+
+
+def _several_items(found: dict, url: str) -> bool:
+    """Whether yt-dlp's answer is a post of several items (a carousel, a page with several videos): a
+    playlist whose entries are the media themselves. A playlist of links to other content (a channel,
+    a playlist) is not one piece of content and is refused; so is one of more than MAX_ITEMS."""
     if found.get("_type") not in ("playlist", "multi_video"):
-        return
+        return False
+    import itertools
+
     entries = found.get("entries")
-    entries = list(entries) if entries is not None else []
+    entries = list(itertools.islice(entries, MAX_ITEMS + 1)) if entries is not None else []
     found["entries"] = entries
-    if len(entries) != 1:
-        raise Failure(f"{url} holds {len(entries)} items (a playlist, a channel, or a page with several videos), "
-                      "not one piece of content: capture each by its own URL (its page or the media's address; "
-                      "several at once with `ohrt capture --batch FILE`).")
+    if not entries:
+        raise NoMedia(f"no media found at {url}: yt-dlp found an empty list there; check that it plays in a browser, "
+                      "or save it another way and use `ohrt capture --file`.")
+    linked = [e for e in entries if (e or {}).get("_type") in ("url", "url_transparent", "playlist", "multi_video")]
+    if linked or len(entries) > MAX_ITEMS:
+        count = f"more than {MAX_ITEMS}" if len(entries) > MAX_ITEMS else str(len(entries))
+        raise Failure(f"{url} holds {count} items that are links to other content (a playlist or a channel), "
+                      "not one post: capture each by its own URL (its page or the media's address; several at "
+                      "once with `ohrt capture --batch FILE`).")
+    return len(entries) > 1
 
 
 def explain_download_error(url: str, exc: Exception, folder: Path) -> Failure:
@@ -420,31 +470,55 @@ def settings_with_defaults(settings: Any) -> dict:
     return options
 
 
-def plan_derivatives(source: str, info: dict, kind: str, options: dict) -> list[Step]:
-    """The derivatives that apply to one original (`source`, relative to the capture folder).
+def plan_derivatives(source: str, info: dict, kind: str, options: dict, folder: str = "derived") -> list[Step]:
+    """The derivatives that apply to one original (`source`, relative to the capture folder), written
+    under `folder` (each item of a post of several has its own).
 
     Video: review copy (unless the original already plays anywhere), audio track (when it has sound),
-    keyframes, contact sheet. Audio: a listening copy unless the original already is one. Image: none."""
+    keyframes, contact sheet. Audio: a listening copy unless the original already is one. Image: a
+    review-size copy when the picture is huge (more than IMAGE_REVIEW_PIXELS), else none."""
     path = Path(source)
     steps: list[Step] = []
     has_audio = bool(streams(info, "audio"))
     if kind == "video":
         if not is_review_ready(path, info):
-            steps.append(review_step(source, info, options))
+            steps.append(review_step(source, info, options, folder))
         if has_audio:
-            steps.append(audio_step(source, info))
-        steps.append(keyframes_step(source, info, options))
-        steps.append(contact_sheet_step(source, info, options))
+            steps.append(audio_step(source, info, folder))
+        steps.append(keyframes_step(source, info, options, folder))
+        steps.append(contact_sheet_step(source, info, options, folder))
     elif kind == "audio" and not is_listening_ready(path, info):
-        steps.append(audio_step(source, info))
+        steps.append(audio_step(source, info, folder))
+    elif kind == "image" and _pixels(info) > IMAGE_REVIEW_PIXELS:
+        steps.append(image_review_step(source, folder))
     return steps
+
+
+IMAGE_REVIEW_PIXELS = 4096 * 4096   # a picture larger than this gets a review-size copy
+IMAGE_REVIEW_SIDE = 2048            # ... whose longer side is this many pixels
+
+
+def _pixels(info: dict) -> int:
+    video = streams(info, "video")
+    return int(video[0].get("width") or 0) * int(video[0].get("height") or 0) if video else 0
+
+
+def image_review_step(source: str, folder: str = "derived") -> Step:
+    """A huge picture scaled down (longer side IMAGE_REVIEW_SIDE) as a JPEG that any viewer opens quickly."""
+    import ffmpeg
+
+    side = IMAGE_REVIEW_SIDE
+    picture = ffmpeg.input(source)["v:0"].filter(
+        "scale", f"if(gt(iw,ih),{side},-2)", f"if(gt(iw,ih),-2,{side})")
+    out = ffmpeg.output(picture, f"{folder}/review.jpg", vframes=1, bitexact=None, **{"q:v": 2})
+    return Step("review", f"{folder}/review.jpg", _compile(out))
 
 
 def _compile(stream) -> list[str]:
     return ["ffmpeg", "-nostdin", "-hide_banner", *stream.compile(cmd="ffmpeg")[1:]]
 
 
-def review_step(source: str, info: dict, options: dict) -> Step:
+def review_step(source: str, info: dict, options: dict, folder: str = "derived") -> Step:
     """H.264/AAC MP4 that plays anywhere; even dimensions, as yuv420p requires."""
     import ffmpeg
 
@@ -455,25 +529,25 @@ def review_step(source: str, info: dict, options: dict) -> Step:
     audio_args = {}
     if audio:
         audio_args = {"acodec": "copy"} if audio[0].get("codec_name") == "aac" else {"acodec": "aac", "b:a": "160k"}
-    out = ffmpeg.output(*inputs, "derived/review.mp4", vcodec="libx264", preset=str(options["review_preset"]),
+    out = ffmpeg.output(*inputs, f"{folder}/review.mp4", vcodec="libx264", preset=str(options["review_preset"]),
                         crf=options["review_crf"], pix_fmt="yuv420p", movflags="+faststart", bitexact=None,
                         **audio_args)
-    return Step("review", "derived/review.mp4", _compile(out))
+    return Step("review", f"{folder}/review.mp4", _compile(out))
 
 
-def audio_step(source: str, info: dict) -> Step:
+def audio_step(source: str, info: dict, folder: str = "derived") -> Step:
     """The first audio track for listening: copied when AAC or MP3, else AAC."""
     import ffmpeg
 
     codec = streams(info, "audio")[0].get("codec_name")
-    target, args = {"aac": ("derived/audio.m4a", {"acodec": "copy"}),
-                    "mp3": ("derived/audio.mp3", {"acodec": "copy"})}.get(
-        codec, ("derived/audio.m4a", {"acodec": "aac", "b:a": "192k"}))
+    target, args = {"aac": (f"{folder}/audio.m4a", {"acodec": "copy"}),
+                    "mp3": (f"{folder}/audio.mp3", {"acodec": "copy"})}.get(
+        codec, (f"{folder}/audio.m4a", {"acodec": "aac", "b:a": "192k"}))
     out = ffmpeg.output(ffmpeg.input(source)["a:0"], target, vn=None, bitexact=None, **args)
     return Step("audio", target, _compile(out))
 
 
-def keyframes_step(source: str, info: dict, options: dict) -> Step:
+def keyframes_step(source: str, info: dict, options: dict, folder: str = "derived") -> Step:
     """The stream's key frames as JPEGs (only key frames are decoded), at most `keyframes_max`, evenly
     thinned; `showinfo` reports each one's time, which goes into the manifest."""
     import ffmpeg
@@ -483,12 +557,12 @@ def keyframes_step(source: str, info: dict, options: dict) -> Step:
     video = (ffmpeg.input(source, skip_frame="nokey")["v:0"]
              .filter("select", f"isnan(prev_selected_t)+gte(t-prev_selected_t,{spacing:.3f})")
              .filter("showinfo"))
-    out = ffmpeg.output(video, "derived/keyframes/kf-%04d.jpg", vsync="vfr", bitexact=None,
+    out = ffmpeg.output(video, f"{folder}/keyframes/kf-%04d.jpg", vsync="vfr", bitexact=None,
                         frames=int(options["keyframes_max"]), **{"q:v": 2})
-    return Step("keyframes", "derived/keyframes", _compile(out))
+    return Step("keyframes", f"{folder}/keyframes", _compile(out))
 
 
-def contact_sheet_step(source: str, info: dict, options: dict) -> Step:
+def contact_sheet_step(source: str, info: dict, options: dict, folder: str = "derived") -> Step:
     """One JPEG of evenly spaced frames, each stamped with its time in the original."""
     import ffmpeg
 
@@ -511,8 +585,8 @@ def contact_sheet_step(source: str, info: dict, options: dict) -> Step:
     else:
         note = "no font found (install fonts-dejavu-core): tiles have no time stamps"
     video = video.filter("tile", f"{columns}x{rows}")
-    out = ffmpeg.output(video, "derived/contact-sheet.jpg", vframes=1, update=1, bitexact=None, **{"q:v": 3})
-    return Step("contact-sheet", "derived/contact-sheet.jpg", _compile(out), note=note,
+    out = ffmpeg.output(video, f"{folder}/contact-sheet.jpg", vframes=1, update=1, bitexact=None, **{"q:v": 3})
+    return Step("contact-sheet", f"{folder}/contact-sheet.jpg", _compile(out), note=note,
                 options={"tiles": tiles, "timestamps": bool(font)})
 
 

@@ -98,7 +98,9 @@ class NamedUndefined(jinja2.StrictUndefined):
 
 
 def _environment(dirs: list[Path]) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(
+    from .times import where_text
+
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=NamedUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -106,6 +108,8 @@ def _environment(dirs: list[Path]) -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["where"] = where_text  # a finding's places: "at 01:23-01:40" or "in item 2 at 00:03-00:07"
+    return env
 
 
 def _known_fields(context: dict, field: str) -> tuple[str, list[str]]:

@@ -105,6 +105,16 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+def where_text(places: list[str]) -> str:
+    """Where in the content a finding is, for running text: 'at 01:23-01:40, 02:00-02:05' for one item's
+    time ranges; 'in item 2 at 00:03-00:07, item 3' when it names the items of a post of several."""
+    places = [p for p in places or [] if p]
+    if not places:
+        return ""
+    joined = ", ".join(places)
+    return f"in {joined}" if places[0].startswith("item ") else f"at {joined}"
+
+
 def duration_text(seconds) -> str | None:
     """A length in words, for referrals and reports: '45 s', '3 min 07 s', '1 h 02 min 03 s' (to the nearest
     second); None when it is unknown or nil."""

@@ -1,7 +1,8 @@
 """Content URLs: only http(s), one canonical form per piece of content, and the platform it is on.
 
 The canonical form is what duplicates are found by (SOP 8.3.5): tracking parameters dropped, hosts
-folded (m., www., twitter.com → x.com), youtu.be and /shorts/ links mapped to the watch URL.
+folded (m., www., twitter.com → x.com), youtu.be and /shorts/ links mapped to the watch URL, and a
+TikTok post's /photo/ and /video/ links (one post, one id) folded into its /video/ link.
 """
 
 from __future__ import annotations
@@ -48,6 +49,17 @@ TRACKING_PARAMS = {
 PLAYER_PARAMS = {"t", "start", "pp", "ab_channel", "list", "index", "s"}
 
 
+# A TikTok post by its author and id: /@name/video/ID for a video, /@name/photo/ID for photos (a slideshow).
+TIKTOK_POST = re.compile(r"^/(@[^/]+)/(?:video|photo)/(\d+)/?$")
+
+
+def photo_post(url: str) -> bool:
+    """Whether `url` is the link of a post of photos that yt-dlp does not take (a TikTok /photo/ link)."""
+    parts = urlsplit((url or "").strip())
+    return _registrable((parts.hostname or "").lower()) == "tiktok.com" and bool(
+        re.match(r"^/@[^/]+/photo/\d+", parts.path))
+
+
 def platform_code(text: str) -> str:
     """A platform as given by an officer (`--platform`): a known code, or a plain slug for any other."""
     value = (text or "").strip().lower()
@@ -91,6 +103,8 @@ def canonical(url: str) -> tuple[str, str | None]:
         query = [(k, v) for k, v in query if k.lower() not in PLAYER_PARAMS]
         if platform == "youtube":
             path, query = _youtube(domain, path, query)
+        elif platform == "tiktok":
+            path = TIKTOK_POST.sub(r"/\1/video/\2", path)
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         netloc = f"{host}:{port}"
     else:

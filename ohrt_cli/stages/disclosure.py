@@ -25,7 +25,7 @@ from ..ground import sensitive, urls
 from ..ground.context import Context
 from ..ground.errors import InputError
 from ..ground.render import Fields, fields
-from ..ground.times import duration_text
+from ..ground.times import duration_text, where_text
 
 # Names a platform-bound template may ask for but will never be given, with why (for the error line).
 _SUBJECTS = "subjects linked to a task are sensitive personal data (SOP 8.4, 6.4)"
@@ -161,7 +161,7 @@ def explanation(findings: list[dict]) -> str:
     """Why a clause applies, tied to the findings: what shows each harm, where, and what harm it is."""
     sentences = ["In our assessment the content breaches this policy."]
     for f in findings:
-        detail = "; ".join(x for x in (f["note"], f"at {', '.join(f['at'])}" if f["at"] else "") if x)
+        detail = "; ".join(x for x in (f["note"], where_text(f["at"])) if x)
         sentences.append(f"Finding {f['number']}" + (f" ({detail})" if detail else "") + f" is {f['harm']}.")
     return " ".join(sentences)
 

@@ -28,10 +28,11 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def picture_distances(query: Fingerprint, item: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
     """For every (query frame, item frame): the smallest distance over the ways one may have been made
-    from the other — as is, mirrored, cropped either way — and whether that way was the mirror."""
+    from the other — as is, mirrored, cropped either way, mirrored and cropped — and whether that way was
+    the mirror."""
     q, i = as_words(query.pdq), as_words(item.pdq)
     straight = distances(q[:, 0], i[:, 0])
-    mirror = distances(q[:, 1], i[:, 0])
+    mirror = np.minimum(distances(q[:, 1], i[:, 0]), distances(q[:, 1], i[:, 2]))  # mirrored, and cropped too
     cropped = np.minimum(distances(q[:, 0], i[:, 2]), distances(q[:, 2], i[:, 0]))
     best = np.minimum(np.minimum(straight, cropped), mirror)
     return best, mirror < np.minimum(straight, cropped)

@@ -117,13 +117,22 @@ def _manifest(ctx: Context, capture_id: str, task_id: str, draft: Draft) -> dict
         "title": content_title(info) or draft.title, "duration": draft.duration, "media_kind": draft.kind,
         "officer": draft.officer, "host": socket.gethostname(), "started_at": draft.started_at,
         "finished_at": draft.finished_at, "reason": draft.reason, "machine_clock": times.machine_clock(),
-        "tools": {"ohrt": __version__, **media.tool_versions()},
+        "tools": {"ohrt": __version__, **media.tool_versions(), **draft.extra.get("tools", {})},
         "files": ordered(draft.files),
     }
-    manifest.update(draft.extra)
+    if len(draft.originals) > 1:
+        manifest["items"] = post_items(draft)
+    manifest.update({k: v for k, v in draft.extra.items() if k != "tools"})
     if ctx.clock_fixed:
         manifest["clock"] = "fixed by OHRT_NOW"
     return manifest
+
+
+def post_items(draft: Draft) -> list[dict]:
+    """The items of a post of several, in its order: each original's number, file, kind, length and address."""
+    return [{"item": f.get("item") or n, "path": f["path"], "sha256": f["sha256"], "kind": f.get("kind"),
+             "duration": f.get("duration"), "source_url": f.get("source_url")}
+            for n, f in enumerate(draft.originals, start=1)]
 
 
 def _iso_day(raw) -> str | None:
@@ -147,8 +156,13 @@ def _insert(ctx: Context, capture_id: str, task_id: str, draft: Draft, manifest_
 
 
 def insert_files(ctx: Context, capture_id: str, files: list[dict]) -> None:
-    ctx.db["capture_files"].insert_all(
-        [{"capture_id": capture_id, **{k: f.get(k) for k in FILE_KEYS}} for f in ordered(files)])
+    rows = []
+    for f in ordered(files):
+        row = {"capture_id": capture_id, **{k: f.get(k) for k in FILE_KEYS}}
+        if f["role"] == "original" and row["item"] is None:  # the one original of a capture
+            row["item"] = 1
+        rows.append(row)
+    ctx.db["capture_files"].insert_all(rows)
 
 
 def _clear_orphan(ctx: Context, target: Path) -> None:

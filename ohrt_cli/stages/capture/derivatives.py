@@ -14,26 +14,45 @@ from .draft import Draft, Progress, record
 
 
 def complete(ctx: Context, draft: Draft, derivatives: bool, progress: Progress | None) -> None:
-    """Probe the original, note earlier captures of the same bytes, make the derivatives."""
+    """Probe each original, note earlier captures of the same bytes, make the derivatives of each."""
     if draft.kind == "page":  # a page has no streams to probe and no review derivatives: its files are its own
         draft.duplicates = _same_bytes(ctx, draft)
         draft.finished_at = iso(ctx.now())
         return
-    original = draft.original
-    path = draft.stage.path / original["path"]
-    info = draft.probe or media.probe(path)
-    info.get("format", {})["filename"] = original["path"]
-    kind = media.media_kind(info)
-    if kind is None:
-        raise Failure(f"{Path(original['path']).name} holds no video, audio or image: nothing was kept; check "
-                      "the URL or file.")
-    original["probe"] = {"format": info.get("format", {}), "streams": info.get("streams", [])}
-    draft.kind = kind
-    if kind != "image":  # ffprobe gives a still one frame's duration; it has none
-        draft.duration = media.duration(info) or _number(draft.info.get("duration"))
+    originals = draft.originals
+    several = len(originals) > 1
+    kinds, durations, made = [], [], []
+    for number, original in enumerate(originals, start=1):
+        path = draft.stage.path / original["path"]
+        info = (draft.probe if number == 1 else None) or media.probe(path)
+        info.get("format", {})["filename"] = original["path"]
+        kind = media.media_kind(info)
+        if kind is None:
+            raise Failure(f"{Path(original['path']).name} holds no video, audio or image: nothing was kept; check "
+                          "the URL or file.")
+        original["probe"] = {"format": info.get("format", {}), "streams": info.get("streams", [])}
+        kinds.append(kind)
+        if kind != "image":  # ffprobe gives a still one frame's duration; it has none
+            durations.append(media.duration(info) or (None if several else _number(draft.info.get("duration"))))
+        made += make_derivatives(ctx, draft.stage.path, original, kind, make=derivatives, progress=progress,
+                                 into=item_folder(number) if several else "derived")
+        original.update(kind=kind, duration=durations[-1] if kind != "image" else None)
+    draft.kind = kind_of_post(kinds)
+    draft.duration = max((d for d in durations if d), default=None)
     draft.duplicates = _same_bytes(ctx, draft)
-    draft.files += make_derivatives(ctx, draft.stage.path, original, kind, make=derivatives, progress=progress)
+    draft.files += made
     draft.finished_at = iso(ctx.now())
+
+
+def item_folder(number: int) -> str:
+    """Where the derivatives of item `number` of a post of several items go."""
+    return f"derived/item-{number}"
+
+
+def kind_of_post(kinds: list[str]) -> str:
+    """The media kind of a capture: its items' kind when they share one, else "mixed" (a slideshow's
+    photos and sound, a carousel of photos and videos)."""
+    return kinds[0] if len(set(kinds)) == 1 else "mixed"
 
 
 def _number(value) -> float | None:
@@ -76,25 +95,32 @@ def _share(new: Path, earlier: Path) -> bool:
 
 
 def make_derivatives(ctx: Context, folder: Path, original: dict, kind: str, *, make: bool = True,
-                     roles: set[str] | None = None, progress: Progress | None = None) -> list[dict]:
+                     roles: set[str] | None = None, progress: Progress | None = None,
+                     into: str = "derived") -> list[dict]:
     """The review derivatives of one original (SOP 9.1: "video analysis software to assist"), made in
-    `folder` (which holds `original/`). Each failure is recorded as a failed entry and costs nothing else;
-    with make=False each is recorded as not made, for `capture finish` to make later."""
+    `folder` (which holds `original/`), under `into` (`derived/`; an item of a post of several has its
+    own folder there). Each failure is recorded as a failed entry and costs nothing else; with make=False each is
+    recorded as not made, for `capture finish` to make later. Each entry names its original's item."""
     info = original["probe"]
     options = media.settings_with_defaults(ctx.settings)
     entries = []
-    for step in media.plan_derivatives(original["path"], info, kind, options):
+    named = original.get("item") if into != "derived" else None  # the progress names the item of a post of several
+    for step in media.plan_derivatives(original["path"], info, kind, options, into):
         if roles is not None and step.role not in roles:
             continue
         if not make:
             entries.append(_pending(step, original, "not-made", None))
             continue
         if progress:
-            progress({"event": "step", "role": step.role, "status": "started"})
+            progress({"event": "step", "role": step.role, "status": "started", "item": named})
         entry = _run(folder, step, original)
         if progress:
-            progress({"event": "step", "role": step.role, "status": entry[0]["status"], "error": entry[0]["error"]})
+            progress({"event": "step", "role": step.role, "status": entry[0]["status"], "error": entry[0]["error"],
+                      "item": named})
         entries += entry
+    for entry in entries:
+        if original.get("item") is not None:
+            entry["item"] = original["item"]
     return entries
 
 

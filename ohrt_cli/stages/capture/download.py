@@ -1,4 +1,6 @@
-"""URL capture: yt-dlp downloads one piece of content into the staging folder, hashed as it arrives (SOP 9.1)."""
+"""URL capture: yt-dlp downloads one post into the staging folder, hashed as it arrives (SOP 9.1). A post of
+several items (a page with two videos, a carousel) gives one original per item, in the post's order, each
+with its number (`item`) and the address it came from (`source_url`)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def download(draft: Draft, progress: Progress | None, live_limit: live.Limit | N
                                  "postprocessor_args": ["-bitexact"], "warnings": fetched.warnings}
         _keep_only(draft.stage.path / "original", fetched.originals)
         probing = media.probe_soon(fetched.originals[0])
-        draft.files += [record(draft.stage.path, p, "original", hashers.digest_for(p)) for p in fetched.originals]
+        draft.files += _record_items(draft, fetched, hashers)
         draft.probe = probing.result()
         if fetched.live is not None:
             draft.extra["live"] = _live_facts(fetched.live, draft.probe)
@@ -43,6 +45,23 @@ def _live_facts(recording: live.Recording, probe: dict | None) -> dict:
     """That the content was live, when the recording started and stopped, and why it stopped; its length is
     the kept file's (ffprobe), which may differ from ffmpeg's count by a frame or two."""
     return recording.facts(media.duration(probe or {}))
+
+
+def _record_items(draft: Draft, fetched: media.Fetched, hashers: store.StreamHashers) -> list[dict]:
+    """One manifest entry per original, numbered in the post's order, with the address it came from."""
+    entries = []
+    for item in fetched.items or [media.FetchedItem(fetched.info, fetched.originals)]:
+        for path in item.originals:
+            entries.append(record(draft.stage.path, path, "original", hashers.digest_for(path),
+                                  item=len(entries) + 1, source_url=item_url(item.info)))
+    return entries
+
+
+def item_url(info: dict) -> str | None:
+    """Where an item's bytes came from: the media's own address (the picture's, when two formats were
+    merged), else its page."""
+    formats = [f.get("url") for f in info.get("requested_formats") or [] if f.get("url")]
+    return (formats[0] if formats else info.get("url")) or info.get("webpage_url")
 
 
 def _keep_only(folder: Path, keep: list[Path]) -> None:

@@ -13,14 +13,17 @@ from ...ground.context import Context
 
 MANIFEST_FORMAT = "ohrt-capture/1"
 PENDING = ("failed", "not-made")
-FILE_KEYS = ("path", "role", "sha256", "md5", "bytes", "parent_sha256", "status", "error")
-ROLE_ORDER = ("original", "info", "thumbnail", "subtitle", "page", "review", "audio", "keyframes", "contact-sheet",
-              "fingerprints")
+FILE_KEYS = ("path", "role", "sha256", "md5", "bytes", "parent_sha256", "status", "error", "item", "source_url",
+             "kind", "duration")
+ROLE_ORDER = ("original", "photos", "info", "thumbnail", "subtitle", "page", "review", "audio", "keyframes",
+              "contact-sheet", "fingerprints")
 
 
 def ordered(files: list[dict]) -> list[dict]:
+    """Files in the manifest's order: by role, the originals by their place in the post, the rest by path."""
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}
-    return sorted(files, key=lambda f: (rank.get(f["role"], len(rank)), f.get("path") or ""))
+    return sorted(files, key=lambda f: (rank.get(f["role"], len(rank)),
+                                        (f.get("item") or 0) if f["role"] == "original" else 0, f.get("path") or ""))
 
 
 Progress = Callable[[dict], None]
@@ -51,6 +54,11 @@ class Draft:
     @property
     def original(self) -> dict:
         return next(f for f in self.files if f["role"] == "original")
+
+    @property
+    def originals(self) -> list[dict]:
+        """Every original, in the post's order (one for most captures)."""
+        return [f for f in self.files if f["role"] == "original"]
 
 
 def capture_status(files: list[dict], live: dict | None) -> str:

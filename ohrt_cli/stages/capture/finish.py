@@ -14,7 +14,7 @@ from ...ground.times import iso
 from . import hooks
 from . import page as page_step
 from .commit import reseal
-from .derivatives import make_derivatives
+from .derivatives import item_folder, make_derivatives
 from .draft import PENDING, Progress, disk_guard
 from .reading import capture_path, get_capture
 
@@ -33,13 +33,16 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
     pending = {f["role"] for f in manifest["files"] if f["status"] in PENDING}
     if not pending:
         return {"id": capture["id"], "made": [], "still_failed": [], "capture": capture}
-    original = next(f for f in manifest["files"] if f["role"] == "original")
-    _check_original(folder, original, capture["id"])
+    originals = [f for f in manifest["files"] if f["role"] == "original"]
+    for original in originals:
+        _check_original(folder, original, capture["id"])
     made, failed = set(), []
-    derived = pending - hooks.names() - {"page"}
+    if "photos" in pending:  # what the platform did not give cannot be made from what was kept
+        failed.append({"role": "photos", "error": next(f["error"] for f in manifest["files"] if f["role"] == "photos")})
+    derived = pending - hooks.names() - {"page", "photos"}
     if derived:
         media.require_tools()
-        made, failed = _remake(ctx, capture["id"], folder, manifest, original, derived, progress)
+        made, failed = _remake(ctx, capture["id"], folder, manifest, originals, derived, progress, failed)
     if "page" in pending:
         error = _remake_page(ctx, capture, folder, progress)
         if error:
@@ -66,28 +69,42 @@ def _check_original(folder: Path, original: dict, capture_id: str) -> None:
                                f"nothing was derived from it; run `ohrt verify {capture_id}` and report it.")
 
 
-def _remake(ctx: Context, capture_id: str, folder: Path, manifest: dict, original: dict, roles: set[str],
-            progress: Progress | None) -> tuple[set, list]:
-    """Make `roles` in a scratch folder beside the store, then move them in and re-seal in one transaction."""
+def _remake(ctx: Context, capture_id: str, folder: Path, manifest: dict, originals: list[dict], roles: set[str],
+            progress: Progress | None, failed: list[dict]) -> tuple[set, list]:
+    """Make `roles` (of each original that lacks them) in a scratch folder beside the store, then move them
+    in and re-seal in one transaction."""
     store.sweep(ctx.captures_dir)
+    several = len(originals) > 1
+
+    def slot(entry: dict) -> tuple:  # which derivative of which item (a capture of one item: by role alone)
+        return (entry.get("item") if several else None, entry["role"])
+
+    pending = {slot(f) for f in manifest["files"] if f["status"] in PENDING}
     with disk_guard(ctx), store.staging(ctx.captures_dir) as scratch:
         os.symlink(folder / "original", scratch.path / "original")
-        entries = make_derivatives(ctx, scratch.path, original, manifest["media_kind"], roles=roles,
-                                   progress=progress)
+        entries = []
+        for number, original in enumerate(originals, start=1):
+            wanted = {role for role in roles if slot({"item": original.get("item"), "role": role}) in pending}
+            if not wanted:
+                continue
+            kind = original.get("kind") if several else manifest["media_kind"]
+            entries += make_derivatives(ctx, scratch.path, original, kind, roles=wanted, progress=progress,
+                                        into=item_folder(original.get("item") or number) if several else "derived")
         made = {e["role"] for e in entries if e["status"] == "ok"}
-        failed = [{"role": e["role"], "error": e["error"]} for e in entries if e["status"] != "ok"]
+        failed = failed + [{"role": e["role"], "error": e["error"]} for e in entries if e["status"] != "ok"]
         if not made:
             return made, failed
-        attempted = {e["role"] for e in entries}
+        attempted = {slot(e) for e in entries}
         moved: list[Path] = []
         try:
             _move_in(scratch.path, folder, [e for e in entries if e["status"] == "ok"], moved)
-            manifest["files"] = [f for f in manifest["files"] if f["role"] not in attempted] + entries
+            manifest["files"] = [f for f in manifest["files"]
+                                 if slot(f) not in attempted] + entries
             manifest.setdefault("revisions", []).append({
                 "at": iso(ctx.now()), "officer": ctx.actor().as_dict(), "made": sorted(made),
                 "tools": {"ohrt": __version__, **media.tool_versions()}})
             with transaction(ctx.db):
-                reseal(ctx, capture_id, folder, manifest, roles=attempted, action="capture.finish",
+                reseal(ctx, capture_id, folder, manifest, roles={r for _, r in attempted}, action="capture.finish",
                         detail={"made": sorted(made), "still_failed": [f["role"] for f in failed]})
         except BaseException:
             for path in moved:

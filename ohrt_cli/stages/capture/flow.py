@@ -13,6 +13,7 @@ from ...ground.times import iso
 from .. import intake as tasks
 from . import hooks
 from . import page as page_step
+from . import photos
 from .commit import commit
 from .derivatives import complete
 from .download import download
@@ -32,7 +33,7 @@ def capture_url(ctx: Context, url: str, *, task_id: str | None = None, reason: s
     fetch_media = functools.partial(download, live_limit=limit)
     return _capture(ctx, "download", url, task_id=task_id, reason=reason, title=title, progress=progress,
                     derivatives=derivatives,
-                    fetch=lambda draft: page_step.fetch(ctx, draft, progress, fetch_media, page=page))
+                    fetch=lambda draft: page_step.fetch(ctx, draft, progress, photos.with_photos(fetch_media), page=page))
 
 
 def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None, task_id: str | None = None,

@@ -32,6 +32,7 @@ from ...ground import browser, media, store, webarchive
 from ...ground.context import Context
 from ...ground.errors import Failure
 from ...ground.times import iso
+from . import photos as photos_step
 from .draft import Draft, Progress, record
 
 FOLDER = "page"
@@ -155,6 +156,9 @@ def fetch(ctx: Context, draft: Draft, progress: Progress | None, download, *, pa
     except (media.NoMedia, media.HttpFailure, media.UntrustedCertificate, media.Unreachable) as exc:
         if job is None:
             raise
+        if isinstance(exc, media.NoMedia) and _photos_declared(draft, job.wait(), progress):
+            _page_beside(draft, job, progress)
+            return
         _page_as_original(draft, job.wait(), exc, progress)
         return
     except BaseException:
@@ -164,6 +168,7 @@ def fetch(ctx: Context, draft: Draft, progress: Progress | None, download, *, pa
     if job is None:
         if page:
             draft.extra["page_skipped"] = SKIPPED
+        photos_step.slideshow(draft, None, None, progress)
         return
     if draft.info.get("direct"):  # yt-dlp found the URL to be a media file after all
         job.abandon()
@@ -174,6 +179,20 @@ def fetch(ctx: Context, draft: Draft, progress: Progress | None, download, *, pa
             progress({"event": "step", "role": "page", "status": "ok", "error": None})
         return
     _page_beside(draft, job.wait(), progress)
+    seen = job.visit if job.error is None else None
+    photos_step.slideshow(draft, job.folder / "dom.html" if seen else None, seen.final_url if seen else None,
+                          progress)
+
+
+def _photos_declared(draft: Draft, job: Job, progress: Progress | None) -> bool:
+    """The photos the page declares, as the capture's originals (`photos.py`), when the browser kept it."""
+    seen = job.visit
+    if job.error is not None or seen is None or (seen.status or 0) >= 400:
+        return False
+    if photos_step.from_page(draft, job.folder / "dom.html", seen.final_url, progress):
+        draft.info = {"title": seen.title, "webpage_url": seen.final_url, "extractor": "page markup"}
+        return True
+    return False
 
 
 def _page_beside(draft: Draft, job: Job, progress: Progress | None) -> None:

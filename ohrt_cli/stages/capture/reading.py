@@ -24,6 +24,7 @@ def get_capture(ctx: Context, capture_id: str) -> dict:
     capture["files"] = [dict(r) for r in ctx.db.query(
         f"SELECT {', '.join(FILE_KEYS)} FROM capture_files WHERE capture_id = ? ORDER BY id", [capture_id])]
     capture["path"] = str(capture_path(ctx, capture))
+    capture["items"] = items_of(capture)
     capture["review_copy"] = review_copy(capture)
     capture["purged"] = None
     if capture["purged_at"]:
@@ -90,21 +91,45 @@ def _manifest_of(folder: Path) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
+def items_of(capture: dict) -> list[dict]:
+    """The capture's items in the post's order (one for most captures): number, original file, kind,
+    duration, source URL, and the file to play or view (`review_copy`)."""
+    originals = [f for f in capture["files"] if f["role"] == "original"]
+    items = []
+    for number, original in enumerate(originals, start=1):
+        item = original.get("item") or number
+        kind = original.get("kind") if len(originals) > 1 else capture["media_kind"]
+        items.append({"item": item, "path": original["path"], "sha256": original["sha256"], "kind": kind,
+                      "duration": original.get("duration") if len(originals) > 1 else capture.get("duration"),
+                      "source_url": original.get("source_url"),
+                      "review_copy": _copy_of(capture["files"], kind, item if len(originals) > 1 else None)})
+    return items
+
+
 def review_copy(capture: dict) -> str | None:
     """The file to play: the review copy (or listening copy); the original when it already plays anywhere
-    or is an image; for a page, its screenshot (what the officer saw), else the file as ingested."""
+    or is an image; for a page, its screenshot (what the officer saw), else the file as ingested. For a
+    post of several items, that of its first item."""
     files = capture["files"]
-    ok = {f["role"]: f["path"] for f in files if f["status"] == "ok"}
-    planned = {f["role"] for f in files}
-    original = ok.get("original")
     if capture["media_kind"] == "page":
+        original = next((f["path"] for f in files if f["role"] == "original" and f["status"] == "ok"), None)
         shots = [f["path"] for f in files if f["status"] == "ok" and f["path"] == "page/screenshot.png"]
         return shots[0] if shots else original
-    if capture["media_kind"] == "video":
+    items = capture.get("items") or items_of(capture)
+    return items[0]["review_copy"] if items else None
+
+
+def _copy_of(files: list[dict], kind: str | None, item: int | None) -> str | None:
+    """The review copy of one item (`item` None: the capture's one original)."""
+    mine = [f for f in files if item is None or f.get("item") == item]
+    ok = {f["role"]: f["path"] for f in mine if f["status"] == "ok"}
+    planned = {f["role"] for f in mine}
+    original = ok.get("original")
+    if kind == "video":
         return ok.get("review") or (original if "review" not in planned else None)
-    if capture["media_kind"] == "audio":
+    if kind == "audio":
         return ok.get("audio") or (original if "audio" not in planned else None)
-    return original
+    return ok.get("review") or original
 
 
 def capture_path(ctx: Context, capture: dict) -> Path:

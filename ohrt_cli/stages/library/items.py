@@ -22,7 +22,7 @@ from ...ground import audit, purged, sensitive
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, NotFound, StateError
-from ...ground.times import add_months, iso, parse_date
+from ...ground.times import add_months, iso, parse_date, where_text
 from .matching import audio_seconds_of, fingerprint_row, has_fingerprints, bump_generation
 
 
@@ -147,7 +147,7 @@ def record_fields(ctx: Context, task_id: str, review: dict | None) -> dict:
                + (f" of {content['duration']}" if content["duration"] else "")
                + (f", uploaded {content['upload_date']}" if content["upload_date"] else "")
                + f". Reviewed {review.get('review_date') or (review.get('reviewed_at') or '')[:10]}."]
-    summary += [f"- {f['factor_title']}: {f['note']}" + (f" (at {', '.join(f['at'])})" if f["at"] else "")
+    summary += [f"- {f['factor_title']}: {f['note']}" + (f" ({where_text(f['at'])})" if f["at"] else "")
                 for f in findings]
     breach = [f"- {c['title']} ({c['id']}" + (f", as of {c['as_of']}" if c.get("as_of") else "") + ")"
               + (f" {c['url']}" if c.get("url") else "") for c in clauses]

@@ -14,7 +14,7 @@ from ...ground.errors import Failure, NotFound, StateError
 from ...ground.times import clock, iso
 
 
-MEDIA_KINDS = ("video", "audio", "image")       # what can be fingerprinted
+MEDIA_KINDS = ("video", "audio", "image", "mixed")   # what can be fingerprinted (mixed: a slideshow, say)
 CACHE_DIR = "cache"
 INDEX_PREFIX = "library-index-"
 
@@ -26,34 +26,39 @@ def audio_seconds_of(values: int) -> float:
 
 
 def on_capture(ctx: Context, capture_id: str) -> list[dict]:
-    """Called by the capture stage once a capture is committed: fingerprint it, keep the fingerprints
-    (purged with the capture), and return the library items it matches (see `find_matches`)."""
+    """Called by the capture stage once a capture is committed: fingerprint it (each of its items: a
+    photo's PDQ hash, a video's frames and sound), keep the fingerprints (purged with the capture), and
+    return the library items it matches (see `find_matches`)."""
     if _capture_row(ctx, capture_id)["media_kind"] not in MEDIA_KINDS:
         return []  # nothing to fingerprint (no pictures or sound)
-    fp = fingerprint_capture(ctx, capture_id)
-    matches = find_matches(ctx, fp, exclude_capture=capture_id)
+    fps = fingerprint_capture(ctx, capture_id)
+    matches = find_matches(ctx, fps, exclude_capture=capture_id)
     _audit_matches(ctx, capture_id, matches)
     return matches
 
 
-def fingerprint_capture(ctx: Context, capture_id: str):
-    """Compute and store the fingerprints of a capture's original; returns the Fingerprint."""
+def fingerprint_capture(ctx: Context, capture_id: str) -> list[tuple[int, object]]:
+    """Compute and store the fingerprints of each of a capture's originals (item by item); returns
+    [(item, Fingerprint)] in the post's order."""
     from ...ground import fingerprint as fpmod
 
     capture = _capture_row(ctx, capture_id)
-    path = _original_path(ctx, capture)
-    fp = fpmod.fingerprint_file(path)
+    fps = [(item, fpmod.fingerprint_file(path)) for item, path in _original_paths(ctx, capture)]
     with transaction(ctx.db):
         _capture_row(ctx, capture["id"])  # not purged while we were hashing
         ctx.db.execute("DELETE FROM fingerprints WHERE capture_id = ?", [capture["id"]])
-        ctx.db["fingerprints"].insert({"capture_id": capture["id"], "created_at": iso(ctx.now()),
-                                       **fpmod.index_columns(fp), **fp.blobs()})
-        audit.record(ctx, "library.fingerprint", "capture", capture["id"], detail={
-            "task": capture["task_id"], "frames": fp.frames, "audio_values": len(fp.audio), "crop": fp.crop})
+        for item, fp in fps:
+            ctx.db["fingerprints"].insert({"capture_id": capture["id"], "item": item, "created_at": iso(ctx.now()),
+                                           **fpmod.index_columns(fp), **fp.blobs()})
+        detail = {"task": capture["task_id"], "frames": sum(fp.frames for _, fp in fps),
+                  "audio_values": sum(len(fp.audio) for _, fp in fps), "crop": fps[0][1].crop}
+        if len(fps) > 1:
+            detail["items"] = len(fps)
+        audit.record(ctx, "library.fingerprint", "capture", capture["id"], detail=detail)
         if ctx.db.execute("SELECT 1 FROM library_items WHERE capture_id = ? AND status = 'kept'",
                           [capture["id"]]).fetchone():
             bump_generation(ctx)
-    return fp
+    return fps
 
 
 def _capture_row(ctx: Context, capture_id: str) -> dict:
@@ -67,23 +72,36 @@ def _capture_row(ctx: Context, capture_id: str) -> dict:
     return rows[0]
 
 
-def _original_path(ctx: Context, capture: dict) -> Path:
-    row = ctx.db.execute("SELECT path FROM capture_files WHERE capture_id = ? AND role = 'original' AND status = 'ok' "
-                         "ORDER BY id LIMIT 1", [capture["id"]]).fetchone()
-    if row is None:
+def _original_paths(ctx: Context, capture: dict) -> list[tuple[int, Path]]:
+    """(item, path) of each original with pictures or sound, in the post's order."""
+    found = ctx.db.execute("SELECT COALESCE(item, 1), path, kind FROM capture_files WHERE capture_id = ? AND "
+                           "role = 'original' AND status = 'ok' ORDER BY item, id", [capture["id"]]).fetchall()
+    if not found:
         raise Failure(f"capture {capture['id']} has no original file recorded: run `ohrt verify {capture['id']}`.")
-    path = ctx.home / capture["folder"] / row[0]
-    if not path.is_file():
-        raise Failure(f"{path} is missing: run `ohrt verify {capture['id']}`.")
-    return path
+    paths = []
+    for item, relative, kind in found:
+        if len(found) > 1 and kind not in MEDIA_KINDS:
+            continue
+        path = ctx.home / capture["folder"] / relative
+        if not path.is_file():
+            raise Failure(f"{path} is missing: run `ohrt verify {capture['id']}`.")
+        paths.append((item, path))
+    return paths
 
 
-def stored_fingerprint(ctx: Context, *, capture_id: str | None = None, item_id: str | None = None):
+def stored_fingerprints(ctx: Context, *, capture_id: str | None = None, item_id: str | None = None) -> list[tuple]:
+    """[(item, Fingerprint)] of a capture (each of its items) or of an imported library item (one)."""
     from ...ground import fingerprint as fpmod
 
     column, value = ("capture_id", capture_id) if capture_id else ("item_id", item_id)
-    rows = list(ctx.db.query(f"SELECT * FROM fingerprints WHERE {column} = ?", [value]))
-    return fpmod.Fingerprint.from_blobs(rows[0]) if rows else None
+    rows = list(ctx.db.query(f"SELECT * FROM fingerprints WHERE {column} = ? ORDER BY item, id", [value]))
+    return [(row.get("item") or 1, fpmod.Fingerprint.from_blobs(row)) for row in rows]
+
+
+def stored_fingerprint(ctx: Context, *, capture_id: str | None = None, item_id: str | None = None):
+    """The fingerprint of a capture's first item (or of an imported item), or None."""
+    found = stored_fingerprints(ctx, capture_id=capture_id, item_id=item_id)
+    return found[0][1] if found else None
 
 
 def has_fingerprints(ctx: Context, capture_id: str) -> bool:
@@ -106,56 +124,93 @@ def match_capture(ctx: Context, capture_id: str) -> dict:
     if capture["media_kind"] not in MEDIA_KINDS:
         raise StateError(f"capture {capture['id']} holds no pictures or sound ({capture['media_kind']}): there is "
                          "nothing to match.")
-    fp = stored_fingerprint(ctx, capture_id=capture["id"])
-    computed = fp is None
+    fps = stored_fingerprints(ctx, capture_id=capture["id"])
+    computed = not fps
     if computed:
-        fp = fingerprint_capture(ctx, capture["id"])
-    matches = find_matches(ctx, fp, exclude_capture=capture["id"])
+        fps = fingerprint_capture(ctx, capture["id"])
+    matches = find_matches(ctx, fps, exclude_capture=capture["id"])
     _audit_matches(ctx, capture["id"], matches)
-    return {"capture_id": capture["id"], "task_id": capture["task_id"], "fingerprinted_now": computed,
-            "frames": fp.frames, "audio_seconds": audio_seconds_of(len(fp.audio)), "matches": matches}
+    result = {"capture_id": capture["id"], "task_id": capture["task_id"], "fingerprinted_now": computed,
+              "frames": sum(fp.frames for _, fp in fps),
+              "audio_seconds": audio_seconds_of(sum(len(fp.audio) for _, fp in fps)), "matches": matches}
+    if len(fps) > 1:
+        result["items"] = len(fps)
+    return result
 
 
-def find_matches(ctx: Context, fp, *, exclude_capture: str | None = None) -> list[dict]:
-    """Every library item (kept, local or imported) that `fp` matches, strongest first: `item_id`,
-    `source` ('local' or the sending force), `item_ref` (their id for imported hashes), `kind`
-    (same video / same visuals / same audio / possible), `segments` side by side, distances, and the
-    item's title and expiry."""
+def find_matches(ctx: Context, fps, *, exclude_capture: str | None = None) -> list[dict]:
+    """Every library item (kept, local or imported) that the capture's fingerprints `fps` ([(item,
+    Fingerprint)], or one Fingerprint) match, strongest first: `item_id`, `source` ('local' or the
+    sending force), `item_ref` (their id for imported hashes), `kind` (same video / same visuals / same
+    audio / possible), `segments` side by side, distances, and the item's title and expiry. When either
+    side is a post of several items, `capture_item` and `library_item_item` say which item of the capture
+    matched which item of the library item's capture (the closest pair)."""
     from ...ground import fingerprint as fpmod
 
+    if not isinstance(fps, list):
+        fps = [(1, fps)]
     index = library_index(ctx)
     if index is None:
         return []
     found = []
-    for item_id in index.candidates(fp):
+    candidates = dict.fromkeys(item_id for _, fp in fps for item_id in index.candidates(fp))
+    for item_id in candidates:
         item = _match_target(ctx, item_id)
         if item is None or (exclude_capture and item["capture_id"] == exclude_capture):
             continue
-        other = stored_fingerprint(ctx, item_id=item["id"]) if item["source"] == "import" else \
-            stored_fingerprint(ctx, capture_id=item["capture_id"])
-        result = fpmod.match(fp, other) if other is not None else None
-        if result:
-            found.append({"item_id": item["id"], "source": item["source_name"] if item["source"] == "import"
-                          else "local", "item_ref": item["source_ref"] or item["id"], **result,
-                          "title": item["title"], "format": item["format"], "expires_on": item["expires_on"]})
+        others = stored_fingerprints(ctx, item_id=item["id"]) if item["source"] == "import" else \
+            stored_fingerprints(ctx, capture_id=item["capture_id"])
+        best = _best_pair(fps, others)
+        if best:
+            mine, theirs, result = best
+            entry = {"item_id": item["id"], "source": item["source_name"] if item["source"] == "import"
+                     else "local", "item_ref": item["source_ref"] or item["id"], **result,
+                     "title": item["title"], "format": item["format"], "expires_on": item["expires_on"]}
+            if len(fps) > 1 or len(others) > 1:
+                entry.update(capture_item=mine, library_item_item=theirs)
+            found.append(entry)
     rank = {kind: n for n, kind in enumerate(fpmod.KINDS)}
     return sorted(found, key=lambda m: (rank[m["kind"]], m["pdq_distance"] if m["pdq_distance"] is not None else 999,
                                         m["item_id"]))
 
 
+def _best_pair(fps: list[tuple], others: list[tuple]) -> tuple[int, int, dict] | None:
+    """The (capture item, library item's item, match) that matches best, by kind then PDQ distance."""
+    from ...ground import fingerprint as fpmod
+
+    rank = {kind: n for n, kind in enumerate(fpmod.KINDS)}
+    best = None
+    for mine, fp in fps:
+        for theirs, other in others:
+            result = fpmod.match(fp, other)
+            if result is None:
+                continue
+            key = (rank[result["kind"]], result["pdq_distance"] if result["pdq_distance"] is not None else 999)
+            if best is None or key < best[0]:
+                best = (key, mine, theirs, result)
+    return best[1:] if best else None
+
+
 def describe_match(match: dict) -> str:
-    """A match as lines for the officer: the item and kind, then each matching stretch side by side."""
+    """A match as lines for the officer: the item and kind, then each matching stretch side by side (for
+    posts of several items, which item matched which)."""
     source = "" if match["source"] == "local" else f" ({match['source']}'s {match['item_ref']})"
     title = f" “{match['title']}”" if match.get("title") else ""
     lines = [f"{match['item_id']}{source}{title}: {match['kind']} (library item kept until {match['expires_on']})"]
+    if match.get("capture_item") is not None:
+        lines.append(f"  item {match['capture_item']} of the capture matches item {match['library_item_item']} "
+                     f"of {match['item_id']}")
     for seg in match["segments"]:
         if seg["what"] == "pictures":
             how = f"pictures, PDQ distance {seg['pdq_distance']:g}/256 over {seg['frames']} frames" \
                   + (", mirrored" if seg["mirrored"] else "")
         else:
             how = f"sound, {seg['bit_error_rate']:.0%} bit errors over {seg['seconds']:g} s"
-        lines.append(f"  capture {clock(seg['capture'][0])}–{clock(seg['capture'][1])}  ↔  item "
-                     f"{clock(seg['item'][0])}–{clock(seg['item'][1])}  ({how}{'' if seg['strong'] else '; weak'})")
+        mine = "photo" if seg["capture"][1] - seg["capture"][0] < 1 else \
+            f"{clock(seg['capture'][0])}–{clock(seg['capture'][1])}"
+        theirs = f"at {clock(seg['item'][0])}" if seg["item"][1] - seg["item"][0] < 1 else \
+            f"{clock(seg['item'][0])}–{clock(seg['item'][1])}"
+        lines.append(f"  capture {mine}  ↔  item {theirs}  ({how}{'' if seg['strong'] else '; weak'})")
     return "\n".join(lines)
 
 

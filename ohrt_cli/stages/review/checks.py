@@ -8,7 +8,7 @@ import math
 from ...ground import sensitive
 from ...ground.context import Context
 from ...ground.errors import InputError, StateError
-from ...ground.times import clock
+from ...ground.times import clock, where_text
 from .. import intake as tasks
 from .form import Draft, Finding, RowError
 from .tos import Catalogue, Clause, platform_name
@@ -57,7 +57,13 @@ def load_facts(ctx: Context, task_ids: list[str]) -> dict[str, TaskFacts]:
                 f"SELECT task_id, id, duration, media_kind FROM captures WHERE task_id IN ({marks}) "
                 f"AND status IN ({','.join('?' * len(CAPTURE_STATUSES))}) AND purged_at IS NULL "
                 "ORDER BY started_at, id", [*chunk, *CAPTURE_STATUSES]):
-            facts[task_id].capture = {"id": capture_id, "duration": duration, "media_kind": kind}
+            facts[task_id].capture = {"id": capture_id, "duration": duration, "media_kind": kind, "items": []}
+        by_capture = {f.capture["id"]: f.capture for f in facts.values() if f.capture}
+        captures = sorted(by_capture)
+        for capture_id, item, kind, duration in db.execute(
+                f"SELECT capture_id, item, kind, duration FROM capture_files WHERE role = 'original' AND capture_id IN "
+                f"({','.join('?' * len(captures))}) ORDER BY capture_id, item, id", captures):
+            by_capture[capture_id]["items"].append({"item": item, "media_kind": kind, "duration": duration})
         for task_id, review_id, key in db.execute(
                 f"SELECT task_id, id, batch_key FROM reviews WHERE task_id IN ({marks}) AND superseded_by IS NULL "
                 "ORDER BY reviewed_at, id", chunk):
@@ -96,25 +102,51 @@ def _check_capture(draft: Draft, facts: TaskFacts) -> None:
         raise StateError(f"{facts.task_id} has no capture to review: capture it first (`ohrt capture`), "
                          "or, if the content is gone, add --no-capture with --reason saying why.")
     for finding in draft.findings:
-        if finding.ranges:
-            _check_ranges(finding, capture)
+        if finding.places:
+            _check_places(finding, capture)
 
 
-def _check_ranges(finding: Finding, capture: dict) -> None:
-    """Time ranges are whole seconds, so a range may end in the second in which the media ends."""
-    duration = capture.get("duration")
+def _check_places(finding: Finding, capture: dict) -> None:
+    """Each place of a finding against the capture: in a post of several items every place names its
+    item, which must be one of the capture's; a time range must lie within its item's (or the capture's)
+    length. Time ranges are whole seconds, so a range may end in the second in which the media ends."""
     if capture.get("media_kind") == "page":  # a page is read, not played: say where on it in the note
         raise RowError(f"capture {capture['id']} is a page, which has no time ranges: drop the time ranges of "
                        f"finding {finding.factor} and say in its note where on the page it is.", finding.line)
-    if not duration or capture.get("media_kind") == "image":  # a still's "duration" is one frame
-        raise RowError(f"capture {capture['id']} has no duration (it is {capture.get('media_kind') or 'not timed'}"
+    items = capture.get("items") or []
+    for place, text in zip(finding.places, finding.at):
+        item, start, end = place
+        if item is None and len(items) > 1:
+            raise RowError(f"capture {capture['id']} holds {len(items)} items: say which one the time range {text} "
+                           f"of finding {finding.factor} is in, e.g. 'item 2 at {text}' (`ohrt capture show "
+                           f"{capture['id']}` lists them).", finding.line)
+        if item is not None and item > max(len(items), 1):
+            raise RowError(f"finding {finding.factor} names item {item}, but capture {capture['id']} holds "
+                           f"{max(len(items), 1)}: give an item from 1 to {max(len(items), 1)}.", finding.line)
+        if start is None:
+            continue
+        if item is not None and len(items) > 1:
+            target = {**items[item - 1], "id": capture["id"], "label": f"item {item} of capture {capture['id']}"}
+        else:
+            target = {**capture, "label": f"capture {capture['id']}"}
+        _check_range(finding, target, start, end, text)
+
+
+def _check_range(finding: Finding, target: dict, start: int, end: int, text: str) -> None:
+    duration = target.get("duration")
+    if not duration or target.get("media_kind") == "image":  # a still's "duration" is one frame
+        kind = target.get("media_kind") or "not timed"
+        if target["label"].startswith("item "):
+            raise RowError(f"{target['label']} has no duration (it is {'a photo' if kind == 'image' else kind}): "
+                           f"name the item alone in finding {finding.factor} ('{text.split(' at ')[0]}').",
+                           finding.line)
+        raise RowError(f"capture {target['id']} has no duration (it is {kind}"
                        f" media): drop the time ranges of finding {finding.factor}.", finding.line)
     limit = math.ceil(duration - 1e-6)
-    for (start, end), text in zip(finding.ranges, finding.at):
-        if end > limit:
-            raise RowError(f"time range {text} of finding {finding.factor} runs past the end of the media: "
-                           f"capture {capture['id']} lasts {clock(duration)} ({duration:.1f} s); give a "
-                           f"range within 00:00-{clock(limit)}.", finding.line)
+    if end > limit:
+        raise RowError(f"time range {text} of finding {finding.factor} runs past the end of the media: "
+                       f"{target['label']} lasts {clock(duration)} ({duration:.1f} s); give a "
+                       f"range within 00:00-{clock(limit)}.", finding.line)
 
 
 def _resolve_clauses(draft: Draft, facts: TaskFacts, catalogues: dict[str, Catalogue]) -> list[Clause]:
@@ -172,7 +204,7 @@ def build_basis(draft: Draft, clauses: list[Clause], catalogues: dict[str, Catal
     if draft.findings:
         items = []
         for finding in draft.findings:
-            where = f" at {', '.join(finding.at)}" if finding.ranges else ""
+            where = f" {where_text(finding.at)}" if finding.at else ""
             items.append(f"{FACTORS[finding.factor].title}{where}: {finding.note.rstrip('.')}")
         parts.append("Harm factors: " + "; ".join(items) + ".")
     if clauses:

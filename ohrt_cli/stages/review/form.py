@@ -8,8 +8,8 @@ import re
 
 from ...ground import audit
 from ...ground.errors import InputError
-from ...ground.times import clock, parse_date
-from .vocabulary import DECISIONS, KNOWN_SYSTEMS, factor_code, format_code, parse_range, split_cell
+from ...ground.times import parse_date
+from .vocabulary import DECISIONS, KNOWN_SYSTEMS, factor_code, format_code, parse_place, place_text, split_cell
 
 
 @dataclasses.dataclass
@@ -58,8 +58,9 @@ class RowError(InputError):
 
 
 def finding_from_flag(text: str) -> FindingInput:
-    """`--finding "FACTOR|NOTE|01:23-01:40;02:00-02:05"` (the ranges are optional). A note that itself
-    holds '|' must be followed by a last '|' (with or without ranges)."""
+    """`--finding "FACTOR|NOTE|01:23-01:40;02:00-02:05"` (the ranges are optional; in a post of several
+    items each names its item: `item 2 at 00:03-00:07;item 3`). A note that itself holds '|' must be
+    followed by a last '|' (with or without ranges)."""
     factor, sep, rest = (text or "").partition("|")
     if not sep:
         raise InputError(f"--finding {text!r} must be FACTOR|NOTE or FACTOR|NOTE|MM:SS-MM:SS;…, e.g. "
@@ -81,12 +82,16 @@ def research_from_flag(text: str) -> ResearchInput:
 class Finding:
     factor: str
     note: str
-    ranges: list[tuple[int, int]]
+    places: list[tuple[int | None, int | None, int | None]]  # (item or None, start, end) as parse_place gives
     line: int | None = None
 
     @property
+    def ranges(self) -> list[tuple[int, int]]:
+        return [(start, end) for _, start, end in self.places if start is not None]
+
+    @property
     def at(self) -> list[str]:
-        return [f"{clock(a)}-{clock(b)}" for a, b in self.ranges]
+        return [place_text(p) for p in self.places]
 
 
 @dataclasses.dataclass
@@ -143,10 +148,10 @@ def _finding(raw: FindingInput) -> Finding:
         if not note:
             raise InputError(f"finding {code} has no note: say what in the content shows it, "
                              "e.g. 'names a rival group and mocks a recent stabbing'.")
-        ranges = [parse_range(r) for r in split_cell(raw.at)]
+        places = [parse_place(r) for r in split_cell(raw.at)]
     except InputError as exc:
         raise RowError(exc.message, raw.line) from None
-    return Finding(factor=code, note=note, ranges=ranges, line=raw.line)
+    return Finding(factor=code, note=note, places=places, line=raw.line)
 
 
 def _clause_ref(text: str) -> tuple[str | None, str]:
@@ -203,7 +208,7 @@ def parse_input(raw: ReviewInput, today) -> Draft:
     if raw.no_capture and not reason:
         raise InputError("a review without a capture needs a reason saying why (e.g. --reason 'content deleted "
                          "before capture').")
-    if raw.no_capture and any(f.ranges for f in findings):
+    if raw.no_capture and any(f.places for f in findings):
         raise InputError("time ranges need a capture to be checked against: with no capture, say where in the "
                          "note instead.")
     return Draft(task_id=task_id, decision=decision, format=fmt, findings=findings, clauses=clauses,

@@ -1,4 +1,5 @@
-"""The review's vocabulary: harm factors (SOP 9.2), formats (8.6.6), decisions (10.3), and media time ranges (9.1)."""
+"""The review's vocabulary: harm factors (SOP 9.2), formats (8.6.6), decisions (10.3), and media time ranges (9.1),
+with the item they are in for a post of several items."""
 
 from __future__ import annotations
 
@@ -79,6 +80,35 @@ def parse_range(text: str) -> tuple[int, int]:
         raise InputError(f"time range {text.strip()} does not run forwards: give the start before the end, "
                          f"e.g. {clock(min(start, end))}-{clock(max(start, end) + (start == end))}.")
     return start, end
+
+
+_ITEM = re.compile(r"item\s*(\d{1,4})(?:\s+(?:at\s+)?(\S.*))?", re.I)
+
+
+def parse_place(text: str) -> tuple[int | None, int | None, int | None]:
+    """Where a finding is: '01:23-01:40' → (None, 83, 100); in a post of several items 'item 2 at
+    00:03-00:07' → (2, 3, 7), or 'item 3' for the whole of an item (a photo) → (3, None, None)."""
+    found = _ITEM.fullmatch((text or "").strip())
+    if not found:
+        try:
+            return (None, *parse_range(text))
+        except InputError as exc:
+            raise InputError(exc.message.replace("write it e.g. 01:23-01:40.", "write it e.g. 01:23-01:40, or name "
+                                                 "the item of a post of several: item 2 at 00:03-00:07, or item 2.")
+                             ) from None
+    item = int(found[1])
+    if item < 1:
+        raise InputError(f"{text.strip()!r}: items are numbered from 1 in the post's order (`ohrt capture show`).")
+    return (item, *parse_range(found[2])) if found[2] else (item, None, None)
+
+
+def place_text(place: tuple[int | None, int | None, int | None]) -> str:
+    """A place as written back: '01:23-01:40', 'item 2 at 00:03-00:07' or 'item 2'."""
+    item, start, end = place
+    span = f"{clock(start)}-{clock(end)}" if start is not None else ""
+    if item is None:
+        return span
+    return f"item {item} at {span}" if span else f"item {item}"
 
 
 def split_cell(value) -> list[str]:
