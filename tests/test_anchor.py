@@ -76,6 +76,13 @@ def test_a_capture_is_stamped_online_as_it_is_sealed_and_openssl_verifies_the_st
         ["anchor.request", "anchor.stamped"]
     package = export_task(ohrt, result["id"], tmp_path / "out")  # a stamp of one item: -data manifest.json
     run_check_commands(package, result["id"])
+    # the package's seal is stamped as it is exported, and the issuing home says so when it comes back
+    [sealed] = [s for s in ohrt.json("anchor", "list")["stamped"] if s["kind"] == "package"]
+    assert sealed["object_id"] == package.name
+    assert sealed["digest"] == hashlib.sha256((package / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
+    back = ohrt.ok("verify", "--package", str(package))
+    assert f"the package as sealed existed no later than {sealed['gen_time']} (time stamp {sealed['anchor']})" \
+        in back.stdout
 
 
 @pytest.mark.parametrize("down", ["refused", "error"])

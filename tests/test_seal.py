@@ -109,7 +109,22 @@ def _delete_audit_line(data: Path) -> str:
     return "data/audit/audit-excerpt.jsonl"
 
 
-@pytest.mark.parametrize("edit", [_edit_review, _edit_report, _edit_task, _delete_audit_line])
+def _edit_index(data: Path) -> str:
+    path = data / "package.json"
+    index = json.loads(path.read_text())
+    index["recipient"] = "Defence solicitor"
+    path.write_text(json.dumps(index, indent=2) + "\n")
+    return "data/package.json"
+
+
+def _edit_instructions(data: Path) -> str:
+    path = data / "HOW-TO-CHECK.txt"
+    path.write_text(path.read_text().replace("Signature Verified Successfully", "any output"))
+    return "data/HOW-TO-CHECK.txt"
+
+
+@pytest.mark.parametrize("edit", [_edit_review, _edit_report, _edit_task, _delete_audit_line, _edit_index,
+                                  _edit_instructions])
 def test_an_edit_rebagged_with_bagit_fails_naming_the_file(sealed, tmp_path, edit):
     ohrt, result, package = sealed
     copy = copy_package(package, tmp_path / package.name)

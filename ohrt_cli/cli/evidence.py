@@ -45,6 +45,9 @@ def export(
     typer.echo(f"  bag valid: {result['files']} file(s), {result['bytes']:,} bytes; captures verified: {captures}")
     typer.echo(f"  sealed with the home's key {result['public_key_fingerprint']} (give the recipient this "
                "fingerprint: `ohrt verify --package … --key-fingerprint` pins it)")
+    if result.get("timestamp"):
+        typer.echo(f"  seal time-stamped: existed no later than {result['timestamp']['gen_time']} "
+                   f"({result['timestamp']['id']})")
     typer.echo(f"  report: {result['report']}")
     typer.echo(f"  exhibits: {', '.join(result['exhibits']) or 'none'}")
     for path in result["statements"]:
@@ -116,6 +119,10 @@ def _print_package_report(report: dict) -> None:
         else:
             typer.echo(f"  time stamps checked against the certificate the package carries (sha256 {ca['sha256']}): "
                        "compare it with the one the authority publishes")
+    stamp = report.get("seal_timestamp")
+    if stamp:
+        typer.echo(f"  the package as sealed existed no later than {stamp['gen_time']} (time stamp {stamp['anchor']}"
+                   + (")" if stamp["verified"] else f"; NOT verified: {stamp['detail']})"))
     if report["export"]:
         export = report["export"]
         typer.echo(f"  exported {export['at']} to {export['recipient']} (audit entry {export['audit_seq']})")

@@ -215,6 +215,34 @@ def on_capture(ctx: Context, capture_id: str) -> list:
         return []
 
 
+def on_package(ctx: Context, name: str, digest: str) -> dict | None:
+    """After an export: stamp the package's seal now when an authority is configured; None when it is not or
+    fails (the seal stays pending, never the export)."""
+    if not authority_url(ctx) or trusted_ca(ctx) is None:
+        return None
+    items = [i for i in pending(ctx, ("package",)) if i.object_id == name and i.digest == digest]
+    if not items:
+        return None
+    try:
+        return stamp(ctx, only=items)
+    except OhrtError:
+        return None
+
+
+def seal_time(ctx: Context, digest: str) -> dict | None:
+    """The earliest stamp of a package's seal (`digest`, the SHA-256 of its tag manifest), checked against the
+    trusted authority now: {anchor, gen_time, tsa, verified, detail}, or None when it has none."""
+    row = ctx.db.execute(
+        "SELECT a.id, a.folder, a.root, a.gen_time, a.tsa, i.proof FROM anchor_items i JOIN anchors a ON "
+        "a.id = i.anchor_id WHERE a.status = 'stamped' AND i.kind = 'package' AND i.digest = ? "
+        "ORDER BY a.gen_time, a.id LIMIT 1", [digest]).fetchone()
+    if row is None:
+        return None
+    anchor_id, folder, root, gen_time, tsa, proof = row
+    verified, detail = check_stamp(ctx.home / folder / REPLY, digest, json.loads(proof), root, trusted_ca(ctx))
+    return {"anchor": anchor_id, "gen_time": gen_time, "tsa": tsa, "verified": verified, "detail": detail}
+
+
 def import_reply(ctx: Context, path: str | Path) -> dict:
     """Keep an authority's reply to one of this home's requests, once it is shown to answer it (imprint and
     nonce) and to be signed by the trusted authority."""
@@ -464,5 +492,6 @@ def verify_commands(name: str, recorded: dict) -> list[dict]:
     return commands
 
 
-__all__ = ["Item", "check_captures", "check_package", "import_reply", "list_anchors", "on_capture",
+__all__ = ["Item", "check_captures", "check_package", "import_reply", "list_anchors", "on_capture", "on_package",
+           "seal_time",
            "package_stamps", "pending", "proven_times", "request", "stamp", "trusted_ca", "verify_commands"]

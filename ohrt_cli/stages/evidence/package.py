@@ -57,7 +57,9 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
             raise Failure(f"no space left in {folder}: free some space or choose another --to; nothing was kept.") \
                 from None
         raise
-    return _result(package, final, summary)
+    result = _result(package, final, summary)
+    result["timestamp"] = anchor.on_package(ctx, package.name, summary["package_sha256"])
+    return result
 
 
 def sweep(folder: Path) -> list[str]:

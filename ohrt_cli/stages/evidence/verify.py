@@ -33,7 +33,8 @@ def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_f
     "audit_entries", "public_key_fingerprint", "key_pinned" (the pinned fingerprint), "key_pinned_by"
     ("--key-fingerprint", "home" or None), "sealed", "bagit_version", "key_matches_home", "export",
     "timestamps": [{capture, gen_time, tsa, verified, detail}], "timestamp_ca": {checked_with (home, package),
-    path, sha256} or None,
+    path, sha256} or None, "seal_timestamp" (in the issuing home: the stamp of the package's seal, {anchor,
+    gen_time, tsa, verified, detail}, or None),
     "problems": [{check (package, bag, seal, capture, audit, referral, key, timestamp), path, problem (changed, missing,
     unexpected, signature, sums, manifest, bag, key), detail}]}."""
     pinned = None
@@ -77,7 +78,7 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
     result = {"package": str(folder), "intact": False, "bag_valid": False, "task_id": None, "captures": [],
               "audit_entries": 0, "public_key_fingerprint": None, "key_pinned": None, "key_pinned_by": None,
               "sealed": False, "bagit_version": None, "key_matches_home": None, "export": None, "timestamps": [],
-              "timestamp_ca": None, "problems": problems}
+              "timestamp_ca": None, "seal_timestamp": None, "problems": problems}
     if pinned is not None:
         result["key_pinned"], result["key_pinned_by"] = pinned, "--key-fingerprint"
     elif ctx is not None:
@@ -107,6 +108,9 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
                                                                      blame=result["key_pinned_by"] == "home")
         if result["key_matches_home"]:
             _excerpt_against_chain(ctx, data / EXCERPT, reporter("audit"))
+        if result["sealed"]:
+            digest = hashlib.sha256((folder / seal.TAGMANIFEST).read_bytes()).hexdigest()
+            result["seal_timestamp"] = anchor.seal_time(ctx, digest)
     result["intact"] = not problems
     return result
 
