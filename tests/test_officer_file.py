@@ -272,3 +272,30 @@ def test_statement_of_a_download_names_yt_dlp_the_final_url_and_the_self_tasking
     assert f"The address it ended at was {made['final_url']}." in text
     assert "PC Sam Okafor (7781, constable) tasked the team (SOP 8.5)" in text
     assert "The reason given was: Seen on patrol." in text and "Exhibit SO/1: original/officer-file.mp4" in text
+
+
+def test_a_stamped_capture_states_its_trusted_time_and_its_provenance_holds_the_stamp(tmp_path, make_clip):
+    from devtools.loopback import Loopback
+    from support.tsa import Authority
+
+    tsa = Authority.make(tmp_path / "tsa")
+    with Loopback(tmp_path / "tsa-site") as site:
+        ohrt = new_home(tmp_path / "home")
+        with open(ohrt.home / "config.toml", "a", encoding="utf-8") as handle:
+            handle.write(f'\n[timestamp]\nurl = "{tsa.serve(site)}"\nca_file = "{tsa.ca}"\n')
+        task = ohrt.ok("task", "add", "--url", URL, *TASK_ARGS).stdout.strip()
+        made = ohrt.json("capture", "--file", make_clip("officer-file-f", seconds=1), "--url", URL, "--reason",
+                         "Screen recorded", "--no-derivatives", env=CONSTABLE)
+    [stamp] = made["timestamps"]
+    result = ohrt.json("statement", task, "--to", tmp_path, env=CONSTABLE)
+    moment = stamp["gen_time"]
+    for text in (docx_text(Path(result["docx"])), pdf_text(Path(result["pdf"]))):
+        assert "Trusted timestamp: the manifest above existed no later than" in text
+        assert f"{moment[11:19]} UTC" in text and stamp["id"] in text and "none recorded" not in text
+    package = Path(export(ohrt, task, tmp_path / "out")["package"])
+    graph = json.loads((package / "data" / "provenance.jsonld").read_text())["@graph"]
+    [action] = [n for n in graph if n.get("uco-core:name") == "trusted timestamp"]
+    assert action["uco-action:startTime"]["@value"] == moment
+    checked = subprocess.run([str(CASE_VALIDATE), str(package / "data" / "provenance.jsonld")], capture_output=True,
+                             text=True)
+    assert checked.returncode == 0, checked.stdout

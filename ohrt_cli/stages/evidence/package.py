@@ -161,7 +161,7 @@ def write_officer_file(ctx: Context, package: Package, root: Path) -> None:
                for p in sorted(root.rglob("*")) if p.is_file() and not p.relative_to(root).as_posix().startswith("captures/")]
     names = {o.number: o.name for o in ctx.settings.officers}
     provenance.write(root / PROVENANCE, provenance.build(package, package.exhibits, names, written,
-                                                         team=ctx.settings.team_name))
+                                                         team=ctx.settings.team_name, root=root))
 
 
 def copy_capture(source: Path, target: Path) -> int:

@@ -110,10 +110,11 @@ def _unique(refs: list[dict]) -> list[dict]:
 
 
 def build(package: "Package", exhibits: list[dict], officer_names: dict[str, str],
-          written: list[dict], *, team: str | None = None) -> dict:
+          written: list[dict], *, team: str | None = None, root: Path | None = None) -> dict:
     """The graph of a package: `exhibits` (as `exhibits.list_exhibits` gives them), `officer_names` (number →
     name, from the roster) and `written` (the package's own files made before this one: path, bytes, sha256)."""
     graph = Graph(package.name)
+    package_root = root
     ohrt_tool = graph.tool("ohrt", __version__)
     team = graph.add("organization", "team", {"@type": "uco-identity:Organization",
                                                "uco-core:name": team or "ohrt home"})
@@ -170,6 +171,18 @@ def build(package: "Package", exhibits: list[dict], officer_names: dict[str, str
                          description=f"Capture {capture['id']}: review copies, sound, key frames and contact sheet "
                                      "made from the original; each names its parent and the command that made it.")
         everything += [n for _, n in originals + derived] + seal
+        for stamp in (package.timestamps or {}).get("captures") or []:
+            if stamp.get("capture") != capture["id"]:
+                continue
+            authority = graph.add("organization", f"tsa:{stamp.get('tsa')}", {
+                "@type": "uco-identity:Organization", "uco-core:name": str(stamp.get("tsa") or "time-stamping authority")})
+            reply = graph.file(f"data/{stamp['reply']}", *_size_and_hash_at(package_root, stamp["reply"]))
+            graph.action(f"timestamp:{capture['id']}", "trusted timestamp", start=stamp.get("gen_time"),
+                         performer=authority, instruments=[graph.tool("openssl ts (RFC 3161)", None)],
+                         objects=[seal[0]], results=[reply],
+                         description=f"Capture {capture['id']}: its manifest (SHA-256 {stamp.get('manifest_sha256')}) "
+                                     f"stamped by a trusted time-stamping authority, ohrt request {stamp.get('anchor')}.")
+            everything.append(reply)
     own = {f["path"]: graph.file(f["path"], f["bytes"], f["sha256"]) for f in written}
     review_file = own.get("data/review/review.json")
     for review in package.reviews:
@@ -209,6 +222,17 @@ def _size_and_hash(capture: dict, name: str) -> tuple[int | None, str | None]:
 
     path = Path(capture["path"]) / name
     if not path.is_file():
+        return None, None
+    data = path.read_bytes()
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def _size_and_hash_at(root: Path | None, rel: str) -> tuple[int | None, str | None]:
+    """A file of the payload being written (`rel` relative to data/): its size and SHA-256."""
+    import hashlib
+
+    path = root / rel if root else None
+    if path is None or not path.is_file():
         return None, None
     data = path.read_bytes()
     return len(data), hashlib.sha256(data).hexdigest()

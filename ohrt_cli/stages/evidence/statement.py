@@ -209,23 +209,30 @@ def _capture(ctx: Context, capture: dict, records: Records, guard: Guarded) -> l
                      documents.value(capture.get("manifest_sha256"), "the manifest's SHA-256"),
                      " and was signed with the home's Ed25519 key, whose fingerprint is ",
                      documents.value(_fingerprint(ctx), "the key's fingerprint"), "."]))
-    stamp = trusted_time(manifest)
-    blocks.append(p(["Trusted timestamp: ", stamp if stamp else documents.Blank("none recorded", prefix="trusted time")]))
+    blocks += _trusted_times(ctx, capture)
     blocks += _checks(capture)
     return blocks
 
 
-def trusted_time(manifest: dict) -> str | None:
-    """The capture's time as proved by a trusted time-stamping authority (RFC 3161), where its records hold
-    one: the manifest's `timestamps[]` or `timestamp` (`time`/`gen_time`, `tsa`)."""
-    found = manifest.get("timestamps") or ([manifest["timestamp"]] if manifest.get("timestamp") else [])
-    texts = []
-    for stamp in found if isinstance(found, list) else []:
-        if isinstance(stamp, dict) and (stamp.get("time") or stamp.get("gen_time")):
-            moment = stamp.get("time") or stamp.get("gen_time")
-            tsa = stamp.get("tsa") or stamp.get("authority")
-            texts.append(f"{when(moment)}" + (f" from {tsa}" if tsa else ""))
-    return "; ".join(texts) or None
+def _trusted_times(ctx: Context, capture: dict) -> list:
+    """The capture's time as a trusted time-stamping authority proved it (RFC 3161), from the home's stamps,
+    each checked now against the trusted authority's certificate: only a stamp that verifies, over the
+    manifest as it is, is stated; any other is named as a blank with why; none is a blank too."""
+    from .. import anchor
+
+    lines = []
+    for stamp in anchor.proven_times(ctx, capture["id"]):
+        if stamp["verified"] and stamp["current"]:
+            lines.append(documents.Para([
+                "Trusted timestamp: the manifest above existed no later than ", when(stamp["gen_time"]),
+                ", as stamped by the time-stamping authority ", documents.value(stamp["tsa"], "the authority's name"),
+                f" (RFC 3161; ohrt request {stamp['anchor']}, verified against the trusted authority's certificate "
+                "when this statement was drafted)."]))
+        else:
+            why = "it is over an earlier manifest of this capture" if stamp["verified"] else stamp["detail"]
+            lines.append(documents.Para(["Trusted timestamp: ", documents.Blank(
+                f"stamp {stamp['anchor']} is recorded but not stated here: {why}", prefix="trusted time")]))
+    return lines or [documents.Para(["Trusted timestamp: ", documents.Blank("none recorded", prefix="trusted time")])]
 
 
 def _fingerprint(ctx: Context) -> str | None:
