@@ -299,3 +299,20 @@ def test_a_stamped_capture_states_its_trusted_time_and_its_provenance_holds_the_
     checked = subprocess.run([str(CASE_VALIDATE), str(package / "data" / "provenance.jsonld")], capture_output=True,
                              text=True)
     assert checked.returncode == 0, checked.stdout
+
+
+def test_each_item_of_a_post_is_its_own_exhibit(tmp_path, site, make_clip):
+    ohrt = new_home(tmp_path / "home")
+    site.put("clips/officer-one.mp4", make_clip("officer-file-g", seconds=2))
+    site.put("clips/officer-two.mp4", make_clip("officer-file-h", seconds=2, freq=880))
+    url = site.put("pages/officer-two.html", '<html><head><title>Two</title></head><body>'
+                   '<video src="../clips/officer-one.mp4"></video><video src="../clips/officer-two.mp4"></video>'
+                   '</body></html>')
+    made = ohrt.json("capture", url, "--reason", "Seen on patrol", "--no-page", "--no-derivatives", env=CONSTABLE)
+    listed = ohrt.json("exhibits", made["task_id"], "--to", tmp_path, env=CONSTABLE)["exhibits"]
+    items = {i["item"]: i for i in made["items"]}
+    assert [(e["reference"], e["item"], e["sha256"]) for e in listed] == [
+        ("SO/1", 1, items[1]["sha256"]), ("SO/2", 2, items[2]["sha256"])]
+    assert listed[1]["where_found"] == items[2]["source_url"] and "item 2 of 2" in listed[1]["description"]
+    text = docx_text(Path(ohrt.json("statement", made["task_id"], "--to", tmp_path, env=CONSTABLE)["docx"]))
+    assert f"Exhibit SO/2: item 2, {items[2]['path']}" in text and items[2]["sha256"] in text

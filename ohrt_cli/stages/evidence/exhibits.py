@@ -51,11 +51,15 @@ def officer_name(ctx: Context, number: str | None, manifest_officer: dict | None
     return (manifest_officer or {}).get("name")
 
 
-def originals(ctx: Context, capture_id: str) -> list[dict]:
-    """The capture's items: its original files, in the order the capture recorded them (item 1, 2 …)."""
-    return [dict(r) for r in ctx.db.query(
-        "SELECT path, sha256, md5, bytes, status FROM capture_files WHERE capture_id = ? AND role = 'original' "
-        "ORDER BY id", [capture_id])]
+def originals(ctx: Context, capture_id: str) -> dict[int, dict]:
+    """The capture's items by number: its original files, each with the item the capture recorded (1, 2 … in
+    the post's order; a capture of one original is item 1), where its bytes came from and what it is."""
+    found: dict[int, dict] = {}
+    rows = ctx.db.query("SELECT item, path, sha256, md5, bytes, status, source_url, kind FROM capture_files "
+                        "WHERE capture_id = ? AND role = 'original' ORDER BY COALESCE(item, 1), id", [capture_id])
+    for n, row in enumerate(rows, start=1):
+        found.setdefault(row["item"] or n, dict(row))
+    return found
 
 
 def plan(ctx: Context, task_id: str) -> list[dict]:
@@ -66,7 +70,7 @@ def plan(ctx: Context, task_id: str) -> list[dict]:
                               [task_id]).fetchall()
     for capture_id, officer in captures:
         have = {item for (item,) in ctx.db.execute("SELECT item FROM exhibits WHERE capture_id = ?", [capture_id])}
-        for item, _ in enumerate(originals(ctx, capture_id), start=1):
+        for item in sorted(originals(ctx, capture_id)):
             if item in have:
                 continue
             letters = initials(officer_name(ctx, officer), officer or "")
@@ -140,14 +144,15 @@ def describe(ctx: Context, row: dict) -> dict:
     none of them once the capture is purged)."""
     capture = next(iter(ctx.db.query("SELECT * FROM captures WHERE id = ?", [row["capture_id"]])))
     items = originals(ctx, row["capture_id"])
-    item = items[row["item"] - 1] if len(items) >= row["item"] else {}
-    kind = KIND_WORDS.get(capture.get("media_kind") or "", "Material")
+    item = items.get(row["item"], {})
+    kind = KIND_WORDS.get(item.get("kind") or capture.get("media_kind") or "", "Material")
     title = capture.get("title")
-    where = capture.get("requested_url")
+    where = item.get("source_url") or capture.get("requested_url")
     description = None
     if not capture.get("purged_at") and item:
+        of = f", item {row['item']} of {len(items)}" if len(items) > 1 else ""
         description = f"{kind}" + (f" “{title}”" if title else "") + \
-            f", capture {row['capture_id']}, file {item['path']}"
+            f", capture {row['capture_id']}{of}, file {item['path']}"
     return {
         "reference": row["reference"], "capture_id": row["capture_id"], "item": row["item"], "task_id": row["task_id"],
         "officer": row["officer"], "officer_name": officer_name(ctx, row["officer"]),

@@ -43,7 +43,8 @@ def read_records(ctx: Context, task_id: str, exhibits: list[dict]) -> Records:
     for row in ctx.db.query("SELECT * FROM captures WHERE task_id = ? ORDER BY id", [task["id"]]):
         capture = dict(row)
         capture["files"] = [dict(r) for r in ctx.db.query(
-            "SELECT path, role, sha256, md5, bytes, status FROM capture_files WHERE capture_id = ? ORDER BY id",
+            "SELECT item, path, role, sha256, md5, bytes, status, source_url FROM capture_files WHERE capture_id = ? "
+            "ORDER BY id",
             [capture["id"]])]
         capture["manifest"] = _manifest(ctx.home / capture["folder"]) if capture.get("folder") else {}
         captures.append(capture)

@@ -247,13 +247,19 @@ def _preserved(capture: dict, refs: dict[int, str]) -> list:
     derived = [f for f in capture["files"] if f["role"] != "original" and f["status"] == "ok"]
     blocks: list = [documents.Para(["I preserved the original(s) below, unaltered, in ohrt's write-once evidence "
                                     "store, and produce each as the exhibit named:"])]
-    for item, entry in enumerate(originals, start=1):
+    numbered = {}
+    for n, entry in enumerate(originals, start=1):
+        numbered.setdefault(entry.get("item") or n, entry)
+    for item, entry in sorted(numbered.items()):
+        source = [", from ", entry["source_url"]] if len(numbered) > 1 and entry.get("source_url") else []
         blocks.append(documents.Para([
-            "Exhibit ", refs.get(item, documents.Blank("reference")), ": ", documents.value(entry["path"], "file"),
-            ", ", f"{entry['bytes']:,} bytes" if entry.get("bytes") is not None else documents.Blank("size")]))
+            "Exhibit ", refs.get(item, documents.Blank("reference")), ": ",
+            f"item {item}, " if len(numbered) > 1 else "", documents.value(entry["path"], "file"),
+            ", ", f"{entry['bytes']:,} bytes" if entry.get("bytes") is not None else documents.Blank("size"),
+            *source]))
         blocks.append(documents.Para(["SHA-256 ", documents.value(entry.get("sha256"), "SHA-256")], mono=True))
         blocks.append(documents.Para(["MD5     ", documents.value(entry.get("md5"), "MD5")], mono=True))
-    for item in sorted(set(refs) - set(range(1, len(originals) + 1))):
+    for item in sorted(set(refs) - set(numbered)):
         blocks.append(documents.Para(["Exhibit ", refs[item], ": ", documents.Blank("the original file's record"),
                                       "; SHA-256 ", documents.Blank("SHA-256")]))
     if derived:
