@@ -162,6 +162,37 @@ def test_purge_removes_the_personal_rows_and_leaves_a_tombstone_and_audit_entry(
     assert ohrt.json("audit", "verify")["intact"] is True
 
 
+def test_no_purged_text_is_left_in_the_database_files_or_their_free_pages(home, monkeypatch):
+    """The bytes of ohrt.db and its write-ahead log, not only its rows: SQLite leaves deleted text in free
+    space unless secure_delete is on (this build has it on by default, most do not: the purge runs on
+    connections that start with it off), and the log keeps earlier versions of pages until it is cleared."""
+    ohrt, made = home
+    tasks = [made[name]["task"] for name in ("expired", "video", "nfa")]
+    numbers = [int(u["url"][-8:]) for u in (ohrt.json("task", "show", t) for t in tasks)]
+    secrets = [value for n in numbers for value in secrets_of(n).values()]
+    connect = sqlite3.connect
+
+    def as_most_builds(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete=OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", as_most_builds)
+    summary = json.loads(ohrt.ok("purge", "--json", env={"OHRT_NOW": PURGE_AT}).stdout)
+    monkeypatch.undo()
+    assert summary["log_cleared"] is True
+    for task in tasks:
+        [row] = rows(ohrt, "SELECT applicant_name, title, rationale FROM tasks WHERE id = ?", [task])
+        assert row == {"applicant_name": None, "title": None, "rationale": None}
+        assert not [r for r in rows(ohrt, "SELECT f.note FROM findings f JOIN reviews r ON r.id = f.review_id "
+                                          "WHERE r.task_id = ?", [task]) if r["note"]]
+    raw = b"".join(path.read_bytes() for path in ohrt.home.glob("ohrt.db*"))
+    for secret in secrets:
+        for form in {secret, secret.lower(), secret.split(":")[-1]}:
+            assert form.encode() not in raw, form
+    assert secrets_of(2)["subject"].encode() in raw  # the held item's task keeps its own
+
+
 def test_a_second_purge_does_nothing(home):
     ohrt, made = home
     purge(ohrt)

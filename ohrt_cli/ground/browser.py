@@ -93,8 +93,10 @@ def browser_version(executable: Path) -> str | None:
     """`chromium --version`'s number, without starting a page (for the tool versions of a manifest)."""
     import subprocess
 
+    from . import processes
+
     try:
-        out = subprocess.run([str(executable), "--version"], capture_output=True, text=True, timeout=20).stdout
+        out = processes.run([str(executable), "--version"], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     words = [w for w in out.split() if w[:1].isdigit()]

@@ -50,9 +50,26 @@ def connect(path: Path) -> "sqlite_utils.Database":
     conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=FULL")
+    # what is deleted or overwritten is zeroed on its page, not left readable in free space (a purge's
+    # personal data above all); Debian builds SQLite with this on, others do not
+    conn.execute("PRAGMA secure_delete=ON")
     db = sqlite_utils.Database(conn)
     migrate(db)
     return db
+
+
+def clear_wal(db: "sqlite_utils.Database", attempts: int = 20) -> bool:
+    """Copy the write-ahead log into the database and empty it, so that earlier versions of the pages a
+    purge zeroed are in neither file (no VACUUM needed: secure_delete zeroed them). False when readers
+    kept it from completing after `attempts` tries; the next purge tries again."""
+    import time
+
+    for _ in range(attempts):
+        busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def busy_timeout() -> float:

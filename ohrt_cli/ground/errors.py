@@ -44,6 +44,16 @@ class IntegrityFailure(Failure):
     """A check found that stored material or the audit chain is not as recorded."""
 
 
+class Interrupted(OhrtError):
+    """Ctrl-C after some work was committed: the message says exactly what was kept and how to go on."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, kept: list[str] | None = None):
+        super().__init__(message)
+        self.kept = kept or []
+
+
 class Busy(Failure):
     """Another ohrt command holds the home's database past the busy timeout; nothing was changed."""
 

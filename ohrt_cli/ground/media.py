@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import processes
 from .errors import Failure
 
 # ffmpeg post-processors of yt-dlp that write the original; each gets -bitexact on its output.
@@ -94,7 +95,7 @@ def require_tools() -> None:
 @functools.lru_cache(maxsize=None)
 def _tool_version(tool: str) -> str:
     try:
-        first = subprocess.run([tool, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+        first = processes.run([tool, "-version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     except (OSError, subprocess.CalledProcessError, IndexError):
         return "unknown"
     match = re.match(rf"{tool} version (\S+)", first)
@@ -142,7 +143,9 @@ def _yt_dlp_version() -> str:
 def _yt_dlp():
     """yt-dlp is imported once per process, on first use (a batch shares it)."""
     import yt_dlp
+    from yt_dlp.utils import Popen
 
+    processes.bind(Popen)  # the ffmpeg yt-dlp starts for merges and fix-ups dies with ohrt too
     return yt_dlp
 
 
@@ -373,15 +376,15 @@ def one_line(message: str) -> str:
 
 def probe(path: Path) -> dict:
     """ffprobe's format and streams, as JSON; Failure when the file is not media ffprobe can read."""
-    import ffmpeg
+    import json
 
-    try:
-        return ffmpeg.probe(str(path), cmd="ffprobe")
-    except ffmpeg.Error as exc:
-        lines = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        detail = one_line(lines[-1]) if lines else "unreadable"
-        raise Failure(f"{path.name} is not audio, video or an image that ffprobe can read ({detail}): "
-                      "check the file.") from None
+    # ffmpeg-python's probe, run as every child of ohrt is (processes.py)
+    done = processes.run(["ffprobe", "-show_format", "-show_streams", "-of", "json", str(path)], capture_output=True)
+    if done.returncode == 0:
+        return json.loads(done.stdout.decode("utf-8", "replace"))
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    detail = one_line(lines[-1]) if lines else "unreadable"
+    raise Failure(f"{path.name} is not audio, video or an image that ffprobe can read ({detail}): check the file.")
 
 
 def probe_soon(path: Path) -> Future:
@@ -594,7 +597,7 @@ def contact_sheet_step(source: str, info: dict, options: dict, folder: str = "de
 def find_font() -> str | None:
     """A TrueType font for drawtext: DejaVu (fc-match first), else any of the usual candidates."""
     if shutil.which("fc-match"):
-        found = subprocess.run(["fc-match", "-f", "%{file}", "DejaVu Sans Mono"], capture_output=True, text=True)
+        found = processes.run(["fc-match", "-f", "%{file}", "DejaVu Sans Mono"], capture_output=True, text=True)
         if found.returncode == 0 and found.stdout.endswith((".ttf", ".otf")) and os.path.isfile(found.stdout):
             return found.stdout
     for root in FONT_DIRS:
@@ -614,7 +617,7 @@ def run_step(step: Step, cwd: Path) -> str:
     else:
         (cwd / step.output).parent.mkdir(parents=True, exist_ok=True)
     try:
-        result = subprocess.run(step.command, cwd=cwd, capture_output=True, text=True, errors="replace")
+        result = processes.run(step.command, cwd=cwd, capture_output=True, text=True, errors="replace")
     except OSError as exc:
         raise StepFailed(f"could not run ffmpeg ({exc.strerror})") from None
     if "No space left on device" in result.stderr:

@@ -38,6 +38,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from . import processes
 from .errors import Failure, InputError
 
 EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|ZipFile)):\s*(.*)$")
@@ -74,7 +75,7 @@ def validate_wacz(path: str | Path, *, scratch: str | Path | None = None, shown:
                          "checked: nothing was kept; free space there.")
     env = {**os.environ, "TMPDIR": str(room)}
     try:
-        done = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path.resolve())],
+        done = processes.run([sys.executable, "-m", "wacz", "validate", "-f", str(path.resolve())],
                               capture_output=True, text=True, env=env, timeout=WACZ_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise InputError(f"{name}: `wacz validate` did not finish within {WACZ_TIMEOUT} s: nothing was kept.") from None

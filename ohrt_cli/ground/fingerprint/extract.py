@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import processes
 from ..errors import Failure
 from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, ZOOM, Fingerprint, empty_frames
 
@@ -60,7 +61,7 @@ def detect_crop(path: Path, video: dict, stream: str = "0:v:0") -> str | None:
     scene does not shrink it. None when there is no border, or when nearly all is black. `video` is
     ffprobe's description of the stream."""
     def run(sample: list[str], vf: str) -> list[tuple[int, ...]]:
-        done = subprocess.run(_ffmpeg(*sample, "-i", str(path), "-map", stream, "-vf", vf, "-f", "null", "-"),
+        done = processes.run(_ffmpeg(*sample, "-i", str(path), "-map", stream, "-vf", vf, "-f", "null", "-"),
                               capture_output=True, text=True)
         return [tuple(map(int, m)) for m in re.findall(r"crop=(\d+):(\d+):(\d+):(\d+)", done.stderr)]
 
@@ -89,7 +90,7 @@ def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False,
     size = FRAME_SIZE * FRAME_SIZE * 3
     positions, qualities, hashes = [], [], []
     # ffmpeg's complaints go to a file, not a pipe, so that many of them cannot block it while we read frames
-    with tempfile.TemporaryFile() as errors, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as proc:
+    with tempfile.TemporaryFile() as errors, processes.popen(command, stdout=subprocess.PIPE, stderr=errors) as proc:
         index = 0
         while len(data := proc.stdout.read(size)) == size:
             variants, quality = hash_frame(np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3))
@@ -123,7 +124,7 @@ def hash_frame(frame: np.ndarray) -> tuple[np.ndarray, int]:
 
 @functools.lru_cache(maxsize=None)
 def chromaprint_muxer() -> bool:
-    done = subprocess.run(_ffmpeg("-h", "muxer=chromaprint"), capture_output=True, text=True)
+    done = processes.run(_ffmpeg("-h", "muxer=chromaprint"), capture_output=True, text=True)
     return "Unknown format" not in done.stdout + done.stderr and done.returncode == 0
 
 
@@ -131,7 +132,7 @@ def audio_fingerprint(path: Path) -> np.ndarray:
     """The Chromaprint fingerprint of the first sound stream, as raw 32-bit values (empty when the sound
     is shorter than Chromaprint needs)."""
     if chromaprint_muxer():
-        done = subprocess.run(_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-f",
+        done = processes.run(_ffmpeg("-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-f",
                                       "chromaprint", "-fp_format", "raw", "-"), capture_output=True)
         if done.returncode != 0:
             raise Failure(f"ffmpeg could not fingerprint the sound of {path.name} "
@@ -140,7 +141,7 @@ def audio_fingerprint(path: Path) -> np.ndarray:
     if shutil.which("fpcalc") is None:
         raise Failure("neither ffmpeg's chromaprint muxer nor fpcalc is installed: install libchromaprint-tools "
                       "(sudo apt-get install libchromaprint-tools) and run `ohrt capture finish`.")
-    done = subprocess.run(["fpcalc", "-raw", "-length", "0", str(path)], capture_output=True, text=True)
+    done = processes.run(["fpcalc", "-raw", "-length", "0", str(path)], capture_output=True, text=True)
     found = re.search(r"^FINGERPRINT=([\d,]*)$", done.stdout, re.M)
     if not found:
         raise Failure(f"fpcalc could not fingerprint the sound of {path.name} ({_last_line(done.stderr)}): "

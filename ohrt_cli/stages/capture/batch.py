@@ -6,9 +6,9 @@ from pathlib import Path
 
 from ...ground import media
 from ...ground.context import Context
-from ...ground.errors import InputError, OhrtError
+from ...ground.errors import InputError, Interrupted, OhrtError
 from .draft import Progress
-from .flow import capture_url
+from .flow import capture_url, interrupted_after
 
 
 def read_batch(path: str | Path) -> list[tuple[int, str]]:
@@ -42,6 +42,13 @@ def capture_batch(ctx: Context, path: str | Path, *, reason: str | None = None, 
                "duplicates": 0, "derivatives_failed": 0, "error": None}
         try:
             done = capture_url(ctx, url, reason=reason, progress=progress, derivatives=derivatives, page=page)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            kept = [r["capture_id"] for r in results if r["ok"]] + list(getattr(exc, "kept", []))
+            if not kept:
+                raise
+            last = line if getattr(exc, "kept", None) else items[index - 1][0]
+            raise Interrupted(f"{interrupted_after(ctx, kept)} The lines after line {last} of {Path(path).name} "
+                              "were not captured.", kept=kept) from None
         except OhrtError as exc:
             row["error"] = exc.message
             results.append(row)

@@ -40,6 +40,7 @@ def commit(ctx: Context, draft: Draft, task_id: str | None) -> dict:
         target = ctx.captures_dir / capture_id
         _clear_orphan(ctx, target)
         draft.stage.publish(target)
+    draft.committed = capture_id
     result = get_capture(ctx, capture_id)
     result.update(task_created=created, duplicates=draft.duplicates, matches=[])
     return result

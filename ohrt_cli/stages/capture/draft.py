@@ -50,6 +50,7 @@ class Draft:
     finished_at: str = ""
     duplicates: list[dict] = field(default_factory=list)
     probe: dict | None = None
+    committed: str | None = None  # the capture's id once its transaction is committed
 
     @property
     def original(self) -> dict:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from ...ground import live, media, sensitive, store, urls
 from ...ground.context import Context
-from ...ground.errors import InputError, StateError
+from ...ground.errors import InputError, Interrupted, StateError
 from ...ground.times import iso
 from .. import intake as tasks
 from . import hooks
@@ -17,7 +17,7 @@ from . import photos
 from .commit import commit
 from .derivatives import complete
 from .download import download
-from .draft import Draft, Progress, clean, disk_guard
+from .draft import PENDING, Draft, Progress, clean, disk_guard
 from .files import ingest
 
 
@@ -63,18 +63,39 @@ def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason
     task = _task_for(ctx, canon, task_id, reason)
     media.prefetch_versions()
     store.sweep(ctx.captures_dir)
-    with disk_guard(ctx), store.staging(ctx.captures_dir) as stage:
-        draft = Draft(stage=stage, method=method, requested_url=url.strip(), canonical_url=canon,
-                      platform=platform, officer=officer.as_dict(), started_at=iso(ctx.now()), reason=reason,
-                      title=clean(title))
-        fetch(draft)
-        complete(ctx, draft, derivatives, progress)
-        if not derivatives:
+    draft = None
+    try:
+        with disk_guard(ctx), store.staging(ctx.captures_dir) as stage:
+            draft = Draft(stage=stage, method=method, requested_url=url.strip(), canonical_url=canon,
+                          platform=platform, officer=officer.as_dict(), started_at=iso(ctx.now()), reason=reason,
+                          title=clean(title))
+            fetch(draft)
+            complete(ctx, draft, derivatives, progress)
+            # the hooks are recorded as not made in the capture's own commit, so that a crash before they
+            # finish leaves them pending, for `capture finish`, rather than silently never made
             draft.files += hooks.not_made(draft)
-        result = commit(ctx, draft, task)
-    if not derivatives:
-        return hooks.after_seal(ctx, {**result, **hooks.empty_results()}, progress)
-    return hooks.after_commit(ctx, result, progress)
+            result = commit(ctx, draft, task)
+        if not derivatives:
+            return hooks.after_seal(ctx, {**result, **hooks.empty_results()}, progress)
+        return hooks.after_commit(ctx, result, progress)
+    except KeyboardInterrupt:
+        if draft is None or not draft.committed:
+            raise
+        raise Interrupted(interrupted_after(ctx, [draft.committed]), kept=[draft.committed]) from None
+
+
+def interrupted_after(ctx: Context, capture_ids: list[str]) -> str:
+    """What an interruption kept: the captures committed (with their tasks) and what each still lacks."""
+    from .reading import get_capture
+
+    said = []
+    for capture_id in capture_ids:
+        capture = get_capture(ctx, capture_id)
+        pending = sorted({f["role"] for f in capture["files"] if f["status"] in PENDING})
+        said.append(f"capture {capture_id} of task {capture['task_id']} was kept"
+                    + (f" without its {', '.join(pending)} (run `ohrt capture finish {capture_id}`)" if pending
+                       else ", complete"))
+    return "interrupted: " + "; ".join(said) + f": do not capture {'it' if len(said) == 1 else 'them'} again."
 
 
 def _task_for(ctx: Context, canonical_url: str, task_id: str | None, reason: str | None) -> str | None:

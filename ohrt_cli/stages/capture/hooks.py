@@ -65,19 +65,16 @@ def names() -> set[str]:
 
 
 def after_commit(ctx: Context, result: dict, progress: Progress | None = None) -> dict:
-    """Run every hook on a committed capture; a failure is recorded as a failed step under the hook's
-    name, and the capture stands."""
+    """Run every hook on a committed capture (whose commit recorded each as not made); each outcome is
+    recorded under the hook's name, a failure as a failed step, and the capture stands."""
     found: dict[str, list] = {}
-    failed = False
     for hook in registered():
         items, error = run_hook(ctx, hook, result["id"], progress)
         found.setdefault(hook.result, []).extend(items)
-        if error:
-            set_outcome(ctx, result["id"], hook.name, "failed", error)
-            failed = True
-    if failed:
-        fresh = get_capture(ctx, result["id"])
-        result.update({k: fresh[k] for k in ("status", "derivatives_failed", "files", "manifest_sha256")})
+        # the commit recorded the hook as not made: now it is made, or failed
+        set_outcome(ctx, result["id"], hook.name, "failed" if error else "ok", error)
+    fresh = get_capture(ctx, result["id"])
+    result.update({k: fresh[k] for k in ("status", "derivatives_failed", "files", "manifest_sha256")})
     result.update(empty_results())
     result.update(found)
     return after_seal(ctx, result, progress)
@@ -113,7 +110,8 @@ def run_hook(ctx: Context, hook: Hook, capture_id: str, progress: Progress | Non
 
 
 def not_made(draft: Draft) -> list[dict]:
-    """Under --no-derivatives the hooks do not run either: each is recorded as not made, for `capture finish`."""
+    """Each hook as not made, recorded in the capture's own commit: `after_commit` clears them as they
+    run; under --no-derivatives, or after a crash, they stay for `capture finish`."""
     return [_entry(hook.name, draft.original["sha256"], "not-made", None) for hook in registered()]
 
 

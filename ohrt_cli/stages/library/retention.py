@@ -41,7 +41,7 @@ from typing import Iterator
 
 from ...ground import audit
 from ...ground.context import Context
-from ...ground.db import transaction
+from ...ground.db import clear_wal, transaction
 from ...ground.errors import StateError
 from ...ground.layout import REFERRALS_DIR, referral_folder
 from ...ground.times import add_months, iso, parse_iso
@@ -172,6 +172,7 @@ def purge(ctx: Context, *, dry_run: bool = False) -> dict:
                 audit.record(ctx, "purge.run", "purge", result["at"], detail={
                     "purged": len(purged), "resumed": len(resumed), "held": len(todo.held),
                     "overdue": len(todo.overdue), "failed": len(result["failed"])})
+            result["log_cleared"] = clear_wal(ctx.db)
     return _fill(result, todo, purged, resumed)
 
 
@@ -439,10 +440,14 @@ def _erase_task(ctx: Context, unit: Unit) -> None:
     task_id = unit.task_id
     for table in ("subjects", "incident_refs", "indices_research"):
         ctx.db.execute(f"DELETE FROM {table} WHERE task_id = ?", [task_id])
-    ctx.db.execute("UPDATE tasks SET title = NULL, rationale = NULL, url = '', canonical_url = '' WHERE id = ?",
+    ctx.db.execute("UPDATE tasks SET title = NULL, rationale = NULL, applicant_name = NULL, url = '', "
+                   "canonical_url = '' WHERE id = ?", [task_id])
+    # what the reviewing officer wrote about the content may name people too
+    ctx.db.execute("UPDATE findings SET note = NULL WHERE review_id IN (SELECT id FROM reviews WHERE task_id = ?)",
                    [task_id])
     # what `ohrt refer check` saw stays as results and dates (the report's figures), without the address
     ctx.db.execute("UPDATE observations SET url = NULL, evidence = NULL WHERE task_id = ?", [task_id])
+    ctx.db.execute("UPDATE reviews SET reason = NULL, no_capture_reason = NULL WHERE task_id = ?", [task_id])
     status = ctx.db.execute("SELECT status FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
     if status != "closed":
         tasks.set_status(ctx, task_id, "closed", "task.close", reason="retention ended: material purged",
