@@ -33,6 +33,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import processes
 from .errors import InputError, OhrtError
 
 CONTENT_TYPE_QUERY = "application/timestamp-query"
@@ -113,7 +114,7 @@ PROOF_COMMAND = ("python3 -c 'import hashlib,json,sys\n"
 
 def _openssl(args: list[str], *, what: str) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(["openssl", *args], capture_output=True, timeout=60)
+        return processes.run(["openssl", *args], capture_output=True, timeout=60)
     except FileNotFoundError:
         raise OhrtError(f"openssl is not installed, so {what} cannot be done: install OpenSSL 3 "
                         "(scripts/ensure-system.sh).") from None
