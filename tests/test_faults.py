@@ -151,3 +151,85 @@ def test_every_process_ohrt_starts_goes_through_the_one_module_that_binds_it():
                 found.append(f"{path.relative_to(ROOT)}:{number}")
     assert found == []
 
+
+
+# ------------------------------------------------------------------------------------ referral drafts
+
+def test_a_draft_killed_between_its_rename_and_its_commit_leaves_an_orphan_the_next_draft_clears(ohrt):
+    from support.refer import CONSTABLE, draft, reviewed_task
+
+    first, second = reviewed_task(ohrt, "instagram"), reviewed_task(ohrt, "tiktok")
+    crash = """
+        from ohrt_cli.stages.refer import drafting
+        write = drafting._write_version
+        def write_then_die(*args, **kwargs):
+            write(*args, **kwargs)
+            os.kill(os.getpid(), signal.SIGKILL)
+        drafting._write_version = write_then_die
+    """
+    done = ohrt_with(ohrt.home, crash, "refer", "draft", first, env_officer=CONSTABLE)
+    assert done.returncode == -signal.SIGKILL
+    assert not rows(ohrt, "SELECT 1 FROM referrals")
+    [orphan] = [p for p in (ohrt.home / "referrals").rglob("v1")]
+    verified = ohrt("verify")
+    assert verified.exit_code == 1 and f"unexpected {orphan.parent.relative_to(ohrt.home)}:" in verified.stderr
+    made = draft(ohrt, second)  # another task's draft gets the same id: the orphan goes, the draft is made
+    assert made["id"] == orphan.parent.name and made["task_id"] == second
+    assert draft(ohrt, first)["task_id"] == first
+    assert ohrt.ok("verify").exit_code == 0
+
+
+# ------------------------------------------------------------------------------------------- verify
+
+def _captured(ohrt, make_clip) -> tuple[str, Path]:
+    result = ohrt.json("capture", "--file", str(make_clip("recording", seconds=2)), "--url", URL,
+                       "--reason", "Live, recorded", "--no-derivatives")
+    return result["id"], ohrt.home / "captures" / result["id"]
+
+
+def _problems(ohrt) -> list[tuple]:
+    done = ohrt("verify", "--json")
+    report = json.loads(done.stdout)
+    assert done.exit_code == (0 if report["intact"] else 1)
+    return [(p["capture"], p["problem"], p["path"], p["detail"]) for p in report["problems"]]
+
+
+def test_a_flipped_digit_in_sha256sums_is_the_line_wrong_not_the_file_changed(ohrt, make_clip):
+    capture_id, folder = _captured(ohrt, make_clip)
+    sums = folder / "SHA256SUMS"
+    lines = sums.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.endswith(".mp4"))
+    sha, path = lines[index].split("  ", 1)
+    lines[index] = ("0" if sha[0] != "0" else "1") + sha[1:] + "  " + path
+    sums.chmod(0o644)
+    sums.write_text("\n".join(lines) + "\n")
+    [(owner, problem, where, detail)] = _problems(ohrt)
+    assert (owner, problem, where) == (capture_id, "sums", "SHA256SUMS")
+    assert path in detail and "the line is wrong, the file is as signed" in detail
+
+
+def test_verify_names_hidden_and_empty_folders_and_a_purged_capture_whose_files_remain(ohrt, make_clip):
+    capture_id, folder = _captured(ohrt, make_clip)
+    (ohrt.home / "captures" / ".hidden").mkdir()
+    folder.chmod(0o755)
+    (folder / "source" / "empty").mkdir(parents=True)
+    found = _problems(ohrt)
+    assert (".hidden", "unexpected", "captures/.hidden", "a hidden folder in the store that no capture record owns") in found
+    assert (capture_id, "unexpected", "source/empty/", "an empty folder, not recorded") in found
+    db = ohrt.db()
+    with db.conn:
+        db.conn.execute("UPDATE captures SET purged_at = '2027-01-01T00:00:00+00:00' WHERE id = ?", [capture_id])
+    db.conn.close()
+    [(owner, problem, where, detail)] = [p for p in _problems(ohrt) if p[0] == capture_id]
+    assert (problem, where) == ("unexpected", f"captures/{capture_id}") and "ohrt purge" in detail
+
+
+def test_verify_compares_the_file_rows_with_the_signed_manifest(ohrt, make_clip):
+    capture_id, _ = _captured(ohrt, make_clip)
+    db = ohrt.db()
+    with db.conn:
+        db.conn.execute("UPDATE capture_files SET sha256 = ? WHERE capture_id = ? AND role = 'original'",
+                        ["0" * 64, capture_id])
+    db.conn.close()
+    [(owner, problem, where, detail)] = _problems(ohrt)
+    assert (owner, problem) == (capture_id, "record") and where.startswith("original/") and "differs" in detail

@@ -412,7 +412,16 @@ def verify(
         raise InputError("--key-fingerprint goes with --package: e.g. ohrt verify --package DIR --key-fingerprint FP.")
     from ..stages.anchor import verify_store
 
-    report = run(lambda ctx: verify_store(ctx, capture_ids or None))
+    def check(ctx) -> dict:
+        found = verify_store(ctx, capture_ids or None)
+        if not capture_ids:  # the whole home: referral drafts no record owns, too
+            from ..stages.refer import unowned_drafts
+
+            found["problems"] += unowned_drafts(ctx)
+            found["intact"] = not found["problems"]
+        return found
+
+    report = run(check)
     if as_json:
         print_json(report)
     else:

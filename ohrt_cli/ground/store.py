@@ -420,17 +420,25 @@ def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | Non
         problem(str(folder), "missing", "the whole folder is missing")
         return {"folder": str(folder), "files": 0, "intact": False, "problems": problems}
     manifest = _check_manifest(folder, public_pem, manifest_sha256, problem)
+    # a manifest whose signature verifies is the reference; SHA256SUMS is a copy for `sha256sum -c`
+    trusted = manifest is not None and not problems
     sums = _read_sums(folder, problem)
     listed = dict(sums)
+    expected = dict(listed)
+    disputed: set[str] = set()
     if manifest is not None:
         for entry in stored_files(manifest):
             if entry["path"] not in listed:
                 problem(entry["path"], "sums", "in manifest.json but not in SHA256SUMS")
-                listed[entry["path"]] = entry["sha256"]
+                expected[entry["path"]] = entry["sha256"]
             elif listed[entry["path"]] != entry["sha256"]:
-                problem(entry["path"], "sums", "SHA256SUMS and manifest.json give different hashes")
+                if trusted:
+                    expected[entry["path"]] = entry["sha256"]
+                    disputed.add(entry["path"])
+                else:
+                    problem(entry["path"], "sums", "SHA256SUMS and manifest.json give different hashes")
     checked = 0
-    for path, expected in sorted(listed.items()):
+    for path, want in sorted(expected.items()):
         target = folder / path
         if not _inside(folder, target) or not target.is_file():
             problem(path, "missing", "listed but not in the folder")
@@ -440,10 +448,15 @@ def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | Non
             actual = hashlib.sha256(target.read_bytes()).hexdigest()
         else:
             actual = hash_file(target, md5=False).sha256
-        if actual != expected:
-            problem(path, "changed", f"sha256 is {actual[:16]}…, recorded {expected[:16]}…")
+        if actual != want:
+            problem(path, "changed", f"sha256 is {actual[:16]}…, recorded {want[:16]}…")
+        if path in disputed:
+            problem(SUMS, "sums", f"its line for {path} gives {listed[path][:16]}…, the signed manifest "
+                    f"{want[:16]}…" + (": the line is wrong, the file is as signed" if actual == want else ""))
     for path in _files_in(folder):
-        if path not in listed and path != SUMS:
+        if path.endswith("/"):
+            problem(path, "unexpected", "an empty folder, not recorded")
+        elif path not in listed and path not in expected and path != SUMS:
             problem(path, "unexpected", "in the folder but not recorded")
     return {"folder": str(folder), "files": checked, "intact": not problems, "problems": problems}
 
@@ -503,4 +516,6 @@ def _files_in(folder: Path) -> list[str]:
         dirs.sort()
         for name in sorted(files):
             found.append(os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/"))
+        if not dirs and not files and os.path.abspath(root) != os.path.abspath(folder):
+            found.append(os.path.relpath(root, folder).replace(os.sep, "/") + "/")
     return found

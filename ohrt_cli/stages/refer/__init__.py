@@ -24,7 +24,8 @@ Connect record; `checking.py` looks at referred content on a schedule and record
 from __future__ import annotations
 
 from .routes import EMAIL_ROUTES, KINDS, ROUTES, STATUSES, list_routes, route_for, shipped_routes
-from .drafting import draft_appeal, draft_referral, get_referral, list_referrals, officer_text, platform_renderer
+from .drafting import (draft_appeal, draft_referral, get_referral, list_referrals, officer_text, platform_renderer,
+                       unowned_drafts)
 from .sending import close_task, mark_sent, qa_referral, record_outcome
 from .intel import intel_record, intel_renderer
 from .checking import check, latest_observations, reinstatement, seen_text, suggestion, task_observations
@@ -32,4 +33,4 @@ from .checking import check, latest_observations, reinstatement, seen_text, sugg
 __all__ = ["EMAIL_ROUTES", "KINDS", "ROUTES", "STATUSES", "check", "close_task", "draft_appeal", "draft_referral",
            "get_referral", "intel_record", "intel_renderer", "latest_observations", "list_referrals", "list_routes",
            "mark_sent", "officer_text", "platform_renderer", "qa_referral", "record_outcome", "reinstatement",
-           "route_for", "seen_text", "shipped_routes", "suggestion", "task_observations"]
+           "route_for", "seen_text", "shipped_routes", "suggestion", "task_observations", "unowned_drafts"]

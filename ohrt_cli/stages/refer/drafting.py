@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ...ground import audit, mail, purged
+from ...ground import audit, mail, purged, store
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
-from ...ground.errors import InputError, NotFound, StateError
-from ...ground.layout import referral_folder
+from ...ground.errors import InputError, IntegrityFailure, NotFound, StateError
+from ...ground.layout import REFERRALS_DIR, referral_folder
 from ...ground.render import Renderer
 from ...ground.times import iso
 from .. import disclosure, intake as tasks
@@ -303,8 +303,7 @@ def _write_version(ctx: Context, referral_id: str, version: int, files: dict[str
     parent = ctx.home / referral_folder(referral_id)
     parent.mkdir(parents=True, exist_ok=True)
     target = parent / f"v{version}"
-    if target.exists():
-        raise StateError(f"{target} already exists but is not recorded: move it aside, then draft again.")
+    _clear_orphans(ctx, referral_id, version, parent)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-v{version}-", dir=parent))
     try:
         for name, data in files.items():
@@ -321,6 +320,48 @@ def _write_version(ctx: Context, referral_id: str, version: int, files: dict[str
             parent.rmdir()  # only if empty: this was to be the referral's first version
         raise
     return target
+
+
+def _clear_orphans(ctx: Context, referral_id: str, version: int, parent: Path) -> None:
+    """What a draft killed between its rename and its commit (or before its rename) left in the referral's
+    folder: a `v<N>` no row records, `.tmp-v…` folders. We hold the write lock, so no live draft owns them;
+    they go, as a capture's orphans do. A version the row does record is never touched."""
+    row = ctx.db.execute("SELECT version FROM referrals WHERE id = ?", [referral_id]).fetchone()
+    recorded = row[0] if row else 0
+    target = parent / f"v{version}"
+    if version <= recorded:
+        raise IntegrityFailure(f"{target} already belongs to {referral_id} version {version}: run `ohrt verify`.")
+    for orphan in [target, *parent.glob(".tmp-v*")]:
+        if orphan.is_dir() and not orphan.is_symlink():
+            store.remove_tree(orphan)
+        elif orphan.exists() or orphan.is_symlink():
+            orphan.unlink()
+
+
+def unowned_drafts(ctx: Context) -> list[dict]:
+    """For `ohrt verify`: what is in HOME/referrals that no referral row owns (a folder of no referral, a
+    version after the recorded one, a draft's staging folder left by a killed process). Each is
+    {capture (the referral id or the name), path (in the home), problem "unexpected", detail}."""
+    root = ctx.home / REFERRALS_DIR
+    versions = dict(ctx.db.execute("SELECT id, version FROM referrals").fetchall())
+    found = []
+
+    def stray(owner: str, path: Path, detail: str) -> None:
+        found.append({"capture": owner, "path": path.relative_to(ctx.home).as_posix(), "problem": "unexpected",
+                      "detail": detail})
+
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.name not in versions or not folder.is_dir() or folder.is_symlink():
+            stray(folder.name, folder, "in the referral drafts but no referral record owns it")
+            continue
+        recorded = versions[folder.name] or 0
+        for entry in sorted(folder.iterdir()):
+            number = entry.name[1:]
+            if not (entry.name.startswith("v") and number.isascii() and number.isdigit()
+                    and 1 <= int(number) <= recorded and entry.is_dir() and not entry.is_symlink()):
+                stray(folder.name, entry, f"not a draft {folder.name} records (its last version is v{recorded}): "
+                      "left by a draft that was stopped; the next draft removes it")
+    return found
 
 
 def _sha256(path: Path) -> str:
