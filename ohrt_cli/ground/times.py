@@ -138,6 +138,8 @@ def machine_clock() -> dict:
     import shutil
     import subprocess
 
+    from . import processes
+
     found: dict = {}
     unread = []
     try:
@@ -150,7 +152,7 @@ def machine_clock() -> dict:
         unread.append("timedatectl: not installed")
     else:
         try:
-            ran = subprocess.run([program, "show"], capture_output=True, text=True, timeout=3)
+            ran = processes.run([program, "show"], capture_output=True, text=True, timeout=3)
         except (OSError, subprocess.SubprocessError) as exc:
             ran = None
             unread.append(f"timedatectl: {exc}")
