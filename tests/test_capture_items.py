@@ -102,7 +102,10 @@ def test_review_findings_name_the_item_and_are_checked_against_it(ohrt, site, ma
     out.mkdir()
     package = Path(ohrt.json("export", task, "--to", str(out), "--recipient", "DC Jo Bloggs, Trident Central",
                              "--reason", "Evidence for the CPS charging decision")["package"])
-    assert "item 2 at 00:01-00:03, item 1" in (package / "data" / "report.html").read_text()
+    report = (package / "data" / "report.html").read_text()
+    assert "item 2 at 00:01-00:03, item 1" in report
+    assert "Items (the post&#39;s order)" in report or "Items (the post's order)" in report
+    assert "review of item 2" in report
     assert "item 2 at 00:01-00:03, item 1" in (package / "data" / "review" / "review.txt").read_text()
     assert (package / "data" / "captures" / capture["id"] / "derived" / "item-2" / "review.mp4").is_file()
 
@@ -171,6 +174,12 @@ def test_a_slideshow_of_photos_with_its_sound_keeps_the_photos_first_and_the_sou
     assert capture["items"][3]["source_url"].endswith("/show/sound.m4a")
     assert capture["duration"] == pytest.approx(4, abs=0.2)
     assert manifest_of(ohrt, capture)["photos"]["slideshow"] is True
+    # a photo has no time ranges: the finding names it alone; the sound is timed
+    base = ["review", capture["task_id"], "--decision", "nfa", "--format", "music", "--reason", "no harm"]
+    timed = ohrt(*base, "--finding", "illegal-sales|Prices on the photo|item 2 at 00:00-00:01")
+    assert timed.exit_code == 2 and "is a photo" in timed.stderr and "'item 2'" in timed.stderr
+    review = ohrt.json(*base, "--finding", "illegal-sales|Prices on the photo, sung in the track|item 2;item 4 at 00:01-00:03")
+    assert review["review"]["findings"][0]["at"] == ["item 2", "item 4 at 00:01-00:03"]
 
 
 def test_a_slideshow_whose_photos_cannot_be_obtained_is_incomplete_never_a_complete_sound(ohrt, site, media_dir):

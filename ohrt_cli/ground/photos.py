@@ -1,8 +1,8 @@
 """Photos of a post that yt-dlp does not take: gallery-dl's Python API, and the photos a page declares (SOP 9.1).
 
-* `gallery_dl_takes(url)` says whether gallery-dl has an extractor of its own for a URL (Instagram, X,
-  TikTok photo posts, Facebook photos and the like; its catch-all "generic" extractor is off, as it is by
-  default); `download(url, folder)` runs it through its Python API (never a subprocess), quietly, into
+* `gallery_dl_takes(url)` says whether gallery-dl has an extractor of its own for a URL: the extractors
+  of the post's platform (Instagram, X, TikTok photo posts, Facebook photos, Reddit, Snapchat) and its
+  direct-link one for a picture's own address; its catch-all "generic" extractor is never used; `download(url, folder)` runs it through its Python API (never a subprocess), quietly, into
   `folder`, and returns the files in the order gallery-dl gave them, each with the address it came from.
   Only pictures are kept: a slideshow's sound comes from yt-dlp.
 * `declared(html, base)` reads the photos a public post page declares in its markup, as the platforms'
@@ -44,12 +44,49 @@ def version() -> str:
 
 # ----------------------------------------------------------------------------------------- gallery-dl
 
-def gallery_dl_takes(url: str) -> bool:
-    """Whether gallery-dl has an extractor of its own for `url` (not its catch-all generic one)."""
-    from gallery_dl import extractor
+# gallery-dl's extractor modules consulted, by platform (SOP 4.1.4): loading all ~300 of them to match one
+# URL costs seconds, so only the post's own platform's is loaded, and the direct-link one for an image's
+# own address.
+MODULES = {"instagram": "instagram", "x": "twitter", "tiktok": "tiktok", "facebook": "facebook",
+           "reddit": "reddit", "snapchat": "snapchat"}
 
-    found = extractor.find(url)
-    return found is not None and found.category != "generic"
+
+def _extractor_for(url: str):
+    """gallery-dl's extractor (an instance) for `url`, or None."""
+    import importlib
+    import re
+
+    from . import urls
+    from .errors import InputError
+
+    try:
+        platform = urls.canonical(url)[1]
+    except InputError:
+        return None
+    for name in ("directlink", MODULES.get(platform or "")):
+        if not name:
+            continue
+        module = importlib.import_module(f"gallery_dl.extractor.{name}")
+        for cls in list(vars(module).values()):
+            if not (isinstance(cls, type) and getattr(cls, "__module__", "") == module.__name__
+                    and getattr(cls, "pattern", None)):
+                continue
+            if isinstance(cls.pattern, str):
+                cls.pattern = re.compile(cls.pattern)
+            found = cls.pattern.match(url)
+            if found:
+                return cls(found)
+    return None
+
+
+def gallery_dl_takes(url: str) -> bool:
+    """Whether gallery-dl has an extractor of its own for `url`: a platform's, or a picture's own address."""
+    return _extractor_for(url) is not None
+
+
+def extractor_name(url: str) -> str:
+    found = _extractor_for(url)
+    return f"{found.category}:{found.subcategory}" if found else "unknown"
 
 
 def download(url: str, folder: Path, *, timeout: float = 30) -> list[Photo]:
@@ -57,6 +94,9 @@ def download(url: str, folder: Path, *, timeout: float = 30) -> list[Photo]:
     when it finds none or cannot fetch one."""
     from gallery_dl import config, job
 
+    found = _extractor_for(url)
+    if found is None:
+        raise Failure(f"gallery-dl has no extractor for {url}.")
     scratch = folder / ".gallery-dl"
     scratch.mkdir(parents=True, exist_ok=True)
     taken: list[tuple[str, Path]] = []
@@ -87,7 +127,7 @@ def download(url: str, folder: Path, *, timeout: float = 30) -> list[Photo]:
         config.set(("output",), "mode", "null")
         config.set(("output",), "progress", False)
         config.set(("downloader",), "part", True)
-        status = Kept(url).run()
+        status = Kept(found).run()
     except Exception as exc:  # gallery-dl's own errors carry its reason
         raise Failure(f"gallery-dl could not take the photos of {url} ({type(exc).__name__}: {exc}).") from None
     finally:

@@ -163,7 +163,4 @@ def _clear_leftovers(draft: Draft) -> None:
 
 
 def _extractor(url: str) -> str:
-    from gallery_dl import extractor
-
-    found = extractor.find(url)
-    return f"{found.category}:{found.subcategory}" if found else "unknown"
+    return photos.extractor_name(url)

@@ -178,6 +178,9 @@ def _capture(capture: dict, root: Path, officer, clock_limit: float) -> dict:
         "screenshot": _page_file_picture(manifest, folder, capture["id"]),
         "page_text": _page_text(manifest, folder),
         "live": _live(manifest),
+        "post_items": [{"item": i.get("item"), "kind": i.get("kind"), "duration": duration_text(i.get("duration")),
+                   "path": i.get("path"), "sha256": i.get("sha256"), "source_url": i.get("source_url")}
+                  for i in manifest.get("items") or []],
     }
 
 
@@ -207,7 +210,7 @@ def _file_row(entry: dict) -> dict:
     return {"path": entry.get("path") or "—", "role": entry.get("role"), "bytes": entry.get("bytes"),
             "sha256": entry.get("sha256"), "md5": entry.get("md5"), "status": entry.get("status"),
             "error": entry.get("error"), "parent": entry.get("parent_sha256"), "at": entry.get("at"),
-            "kind": entry.get("kind"),
+            "kind": entry.get("kind"), "item": entry.get("item"),
             "command": " ".join(shlex.quote(str(c)) for c in command) if command else None}
 
 
