@@ -264,3 +264,50 @@ def test_config_check_knows_the_check_keys(ohrt):
     result = ohrt("config", "check", "--json")
     problems = [f for f in json.loads(result.stdout)["findings"] if f["level"] == "error"]
     assert [f["where"] for f in problems] == ["[check] metadata"]
+
+
+def test_a_known_re_upload_of_a_library_item_is_looked_at_too(ohrt, platform_site, library_media):
+    """The URL of a capture the library matched is looked at while the item is kept (purpose reupload)."""
+    fast(ohrt, per_host_interval_seconds=0)
+    constable = as_officer(CONSTABLE)
+    original = platform_site.route("/watch/song", removed_page())
+    task = ohrt.ok("task", "add", "--url", original, "--platform", "youtube", "--title", "Song", "--applicant",
+                   "DC Rae", "--ocu", "Central West", "--unit", "Gangs", "--uploaded", "2026-01-02", "--rationale",
+                   "Goads a rival group", env=constable).stdout.strip()
+    ohrt.ok("capture", "--file", library_media.song(1), "--url", original, "--reason", "the song", "--task", task,
+            env=constable)
+    ohrt.ok("review", task, "--decision", "refer", "--format", "music-video", "--clause", "youtube:violent-criminal-orgs",
+            "--finding", "provocative-language|Names a rival", env=constable)
+    referral = ohrt.json("refer", "draft", task, env=constable)["id"]
+    ohrt.ok("refer", "qa", referral, "--approve", env=as_officer("2345"))
+    ohrt.ok("refer", "sent", referral, env=constable)
+    item = ohrt.json("refer", "outcome", referral, "--removed", env=constable)["library_item"]["id"]
+    copy = platform_site.route("/watch/copy", video_page("copy"))
+    other = ohrt.ok("task", "add", "--url", copy, "--platform", "youtube", "--title", "Copy", "--applicant", "DC Rae",
+                    "--ocu", "Central West", "--unit", "Gangs", "--uploaded", "2026-01-02", "--rationale",
+                    "A re-upload", env=constable).stdout.strip()
+    captured = ohrt.json("capture", "--file", library_media.reupload("reencoded"), "--url", copy, "--reason",
+                         "a re-upload", "--task", other, env=constable)
+    assert [m["item_id"] for m in captured["matches"]] == [item]
+
+    plan = {t["url"]: t for t in check(ohrt, "--dry-run")["would_check"]}
+    assert (plan[copy]["purpose"], plan[copy]["item_id"], plan[copy]["task_id"]) == ("reupload", item, other)
+    assert plan[original]["purpose"] == "removed"
+    result = check(ohrt)
+    assert (result["available"], result["gone"], result["reinstated"]) == (1, 1, 0)   # the copy is still up
+    seen = ohrt.json("task", "show", other)["observations"]
+    assert [(o["purpose"], o["item_id"], o["result"]) for o in seen] == [("reupload", item, "available")]
+
+
+def test_the_purge_leaves_an_observation_its_result_and_date_but_not_its_address(ohrt, platform_site):
+    fast(ohrt)
+    url = platform_site.route("/watch/p", removed_page())
+    task, referral = sent_referral(ohrt, url)
+    check(ohrt)
+    ohrt.ok("refer", "outcome", referral, "--not-removed", env=as_officer(CONSTABLE))
+    ohrt.ok("refer", "close", task, "--reason", "no grounds for appeal", env=as_officer(CONSTABLE))
+    ohrt.ok("purge", env={"OHRT_NOW": "2099-01-01T00:00:00+00:00"})
+    assert rows(ohrt, "SELECT result, url, evidence, message, substr(observed_at, 1, 4) > '2000' AS dated "
+                      "FROM observations") == [{"result": "gone", "url": None, "evidence": None,
+                                                "message": REMOVED_WORDS, "dated": 1}]
+    assert check(ohrt, "--dry-run")["would_check"] == []

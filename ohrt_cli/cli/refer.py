@@ -359,8 +359,7 @@ def _print_check(summary: dict) -> None:
     for run_id in summary["interrupted_runs"]:
         typer.echo(f"check {run_id} was cut short: its observations are kept and now audited")
     for hint in summary["suggestions"]:
-        if hint:
-            typer.echo(f"gone: {hint['referral_id']} ({hint['message']}): confirm with {hint['command']}")
+        typer.echo(f"gone: {hint['referral_id']} ({hint['message']}): confirm with {hint['command']}")
     for task_id in summary["reinstatements"]:
         typer.echo(f"reinstated: {task_id} is available again after its removal: refer it again or appeal "
                    "(SOP 10.7)")

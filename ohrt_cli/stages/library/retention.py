@@ -18,7 +18,8 @@ External-Identifier, or by their name: `exports.py`) and its referral drafts (HO
 captures purged. (2) The capture folders, those packages and those drafts are deleted, read-only files
 made writable first. (3) One transaction deletes the fingerprints,
 the file rows and the personal data (subjects, incident references, indices research), blanks the
-content's identifying fields, closes the task, marks the tombstone 'done' and writes the audit entries.
+content's identifying fields (and the URL and evidence of what `ohrt refer check` observed of it: its
+results and dates stay, for the report), closes the task, marks the tombstone 'done' and writes the audit entries.
 A purge killed at any point leaves tombstones saying 'purging'; the next run finishes them first.
 The referral rows (with each draft's sha256) stay, as the record of what the platform was sent; a package
 exported with `--to` outside the home is the officer in the case's to keep or destroy (CPIA 1996).

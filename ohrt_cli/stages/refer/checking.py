@@ -245,7 +245,7 @@ def check(ctx: Context, *, dry_run: bool = False,
     summary.update(run=run.id, checked=outcome.done, **run.counts, reinstated=run.reinstated,
                    hosts=outcome.hosts, requests=outcome.requests, budget_spent=outcome.budget_spent,
                    seconds=round(outcome.seconds, 1), skipped=skipped,
-                   suggestions=[suggestion(ctx, r) for r in run.gone_awaiting],
+                   suggestions=[hint for r in run.gone_awaiting if (hint := suggestion(ctx, r))],
                    reinstatements=sorted(set(run.reinstatements)), audit_seq=detail["audit_seq"])
     return summary
 
