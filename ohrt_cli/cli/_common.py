@@ -43,6 +43,8 @@ class OhrtGroup(TyperGroup):
             fail(exc.message, exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted: nothing half-made was kept; run the command again.", 130)
+        except _UsageError as exc:
+            fail(usage_line(exc), 2)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except OSError as exc:
@@ -57,6 +59,27 @@ class OhrtGroup(TyperGroup):
             if os.environ.get("OHRT_DEBUG"):
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (run again with OHRT_DEBUG=1 and report it).", 1)
+
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _UsageError as exc:
+            fail(usage_line(exc), 2)
+
+
+try:  # the click that typer carries (typer ≥ 0.20 vendors it), else click itself
+    from typer._click.exceptions import UsageError as _UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError as _UsageError
+
+
+def usage_line(exc: Exception) -> str:
+    """A usage error of the argument parser as one line: what is wrong, and which --help says how."""
+    context = getattr(exc, "ctx", None)
+    words = (context.command_path.split()[1:] if context is not None else [])
+    message = " ".join(exc.format_message().split())
+    return f"{message.rstrip('.')}: see `ohrt {' '.join(words + ['--help'])}`."
 
 
 class DefaultGroup(OhrtGroup):

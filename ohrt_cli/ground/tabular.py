@@ -17,6 +17,9 @@ from typing import Any
 from .errors import InputError
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+MAX_CELL = csv.field_size_limit()   # 131,072 characters: Python's csv reader stops there
+MAX_LINE = 1_048_576                # a JSONL line of more than 1 MiB is not a tasking or review row
+MAX_DEPTH = 100                     # levels of nesting a JSONL row may have (a real row has two)
 
 
 @dataclasses.dataclass
@@ -54,11 +57,37 @@ def jsonl_rows(text: str) -> list[Row]:
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
         if not line.strip():
             continue
+        if len(line) > MAX_LINE:
+            rows.append(Row(number, line, None, f"is {len(line):,} characters long, more than the {MAX_LINE:,} "
+                            "a line may have"))
+            continue
         try:
-            rows.append(Row(number, line, json.loads(line)))
+            value = json.loads(line)
+            if _depth(value) > MAX_DEPTH:
+                raise RecursionError
+            rows.append(Row(number, line, value))
         except json.JSONDecodeError as exc:
             rows.append(Row(number, line, None, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+        except RecursionError:
+            rows.append(Row(number, line, None, f"nests lists or objects more than {MAX_DEPTH} levels deep"))
+        except ValueError as exc:  # an integer of more than 4,300 digits, say
+            rows.append(Row(number, line, None, f"not valid JSON ({str(exc).split(';')[0]})"))
     return rows
+
+
+def _depth(value) -> int:
+    """How deeply lists and objects nest in `value` (a scalar is 0), without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        todo.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def csv_rows(text: str) -> tuple[list[str], str, list[Row]] | None:
@@ -71,9 +100,20 @@ def csv_rows(text: str) -> tuple[list[str], str, list[Row]] | None:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         return None
+    except csv.Error as exc:
+        raise InputError(f"the header line is not CSV ({exc}): check the first line of the file.") from None
     header_text = "".join(lines[: reader.line_num])
     rows, start = [], reader.line_num
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise InputError(f"line {reader.line_num} has a cell longer than the {MAX_CELL:,} characters a cell may "
+                                 "have (or a quote left open): check that line of the file.") from None
+            raise InputError(f"line {reader.line_num} is not CSV ({exc}): check that line of the file.") from None
         end = reader.line_num
         if any(cell.strip() for cell in record):
             error = (f"has {len(record)} fields where the header has {len(header)}"

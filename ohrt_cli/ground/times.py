@@ -26,7 +26,7 @@ def parse_iso(text: str) -> dt.datetime:
 def parse_date(text: str, what: str, *, today: dt.date | None = None) -> dt.date:
     """A calendar date given by an officer or a platform, as YYYY-MM-DD; not in the future."""
     text = (text or "").strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise InputError(f"{what} {text!r} is not a date: give it as YYYY-MM-DD, e.g. 2026-03-14.")
     try:
         value = dt.date.fromisoformat(text)
@@ -49,12 +49,18 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 2999   # the years a quarter or a date given by an officer may be in
+
+
 def parse_quarter(text: str) -> tuple[dt.date, dt.date]:
     """'2026Q3' → (first day, first day of the next quarter)."""
-    match = re.fullmatch(r"(\d{4})[Qq]([1-4])", (text or "").strip())
+    match = re.fullmatch(r"([0-9]{4})[Qq]([1-4])", (text or "").strip())
     if not match:
-        raise InputError(f"quarter {text!r} is not of the form YYYYQn, e.g. 2026Q3.")
+        raise InputError(f"quarter {text!r} is not of the form YYYYQn (ASCII digits), e.g. 2026Q3.")
     year, q = int(match[1]), int(match[2])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(f"quarter {text!r} is outside the years {FIRST_YEAR}–{LAST_YEAR} ohrt keeps records for: "
+                         "check the year, e.g. 2026Q3.")
     start = dt.date(year, 3 * (q - 1) + 1, 1)
     return start, add_months(start, 3)
 

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import InputError
 
+MAX_URL = 8192   # longer than any link a browser shows; a bigger one is a pasting accident
+
 # SOP 4.1.4's platforms: registrable domain → (platform code, canonical host).
 PLATFORM_HOSTS = {
     "youtube.com": ("youtube", "www.youtube.com"),
@@ -81,7 +83,26 @@ def _registrable(host: str) -> str | None:
 def canonical(url: str) -> tuple[str, str | None]:
     """(canonical URL, platform code or None when the host is not one of SOP 4.1.4's platforms)."""
     text = (url or "").strip()
-    parts = urlsplit(text)
+    if len(text) > MAX_URL:
+        raise InputError(f"URL of {len(text):,} characters is longer than the {MAX_URL:,} ohrt accepts: copy the "
+                         "link again from the browser's address bar.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InputError(f"URL {text!r} holds control characters: copy the link again from the address bar.")
+    try:
+        parts = urlsplit(text)
+        parts.hostname
+    except ValueError:  # an unclosed or invalid [IPv6] address
+        raise InputError(f"URL {text!r} has no valid host (an address in [brackets] must be a whole IPv6 "
+                         "address): copy the full link from the browser's address bar.") from None
+    if parts.netloc.startswith("[") or "[" in parts.netloc:
+        import ipaddress
+
+        inner = parts.netloc.split("@")[-1].partition("]")[0].lstrip("[")
+        try:
+            ipaddress.IPv6Address(inner.split("%")[0])
+        except ValueError:
+            raise InputError(f"URL {text!r} has no valid host ({inner!r} is not an IPv6 address): copy the full "
+                             "link from the browser's address bar.") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise InputError(f"URL {text!r} is not an http(s) address: copy the full link, starting https://.")
@@ -105,10 +126,11 @@ def canonical(url: str) -> tuple[str, str | None]:
             path, query = _youtube(domain, path, query)
         elif platform == "tiktok":
             path = TIKTOK_POST.sub(r"/\1/video/\2", path)
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
-        netloc = f"{host}:{port}"
+        netloc = f"{shown}:{port}"
     else:
-        netloc = host
+        netloc = shown
     if len(path) > 1:
         path = path.rstrip("/")
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), "")), platform

@@ -32,10 +32,10 @@ OPEN_STATUSES = tuple(s for s in STATUSES if s != "closed")
 REF_SYSTEMS = {"connect": "Connect", "cad": "CAD", "cris": "CRIS", "crimint": "Crimint", "merlin": "Merlin",
                "apmis": "APMIS"}
 REF_FORMS = {
-    "CAD": (re.compile(r"\d{1,5}/\d{2}[A-Z]{3}\d{2}"), "1234/21NOV26 (number/ddMMMyy)"),
-    "CRIS": (re.compile(r"\d{7}/\d{2}"), "4212345/26 (seven digits/yy)"),
-    "Merlin": (re.compile(r"\d{2}[A-Z]{3}\d{6}"), "26MAB012345 (yy, three letters, six digits)"),
-    "Crimint": (re.compile(r"\d{5,12}"), "a number of 5 to 12 digits"),
+    "CAD": (re.compile(r"[0-9]{1,5}/[0-9]{2}[A-Z]{3}[0-9]{2}"), "1234/21NOV26 (number/ddMMMyy)"),
+    "CRIS": (re.compile(r"[0-9]{7}/[0-9]{2}"), "4212345/26 (seven digits/yy)"),
+    "Merlin": (re.compile(r"[0-9]{2}[A-Z]{3}[0-9]{6}"), "26MAB012345 (yy, three letters, six digits)"),
+    "Crimint": (re.compile(r"[0-9]{5,12}"), "a number of 5 to 12 digits"),
 }
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -48,6 +48,19 @@ REQUIRED = {
     "title": "the content's title (--title)",
     "rationale": "the rationale for the referral (--rationale)",
 }
+
+
+# The longest each field may be, in characters (a 2 MB title is a pasting accident, not a title).
+LIMITS = {"title": 1_000, "applicant_name": 200, "applicant_ocu": 200, "applicant_unit": 200, "rationale": 10_000,
+          "upload_date": 40, "platform": 100, "refs": 100, "subjects": 200}
+
+
+def check_text(value: str, what: str, limit: int) -> None:
+    """Refuse a NUL character or other control character (a tab and line ends excepted) and text over `limit`."""
+    if len(value) > limit:
+        raise InputError(f"{what} is {len(value):,} characters long, more than the {limit:,} allowed: shorten it.")
+    if any(ord(c) < 32 and c not in "\t\r\n" or c == "\x7f" for c in value):
+        raise InputError(f"{what} holds a control character (a NUL byte, say): remove it and give the text again.")
 
 
 class DuplicateTask(InputError):
@@ -105,6 +118,10 @@ def parse_ref(text: str) -> tuple[str, str]:
 
 
 def validate(raw: TaskInput, ctx: Context) -> CleanTask:
+    for name, limit in LIMITS.items():
+        values = getattr(raw, name) or ""
+        for value in (values if isinstance(values, list) else [values]):
+            check_text(value or "", name.replace("_", " "), limit)
     fields = {name: (getattr(raw, name) or "").strip() for name in REQUIRED}
     for name, what in REQUIRED.items():
         if not fields[name]:
@@ -315,12 +332,34 @@ def read_rows(path: Path) -> tuple[str, list[ImportRow], str]:
     return "csv", rows, header_text
 
 
-def _split(cell) -> list[str]:
+def _split(cell, name: str) -> list[str]:
     if cell is None:
         return []
     if isinstance(cell, list):
-        return [str(c) for c in cell]
-    return [part for part in str(cell).split(";") if part.strip()]
+        if not all(isinstance(c, str) for c in cell):
+            raise InputError(f"{name} must be a list of text (e.g. [\"Jon Smith\"]), not {_json(cell)}: "
+                             "mend that row.")
+        return list(cell)
+    if not isinstance(cell, str):
+        raise InputError(f"{name} must be text or a list of text, not {_json(cell)}: mend that row.")
+    return [part for part in cell.split(";") if part.strip()]
+
+
+def _cell(values: dict, name: str) -> str:
+    """A field of an imported row as text: a number, list or object where text belongs is refused."""
+    value = values.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, not {_json(value)}: mend that row.")
+    return value
+
+
+def _json(value) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False) -> ImportResult:
@@ -335,12 +374,14 @@ def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False) -> Imp
             if "__error__" in row.values:
                 raise InputError(row.values["__error__"])
             v = row.values
+            if not isinstance(v, dict):
+                raise InputError(f"the row is {_json(v)}, not an object of fields: mend that row.")
             raw = TaskInput(
-                url=str(v.get("url") or ""), title=str(v.get("title") or ""),
-                applicant_name=str(v.get("applicant_name") or ""), applicant_ocu=str(v.get("applicant_ocu") or ""),
-                applicant_unit=str(v.get("applicant_unit") or ""), upload_date=str(v.get("upload_date") or ""),
-                rationale=str(v.get("rationale") or ""), platform=(str(v.get("platform") or "").strip() or None),
-                refs=_split(v.get("incident_refs")), subjects=_split(v.get("subjects")),
+                url=_cell(v, "url"), title=_cell(v, "title"), applicant_name=_cell(v, "applicant_name"),
+                applicant_ocu=_cell(v, "applicant_ocu"), applicant_unit=_cell(v, "applicant_unit"),
+                upload_date=_cell(v, "upload_date"), rationale=_cell(v, "rationale"),
+                platform=_cell(v, "platform").strip() or None,
+                refs=_split(v.get("incident_refs"), "incident_refs"), subjects=_split(v.get("subjects"), "subjects"),
             )
             good.append((row, validate(raw, ctx)))
         except InputError as exc:

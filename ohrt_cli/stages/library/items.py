@@ -28,7 +28,7 @@ from .matching import audio_seconds_of, fingerprint_row, has_fingerprints, bump_
 
 SOURCES = ("removal", "by-hand", "import")      # how an item came into the library
 STATUSES = ("kept", "purging", "purged")
-ITEM_RE = re.compile(r"L-\d{4}-\d{6}")
+ITEM_RE = re.compile(r"L-[0-9]{4}-[0-9]{6}")
 
 
 RECORD_FIELDS = ("title", "url", "platforms", "channel", "rationale", "summary", "breach")
@@ -294,7 +294,7 @@ def _canonical(url: str) -> str:
 
 def parse_within(text: str) -> int:
     """'30d', '6w' or '30' → days."""
-    found = re.fullmatch(r"\s*(\d{1,4})\s*([dw]?)\s*", text or "")
+    found = re.fullmatch(r"\s*([0-9]{1,4})\s*([dw]?)\s*", text or "")
     if not found:
         raise InputError(f"--within {text!r} is not a period: give days or weeks, e.g. 30d or 6w.")
     return int(found[1]) * (7 if found[2] == "w" else 1)

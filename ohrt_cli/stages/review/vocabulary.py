@@ -52,7 +52,7 @@ REVIEW_AUDIT_REASON = "content review, SOP 9.2–9.4"
 KNOWN_SYSTEMS = {"aware": "Aware"}
 
 
-_TIME = re.compile(r"(?:(\d{1,2}):)?(\d{1,3}):(\d{2})")
+_TIME = re.compile(r"(?:([0-9]{1,2}):)?([0-9]{1,3}):([0-9]{2})")
 
 
 def parse_time(text: str) -> int:
@@ -82,7 +82,7 @@ def parse_range(text: str) -> tuple[int, int]:
     return start, end
 
 
-_ITEM = re.compile(r"item\s*(\d{1,4})(?:\s+(?:at\s+)?(\S.*))?", re.I)
+_ITEM = re.compile(r"item\s*([0-9]{1,4})(?:\s+(?:at\s+)?(\S.*))?", re.I)
 
 
 def parse_place(text: str) -> tuple[int | None, int | None, int | None]:
