@@ -46,7 +46,7 @@ def make_media(site: Path) -> tuple[Path, Path]:
 
 def new_home(path: Path) -> dict:
     env = {**os.environ, "OHRT_HOME": str(path), "OHRT_OFFICER": "2345"}
-    subprocess.run([str(BIN / "ohrt"), "init", "--team", "Bench", "--mailbox", "bench@example.police.uk",
+    subprocess.run([str(BIN / "ohrt"), "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk",
                     "--officer", "PS Bench", "--number", "2345"], env=env, check=True, capture_output=True)
     return env
 

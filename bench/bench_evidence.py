@@ -33,7 +33,7 @@ def _clip(path: Path, seconds: int = 20) -> None:
 def run(work: Path) -> list[dict]:
     home, out = work / "home", work / "out"
     out.mkdir()
-    _ohrt(home, "init", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
+    _ohrt(home, "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
           "--number", "2345", "--role", "sergeant")
     task = _ohrt(home, "task", "add", "--url", URL, "--title", "Bench", "--applicant", "DC Bench", "--ocu", "X",
                  "--unit", "Y", "--uploaded", "2026-01-02", "--rationale", "bench").strip()

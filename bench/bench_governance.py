@@ -150,7 +150,7 @@ def _library_item(tables, next_id, rng, task_id, referral_id, removed_on, fmt) -
 
 def run(work: Path) -> list[dict]:
     home = work / "home"
-    _ohrt(home, "init", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
+    _ohrt(home, "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
           "--number", "2345", "--role", "sergeant")
     _ohrt(home, "officer", "add", "Insp Bench", "--number", "9001", "--role", "inspector")
     start = time.perf_counter()

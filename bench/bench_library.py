@@ -42,7 +42,7 @@ def _ohrt(home: Path, *args: str, when: str | None = None, officer: str | None =
 
 
 def _init(home: Path) -> None:
-    _ohrt(home, "init", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
+    _ohrt(home, "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
           "--number", "2345", "--role", "sergeant", when="2026-03-01T09:00:00+00:00")
 
 

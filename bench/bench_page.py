@@ -43,7 +43,7 @@ def _png(shade: int) -> bytes:
 def _capture(work: Path, name: str, url: str, *extra: str) -> tuple[float, dict]:
     home = work / name
     env = {**os.environ, "OHRT_HOME": str(home), "OHRT_OFFICER": "2345"}
-    subprocess.run([str(BIN / "ohrt"), "init", "--team", "Bench", "--mailbox", "bench@example.police.uk",
+    subprocess.run([str(BIN / "ohrt"), "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk",
                     "--officer", "PS Bench", "--number", "2345"], env=env, check=True, capture_output=True)
     start = time.perf_counter()
     done = subprocess.run([str(BIN / "ohrt"), "capture", url, "--reason", "bench", "--json", *extra], env=env,

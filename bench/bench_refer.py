@@ -36,7 +36,7 @@ def _reviewed_tasks(home: Path, count: int) -> list[str]:
 
 def run(work: Path) -> list[dict]:
     home = work / "home"
-    _ohrt(home, "init", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
+    _ohrt(home, "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
           "--number", "2345", "--role", "sergeant")
     _ohrt(home, "officer", "add", "PC Bench", "--number", "7781", "--role", "constable")
     tasks = _reviewed_tasks(home, COUNT)

@@ -97,7 +97,7 @@ def write_csv(path: Path, task_ids: list[str]) -> None:
 
 def run(work: Path) -> list[dict]:
     home = work / "home"
-    _ohrt(home, "init", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
+    _ohrt(home, "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
           "--number", "2345", "--role", "sergeant")
     task_ids = make_tasks(home, work)
     give_capture_rows(home, task_ids)

@@ -35,7 +35,7 @@ def write_csv(path: Path, count: int) -> None:
 
 def run(work: Path) -> list[dict]:
     home = work / "home"
-    _ohrt(home, "init", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
+    _ohrt(home, "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk", "--officer", "PS Bench",
           "--number", "2345", "--role", "sergeant")
     source = work / "tasks.csv"
     write_csv(source, 10_000)

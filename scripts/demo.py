@@ -140,7 +140,7 @@ def _remove(folder: Path) -> None:
 
 def set_up(home: Path, own: bool) -> None:
     section("0. The home: team, roster, and the demo site's rules and referral route")
-    ohrt("init", "--team", "Online Harm Referral Team", "--mailbox", "ohrt@example.police.uk",
+    ohrt("init", "--training", "--team", "Online Harm Referral Team", "--mailbox", "ohrt@example.police.uk",
          "--officer", "PS Ann Lee", "--number", SERGEANT, "--role", "sergeant")
     if not (home / "ohrt.db").is_file():
         raise StepFailed(f"no home was made in {home}")

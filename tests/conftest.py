@@ -106,3 +106,38 @@ def site(tmp_path_factory):
     for redirects, slow and never-ending answers (devtools/loopback.py)."""
     with Loopback(tmp_path_factory.mktemp("site")) as server:
         yield server
+
+
+# ------------------------------------------------------------------------------------------- logins
+
+@pytest.fixture(scope="session")
+def shared_ohrt(tmp_path_factory):
+    """ohrt installed once per session where every login can run it (support/logins.py); skips, saying
+    why, where operating-system users cannot be made."""
+    from support.logins import shared_install, why_not
+
+    reason = why_not()
+    if reason:
+        pytest.skip(reason)
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="ohrt-shared-"))
+    try:
+        yield shared_install(root)
+    finally:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def logins(shared_ohrt):
+    """Logins(ohrt).user(name, *groups) / .group(name) / .run(user, home, *args): real users made for this
+    test and removed after it."""
+    from support.logins import Logins
+
+    made = Logins(shared_ohrt)
+    try:
+        yield made
+    finally:
+        made.remove()

@@ -13,6 +13,7 @@ import re
 import os
 import shutil
 import stat
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -21,7 +22,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from support.home import TASK_ARGS, Ohrt, new_home
+from support.home import TASK_ARGS, Ohrt, copy_home, new_home
 
 from ohrt_cli.stages import evidence
 
@@ -471,8 +472,44 @@ def test_a_downloaded_capture_and_an_image_are_packaged_whole(ohrt, tmp_path, si
         folder = package / "data" / "captures" / capture["id"]
         assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == sorted(
             [f["path"] for f in capture["files"] if f["status"] == "ok"] + ["manifest.json", "manifest.sig",
-                                                                            "SHA256SUMS"])
+                                                                            "manifest.officer.sig", "SHA256SUMS"])
         assert evidence.verify_package(package)["intact"]
         html = (package / "data" / "report.html").read_text()
         assert "data:image/jpeg;base64," in html and "No harm factor" in html
     assert [p.name for p in (tmp_path / video["id"]).rglob("source/*")] == ["info.json"]
+
+
+# ------------------------------------------------------------------------------ who did it, provably
+
+def test_the_report_names_who_captured_and_approved_and_openssl_checks_each_signature(flow, tmp_path):
+    ohrt, task_id, referral = flow
+    package = Path(export(ohrt, task_id, tmp_path / "out", "--zip")["package"])
+    guide = (package / "data" / "HOW-TO-CHECK.txt").read_text()
+    report = (package / "data" / "report.html").read_text()
+    assert "captured C-2026-000001" in report and f"checked (QA) {referral} (approved)" in report
+    assert "PS Ann Lee (2345, sergeant) captured C-2026-000001" in guide
+    assert f"Insp Ray Diaz (9001, inspector) checked (QA) {referral} (approved)" in guide
+    commands = [line.strip() for line in guide.splitlines()
+                if line.strip().startswith("openssl pkeyutl") and "/officer-keys/" in line]
+    assert len(commands) >= 3  # the capture, the approval, the manifest sealed
+    for command in commands:
+        checked = subprocess.run(command, shell=True, cwd=package.parent, capture_output=True, text=True)
+        assert checked.returncode == 0 and "Signature Verified Successfully" in checked.stdout, command
+    fingerprints = [line.strip() for line in guide.splitlines() if "officer-keys/" in line and "sha256sum" in line]
+    printed = subprocess.run(fingerprints[0], shell=True, cwd=package.parent, capture_output=True, text=True)
+    assert printed.stdout.split()[0] in guide  # the key's fingerprint is the one the guide shows
+
+    # and the package carries the chain's head: the home's chain is checked against it once it has left
+    assert ohrt.json("audit", "verify", "--against", str(package) + ".zip")["intact"]
+    copy = copy_home(ohrt.home, tmp_path / "insider")
+    db = sqlite3.connect(copy.home / "ohrt.db")
+    db.execute("DROP TRIGGER audit_no_delete")
+    last = db.execute("SELECT MAX(seq) FROM audit").fetchone()[0]
+    db.execute("DELETE FROM audit_signatures WHERE seq >= ?", [last - 2])
+    db.execute("DELETE FROM audit WHERE seq >= ?", [last - 2])
+    db.execute("UPDATE audit_head SET seq = ?, hash = (SELECT hash FROM audit WHERE seq = ?)", [last - 3, last - 3])
+    db.commit()
+    db.close()
+    (copy.home / "audit-checkpoints.jsonl").unlink()
+    result = copy("audit", "verify", "--against", package)
+    assert result.exit_code == 1 and "entries were cut from its end" in result.stderr

@@ -50,7 +50,7 @@ def test_public_key_verifies_an_audit_export_with_openssl(ohrt, tmp_path):
     out = tmp_path / "audit.jsonl"
     ohrt.ok("audit", "export", out)
     lines = out.read_text().splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5 and '"kind":"ohrt-audit-checkpoint"' in lines[-1]  # 4 entries, then the checkpoint
     check = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", ohrt.home / "keys" / "public.pem",
                             "-rawin", "-in", out, "-sigfile", f"{out}.sig"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr

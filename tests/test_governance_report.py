@@ -205,7 +205,7 @@ def test_json_has_stable_keys(home):
     data = json.loads(report(home, "json"))
     assert list(data) == ["report", "format_version", "team", "quarter", "period", "previous_quarter",
                           "previous_period", "complete", "generated_at", "small_count_threshold", "sections",
-                          "figures"]
+                          "figures", "audit_checkpoint"]
     assert data["period"] == {"start": "2026-07-01", "end": "2026-09-30"} and data["previous_quarter"] == "2026Q2"
     assert {tuple(f) for f in data["figures"]} == {("section", "id", "title", "unit", "this_quarter",
                                                    "previous_quarter", "breakdowns")}

@@ -28,6 +28,7 @@ SHIPPED = {
     "m011_anchors": "162eff6bbc794471a4ec0c5d8c3613e4629d1ba06b130fd70a2053b42b8a96e8",
     "m012_observations": "4fe6fe7b88707f1e9544325ec68bd197b98b5d5fe6c095cbdd55e081daa53065",
     "m013_capture_items": "646520240aee4335ac6d8cbdc6e8bb7ae3f3fd110032783f5c1948bbce5fb5a8",
+    "m014_audit_signatures": "32454f339078aa9adfc01598191f629e286e1fca99186ff6e98af34177bf465d",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"

@@ -114,7 +114,7 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def open_ctx() -> "Context":
-    from ..ground.context import open_context
+    from ..ground.home import open_context
 
     return open_context(STATE.home, STATE.officer)
 

@@ -8,7 +8,8 @@ import typer
 
 from ._common import STATE, json_option, new_app, print_json, print_table, run, wide_option
 
-officer_app = new_app("The roster: who may act in this home.\n\nExample: ohrt officer add 'PS Ann Lee' --number 2345 --role sergeant")
+officer_app = new_app("The roster: who may act in this home, under which login and key.\n\nExample: ohrt officer add "
+                      "'PS Ann Lee' --number 2345 --role sergeant --login alee")
 
 
 def init(
@@ -20,13 +21,20 @@ def init(
                              "inspector or chief-inspector."),
     home: Optional[str] = typer.Option(None, "--home", help="Where to create the home (default: $OHRT_HOME, "
                                        "else the user data folder)."),
+    login: Optional[str] = typer.Option(None, "--login", help="The first officer's OS login (default: the "
+                                        "current login)."),
+    group: Optional[str] = typer.Option(None, "--group", help="An OS group whose logins share the home: the "
+                                        "group may work in it, no one else may read it."),
+    training: bool = typer.Option(False, "--training", help="A training home (demo, classes, tests): the "
+                                  "acting officer is chosen freely with --officer, and every audit entry says so."),
     as_json: bool = json_option(),
 ) -> None:
     """Create an ohrt home: database, signing key, config with the team and its first officer.
 
-    Running it on an existing home changes nothing and says so.
+    The acting officer is the roster entry of the current OS login; the first officer's personal key is
+    made now. Running it on an existing home changes nothing and says so.
 
-    Example: ohrt init --team 'OHRT' --mailbox ohrt@met.police.uk --officer 'PS Ann Lee' --number 2345 --role sergeant
+    Example: ohrt init --team 'OHRT' --mailbox ohrt@met.police.uk --officer 'PS Ann Lee' --number 2345 --role sergeant --group ohrt
     """
     from ..ground.context import resolve_home
     from ..ground.errors import InputError
@@ -39,11 +47,15 @@ def init(
         if missing:
             raise InputError(f"a new home needs {', '.join(missing)}: e.g. ohrt init --team OHRT --mailbox "
                              "ohrt@example.police.uk --officer 'PS Ann Lee' --number 2345 --role sergeant.")
-    path, created = init_home(target, team or "", mailbox or "", officer or "", number or "", role)
+    path, created = init_home(target, team or "", mailbox or "", officer or "", number or "", role, login=login,
+                              training=training, group=group)
     if as_json:
-        print_json({"home": str(path), "created": created, "public_key": str(path / "keys" / "public.pem")})
+        print_json({"home": str(path), "created": created, "public_key": str(path / "keys" / "public.pem"),
+                    "training": training, "group": group})
     elif created:
-        typer.echo(f"created ohrt home at {path}")
+        typer.echo(f"created ohrt home at {path}" + (f", shared with group {group}" if group else ""))
+        if training:
+            typer.echo("training home: --officer chooses any officer, and every audit entry says so")
         typer.echo(f"public key for checking signatures: {path / 'keys' / 'public.pem'}")
     else:
         typer.echo(f"{path} is already an ohrt home: nothing changed.")
@@ -54,19 +66,105 @@ def officer_add(
     name: str = typer.Argument(..., metavar="NAME", help="Officer's name as it should appear in records."),
     number: str = typer.Option(..., "--number", help="Collar or staff number."),
     role: str = typer.Option(..., "--role", help="staff, constable, sergeant, inspector or chief-inspector."),
+    login: Optional[str] = typer.Option(None, "--login", help="The OS login the officer works under (needed "
+                                        "unless the home is a training one)."),
     as_json: bool = json_option(),
 ) -> None:
-    """Add an officer to the roster (audited).
+    """Add an officer to the roster (a sergeant or above; audited and signed).
 
-    Example: ohrt officer add 'PC Sam Okafor' --number 7781 --role constable
+    Their personal key is made at their first command, in their own data folder.
+
+    Example: ohrt officer add 'PC Sam Okafor' --number 7781 --role constable --login sokafor
     """
-    from ..ground.home import add_officer
+    from ..ground.roster import add_officer
 
-    officer = run(lambda ctx: add_officer(ctx, name, number, role))
+    officer = run(lambda ctx: add_officer(ctx, name, number, role, login))
     if as_json:
-        print_json(officer.as_dict())
+        print_json(_row(officer))
     else:
-        typer.echo(f"added {officer}")
+        typer.echo(f"added {officer}" + (f", login {officer.login}" if officer.login else ""))
+
+
+@officer_app.command("role")
+def officer_role(
+    number: str = typer.Argument(..., metavar="NUMBER", help="The officer's collar/staff number."),
+    role: str = typer.Argument(..., metavar="ROLE", help="staff, constable, sergeant, inspector or chief-inspector."),
+    as_json: bool = json_option(),
+) -> None:
+    """Give an officer another role (a sergeant or above, not for themselves; audited and signed).
+
+    Example: ohrt officer role 7781 sergeant
+    """
+    from ..ground.roster import change_role
+
+    officer = run(lambda ctx: change_role(ctx, number, role))
+    if as_json:
+        print_json(_row(officer))
+    else:
+        typer.echo(f"{officer.name} ({officer.number}) is now {officer.role}")
+
+
+@officer_app.command("disable")
+def officer_disable(
+    number: str = typer.Argument(..., metavar="NUMBER", help="The leaver's collar/staff number."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why, e.g. 'left the team'."),
+    as_json: bool = json_option(),
+) -> None:
+    """Mark a leaver: kept on the roster with their history, they may no longer act (a sergeant or above).
+
+    Example: ohrt officer disable 7781 --reason 'moved to CID'
+    """
+    from ..ground.roster import disable
+
+    officer = run(lambda ctx: disable(ctx, number, reason))
+    if as_json:
+        print_json(_row(officer))
+    else:
+        typer.echo(f"{officer.name} ({officer.number}) left on {officer.disabled[:10]}: may no longer act")
+
+
+@officer_app.command("key")
+def officer_key(
+    passphrase: bool = typer.Option(False, "--passphrase", help="Protect your private key with a passphrase "
+                                    "(asked twice; or OHRT_PASSPHRASE)."),
+    as_json: bool = json_option(),
+) -> None:
+    """Show your personal key (made at your first command), or protect it with a passphrase.
+
+    Example: ohrt officer key --passphrase
+    """
+    from ..ground import officer_keys
+
+    def key(ctx):
+        officer = ctx.actor()
+        path = officer_keys.key_path(ctx, officer)
+        if passphrase:
+            secret = officer_keys.passphrase_from_env()
+            if not secret:
+                secret = typer.prompt("new passphrase", hide_input=True, confirmation_prompt=True)
+            officer_keys.protect(path, secret)
+        return {"number": officer.number, "login": officer.login, "private_key": str(path),
+                "fingerprint": officer.fingerprint, "protected": passphrase or _encrypted(path)}
+
+    result = run(key)
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"personal key of {result['number']}: {result['private_key']}"
+                   + (" (passphrase-protected)" if result["protected"] else ""))
+        typer.echo(f"fingerprint: {result['fingerprint']}")
+
+
+def _encrypted(path) -> bool:
+    try:
+        return b"ENCRYPTED" in path.read_bytes()
+    except OSError:
+        return False
+
+
+def _row(officer) -> dict:
+    return {**officer.as_dict(), "login": officer.login, "fingerprint": officer.fingerprint,
+            "left": officer.disabled}
 
 
 @officer_app.command("list")
@@ -77,13 +175,17 @@ def officer_list(wide: bool = wide_option(), as_json: bool = json_option()) -> N
     """
     def roster(ctx):
         default = ctx.settings.default_officer
-        return [{**o.as_dict(), "default": o.number == default} for o in ctx.settings.officers]
+        return [{**_row(o), "default": o.number == default, "you": o.login == ctx.login and bool(o.login)}
+                for o in ctx.settings.officers]
 
     rows = run(roster)
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, [("number", "Number"), ("name", "Name"), ("role", "Role"), ("default", "Default")])
+        for row in rows:
+            row["key"] = (row["fingerprint"] or "not made yet")[:16]
+        print_table(rows, [("number", "Number"), ("name", "Name"), ("role", "Role"), ("login", "Login"),
+                           ("key", "Key"), ("left", "Left"), ("default", "Default")])
 
 
 config_app = new_app("The home's config.toml.\n\nExample: ohrt config check")

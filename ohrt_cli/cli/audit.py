@@ -34,18 +34,34 @@ def audit_list(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: bool = json_option()) -> None:
-    """Recompute the hash chain; exit 0 with the count if intact, 1 naming the first bad entry.
+def audit_verify(
+    against: list[Path] = typer.Option([], "--against", metavar="PACKAGE|FILE", help="Also check the chain "
+                                       "against the checkpoints in an evidence package (folder or zip), an "
+                                       "exported audit file or a quarterly report; repeatable."),
+    as_json: bool = json_option(),
+) -> None:
+    """Recompute the hash chain and check it against every signed checkpoint of its head (the home's
+    audit-checkpoints.jsonl and those in --against), each role-gated act's signature against the roster as
+    it stood then, and the roster and keys against what the chain recorded. Exit 0 with the count if
+    intact, 1 naming each problem.
 
-    Example: ohrt audit verify
+    Example: ohrt audit verify --against exports/T-2026-000001-evidence-2026-05-01.zip
     """
-    from ..ground import audit
+    from ..ground import audit_check
 
-    count = run(lambda ctx: audit.verify(ctx.db))
+    report = run(lambda ctx: audit_check.check(ctx, list(against)))
     if as_json:
-        print_json({"intact": True, "entries": count})
+        print_json(report)
     else:
-        typer.echo(f"audit chain intact: {count} entries")
+        for problem in report["problems"]:
+            typer.secho(f"{problem['check']} check: {problem['problem']}: {problem['detail']}",
+                        fg=typer.colors.RED, err=True)
+        if report["intact"]:
+            typer.echo(f"audit chain intact: {report['entries']} entries")
+        else:
+            typer.secho(f"audit chain NOT intact: {len(report['problems'])} problem(s)", fg=typer.colors.RED, err=True)
+    if not report["intact"]:
+        raise typer.Exit(1)
 
 
 @audit_app.command("export")

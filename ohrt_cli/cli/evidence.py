@@ -66,7 +66,7 @@ def export(
 def verify_package_command(package: Path, as_json: bool, key_fingerprint: str | None = None) -> None:
     """`ohrt verify --package DIR`: check a package that comes back; exit 1 naming each problem. Runs
     with or without a home: with one, it also says whether the key is the home's and which export it is."""
-    from ..ground.context import open_context
+    from ..ground.home import open_context
     from ..ground.errors import HomeError
     from ..stages.evidence import verify_package
     from ._common import STATE

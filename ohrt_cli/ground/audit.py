@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from .context import Context
 
 GENESIS = "0" * 64
+TRAINING_MARK = "officer chosen freely: a training home proves nobody"
+# Every entry carries the signature of who wrote it: the acting officer's personal key, or the home's key
+# for a scheduled job. The role-gated acts below need at least that role; `audit verify` checks both the
+# signature and the role against the roster as it stood when the entry was written.
+ROLE_GATED: dict[str, str] = {
+    "officer.add": "sergeant", "officer.role": "sergeant", "officer.disable": "sergeant",
+    "referral.qa": "sergeant", "library.hold": "sergeant", "library.release": "sergeant",
+    "dip_sample.draw": "inspector", "dip_sample.record": "sergeant",
+}
+HOME_SIGNER = "home"
 FIELDS = ("seq", "at", "officer", "officer_name", "action", "object_type", "object_id", "reason", "detail", "prev_hash")
 
 
@@ -51,6 +61,8 @@ def record_many(ctx: "Context", entries: Iterable[tuple]) -> list[int]:
         detail = dict(detail or {})
         if ctx.clock_fixed:
             detail["clock"] = "fixed by OHRT_NOW"
+        if ctx.settings.training:
+            detail["training"] = TRAINING_MARK
         seq += 1
         entry = {
             "seq": seq,
@@ -69,12 +81,46 @@ def record_many(ctx: "Context", entries: Iterable[tuple]) -> list[int]:
     if not rows:
         return []
     insert_rows(db, "audit", rows)
+    _sign_acts(ctx, rows)
+    if _checkpoint not in ctx.on_close:
+        ctx.on_close.append(_checkpoint)
     db.execute(
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
         [seq, prev],
     )
     return [row["seq"] for row in rows]
+
+
+def _sign_acts(ctx: "Context", rows: list[dict]) -> None:
+    """The signature over the hash of each entry: the acting officer's personal key, the home's key when
+    no officer acts (a scheduled purge). An officer whose key is not made yet signs nothing."""
+    import base64
+
+    from . import officer_keys, signing
+
+    key = officer_keys.signer_for(ctx) if ctx.officer is not None else None
+    if key is not None:
+        who, fingerprint, sign = ctx.officer.number, ctx.officer.fingerprint, key.sign
+    elif ctx.officer is None:
+        who, fingerprint = HOME_SIGNER, signing.fingerprint((ctx.keys_dir / signing.PUBLIC_NAME).read_bytes())
+        private = signing.load_private(ctx.keys_dir)
+        sign = private.sign
+    else:
+        return
+    insert_rows(ctx.db, "audit_signatures", [
+        {"seq": row["seq"], "officer": who, "key": fingerprint,
+         "signature": base64.b64encode(sign(row["hash"].encode("ascii"))).decode("ascii")} for row in rows])
+
+
+def _checkpoint(ctx: "Context") -> None:
+    from . import checkpoints
+
+    checkpoints.write(ctx)
+
+
+def signatures(db) -> dict[int, dict]:
+    return {row["seq"]: dict(row) for row in db.query("SELECT * FROM audit_signatures")}
 
 
 def _iso_now(ctx) -> str:
@@ -132,7 +178,8 @@ def verify(db) -> int:
 
 
 def export(ctx: "Context", path: Path) -> dict:
-    """Write the chain as JSON lines plus `FILE.sig`, an Ed25519 signature over the exact file bytes."""
+    """Write the chain as JSON lines (the last one the signed checkpoint of its head) plus `FILE.sig`, an
+    Ed25519 signature over the exact file bytes."""
     from . import signing
     from .db import transaction
 
@@ -143,9 +190,18 @@ def export(ctx: "Context", path: Path) -> dict:
         raise InputError(f"folder {path.parent} does not exist: create it or choose another path.")
     ctx.actor()
     count = verify(ctx.db)
+    from . import checkpoints
+
     lines = []
     for row in entries(ctx.db):
+        if row["seq"] > count:  # written by another command since the check: the next export has it
+            break
         lines.append(canonical_json(row) + "\n")
+    # the signed checkpoint of the head exported, as the last line: once the file has left the machine,
+    # `ohrt audit verify --against FILE` catches a chain cut or rewritten below it
+    head = checkpoints.make(ctx, upto=count)
+    if head is not None:
+        lines.append(checkpoints.line(head))
     data = "".join(lines).encode("utf-8")
     signature = signing.sign(ctx.keys_dir, data)
     tmp = path.with_name(path.name + ".partial")

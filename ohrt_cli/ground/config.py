@@ -29,12 +29,26 @@ class Officer:
     name: str
     number: str
     role: str
+    login: str | None = None        # the OS login this officer works under (a home not in training)
+    fingerprint: str | None = None  # of the officer's personal public key, once made
+    public_key: str | None = None   # PEM
+    disabled: str | None = None     # when the officer left (kept on the roster, may no longer act)
 
     def at_least(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
 
     def as_dict(self) -> dict:
         return {"name": self.name, "number": self.number, "role": self.role}
+
+    def roster_dict(self) -> dict:
+        """The roster entry as config.toml keeps it (TOML has no null: absent keys are left out)."""
+        entry = {**self.as_dict(), "login": self.login, "fingerprint": self.fingerprint,
+                 "public_key": self.public_key, "disabled": self.disabled}
+        return {k: v for k, v in entry.items() if v is not None}
+
+    @property
+    def active(self) -> bool:
+        return self.disabled is None
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number}, {self.role})"
@@ -61,7 +75,37 @@ class Settings:
 
     @property
     def officers(self) -> list[Officer]:
-        return [Officer(o["name"], str(o["number"]), o["role"]) for o in self.raw.get("officers", [])]
+        return [Officer(o["name"], str(o["number"]), o["role"], o.get("login"), o.get("fingerprint"),
+                        o.get("public_key"), o.get("disabled")) for o in self.raw.get("officers", [])]
+
+    @property
+    def training(self) -> bool:
+        """A training home (demo, tests, classes): the acting officer is chosen freely and every audit
+        entry says so. A home made before officers were bound to logins (no [home] table) is treated so
+        too: its entries say the officer was chosen freely (`ohrt audit verify` names a [home] table removed
+        from a home made since)."""
+        return bool(self.raw.get("home", {}).get("training", True))
+
+    @property
+    def group(self) -> str | None:
+        """The OS group a team's logins share the home through, when it has one."""
+        return self.raw.get("home", {}).get("group")
+
+    def find_login(self, login: str) -> Officer | None:
+        """The roster entry of an OS login (leavers included: the caller says they may not act)."""
+        for officer in self.officers:
+            if officer.login and officer.login == login:
+                return officer
+        return None
+
+    def put_officer(self, officer: Officer) -> None:
+        """Add or replace (by number) one roster entry in memory; `save` writes it."""
+        entries = self.raw.setdefault("officers", [])
+        for i, entry in enumerate(entries):
+            if str(entry["number"]).lower() == officer.number.lower():
+                entries[i] = officer.roster_dict()
+                return
+        entries.append(officer.roster_dict())
 
     def get(self, dotted: str, default: Any = None) -> Any:
         """A setting by dotted path (`retention.months`), falling back to the shipped default."""
@@ -101,8 +145,15 @@ class Settings:
             if added > 0 and {**self.raw, "officers": kept[:len(kept) - added]} == old:
                 text = before.rstrip("\n") + "\n" + "".join(
                     "\n[[officers]]\n" + tomli_w.dumps(o) for o in kept[len(kept) - added:])
-        tmp = self.path.with_suffix(".toml.tmp")
+        import os
+
+        tmp = self.path.with_suffix(f".toml.tmp-{os.getpid()}")
         tmp.write_text(text, encoding="utf-8")
+        if self.path.exists():  # a group home's config stays the group's (owner, group and mode kept)
+            info = self.path.stat()
+            os.chmod(tmp, info.st_mode & 0o7777)
+            if os.geteuid() == 0:
+                os.chown(tmp, info.st_uid, info.st_gid)
         tmp.replace(self.path)
 
 
@@ -174,7 +225,24 @@ def load(path: Path) -> Settings:
     return Settings(path=path, raw=raw)
 
 
-def validate_officer(name: str, number: str, role: str) -> Officer:
+def validate_login(login: str | None) -> str | None:
+    """An OS login name as `useradd` accepts it, or None when not given."""
+    if login is None:
+        return None
+    login = login.strip()
+    if not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}\$?", login):
+        raise InputError(f"login {login!r} is not an OS login name: give the officer's user name, e.g. --login slee.")
+    return login
+
+
+def validate_role(role: str) -> str:
+    role = (role or "").strip().lower()
+    if role not in RANK:
+        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}: pick one with --role.")
+    return role
+
+
+def validate_officer(name: str, number: str, role: str, login: str | None = None) -> Officer:
     name, number, role = (name or "").strip(), (number or "").strip(), (role or "").strip().lower()
     if not name:
         raise InputError("the officer's name is empty: give it, e.g. --officer 'PC Jane Smith'.")
@@ -182,20 +250,23 @@ def validate_officer(name: str, number: str, role: str) -> Officer:
         raise InputError(
             f"collar/staff number {number!r} is not valid: use letters, digits, '-' or '/', e.g. --number 123456."
         )
-    if role not in RANK:
-        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}: pick one with --role.")
-    return Officer(name, number, role)
+    return Officer(name, number, validate_role(role), validate_login(login))
 
 
-def new_settings(path: Path, team: str, mailbox: str, first: Officer) -> Settings:
+def new_settings(path: Path, team: str, mailbox: str, first: Officer, *, training: bool = False,
+                 group: str | None = None) -> Settings:
     team, mailbox = (team or "").strip(), (mailbox or "").strip()
     if not team:
         raise InputError("the team name is empty: give it with --team, e.g. --team 'Online Harm Referral Team'.")
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", mailbox):
         raise InputError(f"team mailbox {mailbox!r} is not an email address: give one with --mailbox.")
+    home: dict = {"training": training}
+    if group:
+        home["group"] = group
     raw = {
         "team": {"name": team, "mailbox": mailbox, "officer": first.number},
-        "officers": [first.as_dict()],
+        "home": home,
+        "officers": [first.roster_dict()],
         "retention": {"months": 12},
     }
     return Settings(path=path, raw=raw)

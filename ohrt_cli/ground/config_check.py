@@ -60,6 +60,7 @@ def _file(value: Any) -> str | None:
 # Every table ohrt reads and the check of each of its keys.
 SCHEMA: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "team": {"name": _text, "mailbox": _email, "officer": _text, "ocu": _text, "unit": _text},
+    "home": {"training": _flag, "group": _text, "id": _text},  # written by init
     "retention": {"months": _whole(1), "capture_months": _whole(1)},
     "report": {"small_count_threshold": _whole(1)},
     "capture": {"review_preset": _one_of(*X264_PRESETS), "review_crf": _whole(0, 51), "keyframes_max": _whole(1),

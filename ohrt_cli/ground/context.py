@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -38,6 +38,33 @@ def clock_from_env() -> tuple[Callable[[], dt.datetime], bool]:
     return (lambda: moment), True
 
 
+def current_login() -> str:
+    """The OS login this process runs as (by its effective uid, not $USER, which anyone can set)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def acting_officer(settings: Settings, claim: str | None, login: str) -> Officer | None:
+    """The officer who acts: in a training home whoever `claim` names; otherwise the roster entry of the
+    current login, which `claim` (--officer/OHRT_OFFICER) may only confirm, never change."""
+    if settings.training:
+        return settings.find_officer(claim) if claim else None
+    own = settings.find_login(login)
+    if claim:
+        named = settings.find_officer(claim)
+        if own is None or named is None or named.number != own.number:
+            who = f"{own}" if own else "no officer on the roster"
+            raise NotAllowed(
+                f"--officer/OHRT_OFFICER {claim!r} is not you: login {login!r} is {who}. On this home the acting "
+                "officer is the one of your login; log in as that officer instead (or unset OHRT_OFFICER)."
+            )
+    return own
+
+
 @dataclass
 class Context:
     home: Path
@@ -47,6 +74,10 @@ class Context:
     officer_claim: str | None = None
     clock: Callable[[], dt.datetime] = system_clock
     clock_fixed: bool = False
+    login: str = ""
+    # run by `close`: the audit chain puts here the checkpoint of its head when this command appended to it
+    on_close: list = field(default_factory=list)
+    personal_keys: dict = field(default_factory=dict)  # number -> private key loaded for this command
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -69,6 +100,11 @@ class Context:
     def actor(self, at_least: str | None = None) -> Officer:
         """The acting officer, who must be on the roster (and of `at_least` rank when given)."""
         if self.officer is None:
+            if not self.settings.training:
+                raise NotAllowed(
+                    f"login {self.login!r} is not on this home's roster: a sergeant adds you with `ohrt officer add "
+                    f"NAME --number N --role ROLE --login {self.login}`."
+                )
             if self.officer_claim:
                 raise NotAllowed(
                     f"officer {self.officer_claim!r} is not on this home's roster: check --officer/OHRT_OFFICER "
@@ -77,13 +113,20 @@ class Context:
             raise NotAllowed(
                 "no acting officer: give --officer NUMBER, set OHRT_OFFICER, or set team.officer in config.toml."
             )
+        if not self.officer.active:
+            raise NotAllowed(f"{self.officer} left the team on {self.officer.disabled[:10]} and may no longer act: "
+                             "a sergeant can add them again under a new number.")
         if at_least and RANK[self.officer.role] < RANK[at_least]:
             article = "an" if at_least[0] in "aeiou" else "a"
             raise NotAllowed(f"{self.officer} may not do this: it needs {article} {at_least} or above.")
         return self.officer
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            while self.on_close:
+                self.on_close.pop(0)(self)
+        finally:
+            self.db.close()
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -103,14 +146,21 @@ def open_context(home: str | os.PathLike | None = None, officer: str | None = No
     if not (root / CONFIG_NAME).is_file() or not (root / DB_NAME).is_file():
         raise HomeError(f"no ohrt home at {root}: run `ohrt init` (or point --home/OHRT_HOME at one).")
     settings = config.load(root / CONFIG_NAME)
-    claim = officer or os.environ.get("OHRT_OFFICER") or settings.default_officer
+    if settings.group:
+        os.umask(0o007)  # what this command writes stays the team's: group may work, others may not read
+    claim = officer or os.environ.get("OHRT_OFFICER")
+    if settings.training:
+        claim = claim or settings.default_officer
+    login = current_login()
+    chosen = acting_officer(settings, claim, login)
     clock, fixed = clock_from_env()
     return Context(
         home=root,
         db=db.connect(root / DB_NAME),
         settings=settings,
-        officer=settings.find_officer(claim) if claim else None,
+        officer=chosen,
         officer_claim=claim,
         clock=clock,
         clock_fixed=fixed,
+        login=login,
     )

@@ -666,3 +666,13 @@ def m013_capture_items(db):
     db.execute("UPDATE fingerprints SET item = 1 WHERE capture_id IS NOT NULL")
     db.execute("DROP INDEX IF EXISTS idx_fingerprints_capture_id")
     db.execute("CREATE UNIQUE INDEX idx_fingerprints_capture_item ON fingerprints (capture_id, item)")
+
+
+@migration
+def m014_audit_signatures(db):
+    # The signature over the hash of each audit entry by who wrote it: the acting officer's personal
+    # Ed25519 key ('officer' their number), or the home's key for a scheduled job ('officer' = 'home').
+    # Kept beside the chain, not in it, because it signs the entry's hash. `key` is the fingerprint of the
+    # key that signed; `signature` is base64.
+    db.execute("CREATE TABLE audit_signatures (seq INTEGER PRIMARY KEY REFERENCES audit(seq), "
+               "officer TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL)")

@@ -33,14 +33,17 @@ def create_key(keys_dir: Path) -> None:
     (keys_dir / PUBLIC_NAME).write_bytes(public_pem)
 
 
-def sign(keys_dir: Path, data: bytes) -> bytes:
+def load_private(keys_dir: Path):
     from cryptography.hazmat.primitives import serialization
 
     try:
-        key = serialization.load_pem_private_key((keys_dir / PRIVATE_NAME).read_bytes(), password=None)
+        return serialization.load_pem_private_key((keys_dir / PRIVATE_NAME).read_bytes(), password=None)
     except FileNotFoundError:
         raise HomeError(f"the signing key {keys_dir / PRIVATE_NAME} is missing: restore it from backup.") from None
-    return key.sign(data)
+
+
+def sign(keys_dir: Path, data: bytes) -> bytes:
+    return load_private(keys_dir).sign(data)
 
 
 def verify(public_pem: bytes, signature: bytes, data: bytes) -> bool:

@@ -41,7 +41,9 @@ HASH_BUFFER = 1 << 20
 # keep it from falling behind.
 FOLLOW_BUFFER = 8 << 20
 MANIFEST, SIGNATURE, SUMS = "manifest.json", "manifest.sig", "SHA256SUMS"
-CONTROL_FILES = (MANIFEST, SIGNATURE, SUMS)
+# The sealing officer's own signature over manifest.json (beside the home's), named in its `sealed_by`.
+OFFICER_SIGNATURE = "manifest.officer.sig"
+CONTROL_FILES = (MANIFEST, SIGNATURE, OFFICER_SIGNATURE, SUMS)
 TMP_PREFIX = ".tmp-"
 # A temporary folder whose writer's lock is free is a leftover once its pid is gone, or after this long
 # (which covers a pid reused by an unrelated process).
@@ -346,20 +348,25 @@ class Seal:
     manifest: bytes
     signature: bytes
     sums: bytes
+    cosignature: bytes | None = None
 
     @property
     def manifest_sha256(self) -> str:
         return hashlib.sha256(self.manifest).hexdigest()
 
 
-def make_seal(manifest: dict, sign: Callable[[bytes], bytes]) -> Seal:
-    """manifest.json's bytes, their signature, and SHA256SUMS covering every stored file, the manifest and
-    the signature."""
+def make_seal(manifest: dict, sign: Callable[[bytes], bytes],
+              cosign: Callable[[bytes], bytes] | None = None) -> Seal:
+    """manifest.json's bytes, their signature (and the sealing officer's, with `cosign`), and SHA256SUMS
+    covering every stored file, the manifest and the signatures."""
     data = manifest_bytes(manifest)
     signature = sign(data)
+    cosignature = cosign(data) if cosign else None
     entries = [(f["path"], f["sha256"]) for f in stored_files(manifest)]
     entries += [(MANIFEST, hashlib.sha256(data).hexdigest()), (SIGNATURE, hashlib.sha256(signature).hexdigest())]
-    return Seal(data, signature, sums_text(entries).encode())
+    if cosignature is not None:
+        entries.append((OFFICER_SIGNATURE, hashlib.sha256(cosignature).hexdigest()))
+    return Seal(data, signature, sums_text(entries).encode(), cosignature)
 
 
 def write_seal(folder: Path, seal: Seal) -> None:
@@ -367,8 +374,13 @@ def write_seal(folder: Path, seal: Seal) -> None:
     write fails, the previous ones are put back, so a re-seal never leaves a half-signed folder."""
     previous = {name: (folder / name).read_bytes() for name in CONTROL_FILES if (folder / name).exists()}
     try:
-        for name, content in ((MANIFEST, seal.manifest), (SIGNATURE, seal.signature), (SUMS, seal.sums)):
-            _write_replace(folder / name, content)
+        for name, content in ((MANIFEST, seal.manifest), (SIGNATURE, seal.signature),
+                              (OFFICER_SIGNATURE, seal.cosignature), (SUMS, seal.sums)):
+            if content is None:
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / name).unlink()
+            else:
+                _write_replace(folder / name, content)
         fsync_dir(folder)
     except BaseException:
         for name, content in previous.items():
@@ -444,7 +456,7 @@ def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | Non
             problem(path, "missing", "listed but not in the folder")
             continue
         checked += 1
-        if path in (MANIFEST, SIGNATURE):
+        if path in (MANIFEST, SIGNATURE, OFFICER_SIGNATURE):
             actual = hashlib.sha256(target.read_bytes()).hexdigest()
         else:
             actual = hash_file(target, md5=False).sha256

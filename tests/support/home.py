@@ -17,7 +17,7 @@ from ohrt_cli.cli import app
 
 SERGEANT, CONSTABLE, INSPECTOR = "2345", "7781", "9001"
 TEAM = "Online Harm Referral Team"
-FIRST = ["--team", TEAM, "--mailbox", "ohrt@example.police.uk",
+FIRST = ["--training", "--team", TEAM, "--mailbox", "ohrt@example.police.uk",
          "--officer", "PS Ann Lee", "--number", SERGEANT, "--role", "sergeant"]
 ROSTER = (("PC Sam Okafor", CONSTABLE, "constable"), ("Insp Ray Diaz", INSPECTOR, "inspector"))
 TASK_ARGS = ["--title", "Drill video", "--applicant", "DC Rae", "--ocu", "Central West", "--unit", "Gangs",

@@ -14,7 +14,7 @@ from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, IntegrityFailure
 from .. import intake as tasks
-from .draft import FILE_KEYS, MANIFEST_FORMAT, PENDING, Draft, capture_status, ordered, signer
+from .draft import FILE_KEYS, MANIFEST_FORMAT, PENDING, Draft, capture_status, cosigner, ordered, signer
 from .reading import get_capture
 
 
@@ -24,7 +24,8 @@ def commit(ctx: Context, draft: Draft, task_id: str | None) -> dict:
     with transaction(ctx.db):
         task_id, created = _task_inside(ctx, draft, task_id)
         capture_id = next_id(ctx.db, "C", ctx.now())
-        seal = store.make_seal(_manifest(ctx, capture_id, task_id, draft), signer(ctx))
+        manifest = _manifest(ctx, capture_id, task_id, draft)
+        seal = store.make_seal(manifest, signer(ctx), cosigner(ctx, manifest))
         manifest_sha = seal.manifest_sha256
         _insert(ctx, capture_id, task_id, draft, manifest_sha)
         failed = [f["role"] for f in draft.files if f["status"] in PENDING]
@@ -180,7 +181,7 @@ def reseal(ctx: Context, capture_id: str, folder: Path, manifest: dict, *, roles
     """Inside a transaction: mirror the files of `roles` into the rows, then re-sign the manifest (written
     last, so a failure rolls the rows back and leaves the signed folder as it was)."""
     manifest["files"] = ordered(manifest["files"])
-    seal = store.make_seal(manifest, signer(ctx))
+    seal = store.make_seal(manifest, signer(ctx), cosigner(ctx, manifest))
     manifest_sha = seal.manifest_sha256
     ctx.db.execute(f"DELETE FROM capture_files WHERE capture_id = ? AND role IN ({','.join('?' * len(roles))})",
                    [capture_id, *sorted(roles)])

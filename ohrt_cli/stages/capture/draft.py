@@ -103,3 +103,16 @@ def signer(ctx: Context) -> Callable[[bytes], bytes]:
     from ...ground import signing
 
     return lambda data: signing.sign(ctx.keys_dir, data)
+
+
+def cosigner(ctx: Context, manifest: dict) -> Callable[[bytes], bytes] | None:
+    """The sealing officer's own key, which co-signs manifest.json; names them in its `sealed_by` (set
+    before the manifest's bytes are made). None when the officer has no key yet."""
+    from ...ground import officer_keys
+
+    key = officer_keys.signer_for(ctx)
+    if key is None:
+        manifest.pop("sealed_by", None)
+        return None
+    manifest["sealed_by"] = {"number": ctx.officer.number, "key": ctx.officer.fingerprint}
+    return key.sign

@@ -14,6 +14,12 @@ PACKAGE_FORMAT = "ohrt-evidence/1"  # package.json's format
 INDEX = "package.json"
 TIMESTAMPS_DIR = "timestamps"  # each capture's RFC 3161 stamp, its proof and the authority's certificate
 EXCERPT = "audit/audit-excerpt.jsonl"
+CHECKPOINT = "audit/audit-checkpoint.jsonl"  # the signed checkpoint of the home's chain at export
+SIGNATURES_DIR = "audit/signatures"  # SEQ.hash (the entry's hash) and SEQ.sig (its writer's signature)
+OFFICERS_DIR = "officer-keys"  # NUMBER.pem: the public key of each officer who signed an act in the package
+# The acts whose signatures the report shows, with how it names them.
+SIGNED_ACTS = {"capture.add": "captured", "referral.qa": "checked (QA)", "library.hold": "held",
+               "library.release": "released", "dip_sample.record": "dip-sampled"}
 PUBLIC_KEY = signing.PUBLIC_NAME
 SENSITIVE_DIR = "sensitive"
 OFFICER_DIR = "officer"        # the witness statements (MG11) and the exhibit list (MG12), DOCX and PDF

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from ... import __version__
-from ...ground import audit, layout, sensitive, signing, store
+from ...ground import audit, checkpoints, layout, sensitive, signing, store
 from ...ground.context import Context
 from ...ground.errors import Failure, InputError, IntegrityFailure
 from ...ground.render import fields
@@ -18,8 +18,8 @@ from .. import anchor
 from .. import intake as tasks
 from .bag import bagit_module, make_bag, publish, zip_bag
 from . import exhibits as exhibit_refs
-from .contents import (CONTENT_DIRS, EXCERPT, INDEX, OFFICER_DIR, PACKAGE_FORMAT, PROVENANCE, PUBLIC_KEY, SENSITIVE_DIR,
-                       TIMESTAMPS_DIR, Package)
+from .contents import (CHECKPOINT, CONTENT_DIRS, EXCERPT, INDEX, OFFICER_DIR, OFFICERS_DIR, PACKAGE_FORMAT,
+                       PROVENANCE, PUBLIC_KEY, SENSITIVE_DIR, SIGNATURES_DIR, SIGNED_ACTS, TIMESTAMPS_DIR, Package)
 from .gather import PACKAGE_FIELDS, destination, gather, parse_reason, parse_recipient
 
 
@@ -122,6 +122,10 @@ def write_payload(ctx: Context, package: Package, root: Path) -> None:
     if package.library:
         _write_json(root / "library" / "library.json", package.library)
     _write_text(root / EXCERPT, "".join(audit.canonical_json(entry) + "\n" for entry in package.audit))
+    head = checkpoints.make(ctx, upto=package.chain["head_seq"])  # the chain's head at export, signed
+    if head is not None:
+        _write_text(root / CHECKPOINT, checkpoints.line(head))
+    write_signed_acts(ctx, package, root)
     (root / PUBLIC_KEY).write_bytes(package.public_pem)
     if package.include_sensitive:
         _write_json(root / SENSITIVE_DIR / "sensitive.json", {"task_id": package.task_id, **package.sensitive})
@@ -162,6 +166,35 @@ def write_officer_file(ctx: Context, package: Package, root: Path) -> None:
     names = {o.number: o.name for o in ctx.settings.officers}
     provenance.write(root / PROVENANCE, provenance.build(package, package.exhibits, names, written,
                                                          team=ctx.settings.team_name, root=root))
+
+
+def write_signed_acts(ctx: Context, package: Package, root: Path) -> None:
+    """For each act of SIGNED_ACTS in the excerpt: the entry's hash and its writer's signature, and the
+    public key of every officer who signed one or sealed a capture, so anyone checks who did it with openssl."""
+    import base64
+
+    from ...ground import roster
+
+    signed = audit.signatures(ctx.db)
+    numbers = {c["manifest"].get("sealed_by", {}).get("number") for c in package.captures} - {None}
+    for entry in package.audit:
+        found = signed.get(entry["seq"])
+        if entry["action"] in SIGNED_ACTS and found and found["officer"] != audit.HOME_SIGNER:
+            (root / SIGNATURES_DIR).mkdir(parents=True, exist_ok=True)
+            (root / SIGNATURES_DIR / f"{entry['seq']}.hash").write_bytes(entry["hash"].encode("ascii"))
+            (root / SIGNATURES_DIR / f"{entry['seq']}.sig").write_bytes(base64.b64decode(found["signature"]))
+            numbers.add(found["officer"])
+    if not numbers:
+        return
+    people = [dict(r) for r in ctx.db.query(
+        "SELECT * FROM audit WHERE action LIKE 'officer.%' OR action = 'home.init' ORDER BY seq")]
+    for entry in people:
+        entry["detail"] = json.loads(entry["detail"] or "{}")
+    standing = roster.final(people)
+    (root / OFFICERS_DIR).mkdir(exist_ok=True)
+    for number in sorted(numbers):
+        if standing.get(number) and standing[number].public_key:
+            (root / OFFICERS_DIR / f"{number}.pem").write_text(standing[number].public_key, encoding="ascii")
 
 
 def copy_capture(source: Path, target: Path) -> int:

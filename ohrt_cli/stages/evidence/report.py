@@ -112,6 +112,7 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         "chain": package.chain,
         "other_files": _other_files(root),
         "officer_file": _officer_file(package, root, officer),
+        "signed_acts": signed_acts(package, root, officer),
         "checks": check_commands(package.name, [c["id"] for c in package.captures],
                                  {c["id"]: _archives(c["manifest"]) for c in package.captures},
                                  signing.fingerprint(package.public_pem), package.timestamps),
@@ -456,6 +457,47 @@ def _archives(manifest: dict) -> list[str]:
     """The capture's WACZ files (a page's archive, or one ingested), which a reader can validate and replay."""
     return [f["path"] for f in manifest.get("files", [])
             if f.get("kind") == "wacz" and f.get("status") == "ok" and f.get("path")]
+
+
+def signed_acts(package: "Package", root: Path, officer) -> list[dict]:
+    """Who captured, approved, held…: each act whose writer's signature the package carries
+    (audit/signatures/), and each capture's manifest co-signed by its sealing officer, with the openssl
+    command that checks it against the officer's public key (officers/NUMBER.pem)."""
+    from .contents import OFFICERS_DIR, SIGNATURES_DIR, SIGNED_ACTS
+
+    name = package.name
+    rows = []
+
+    def key_of(number: str) -> dict:
+        pem = root / OFFICERS_DIR / f"{number}.pem"
+        return {"fingerprint": signing.fingerprint(pem.read_bytes()) if pem.is_file() else None,
+                "key": f"{name}/data/{OFFICERS_DIR}/{number}.pem",
+                "key_command": signing.FINGERPRINT_COMMAND.format(key=f"{name}/data/{OFFICERS_DIR}/{number}.pem")}
+
+    for entry in package.audit:
+        if entry["action"] in SIGNED_ACTS and (root / SIGNATURES_DIR / f"{entry['seq']}.sig").is_file():
+            where = f"{name}/data/{SIGNATURES_DIR}/{entry['seq']}"
+            key = key_of(entry["officer"])
+            rows.append({"what": f"{SIGNED_ACTS[entry['action']]} {entry['object_id']}"
+                         + (f" ({_detail(entry).get('verdict')})" if entry["action"] == "referral.qa" else ""),
+                         "who": officer(entry["officer"]), "at": entry["at"], "seq": entry["seq"], **key,
+                         "command": f"openssl pkeyutl -verify -pubin -inkey {key['key']} -rawin "
+                                    f"-in {where}.hash -sigfile {where}.sig"})
+    for capture in package.captures:
+        sealed = capture["manifest"].get("sealed_by") or {}
+        if sealed.get("number"):
+            folder = f"{name}/data/captures/{capture['id']}"
+            key = key_of(sealed["number"])
+            rows.append({"what": f"sealed the manifest of {capture['id']}", "who": officer(sealed["number"]),
+                         "at": capture["manifest"].get("finished_at"), "seq": None, **key,
+                         "command": f"openssl pkeyutl -verify -pubin -inkey {key['key']} -rawin "
+                                    f"-in {folder}/manifest.json -sigfile {folder}/manifest.officer.sig"})
+    return rows
+
+
+def _detail(entry: dict) -> dict:
+    detail = entry.get("detail") or {}
+    return json.loads(detail) if isinstance(detail, str) else detail
 
 
 def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[str]] | None = None,

@@ -21,7 +21,7 @@ import secrets
 from pathlib import Path
 from typing import Iterable
 
-from ...ground import audit, sensitive
+from ...ground import audit, checkpoints, sensitive
 from . import figures
 from ...ground.context import Context
 from ...ground.db import transaction
@@ -362,6 +362,8 @@ def produce_report(ctx: Context, quarter_text: str | None, fmt: str | None = Non
     if out is not None:
         _check_destination(out)
     report = build_report(ctx, quarter_text)
+    # the chain's head as the report is made, signed by the home (no officer is named in the report, 6.5)
+    report["audit_checkpoint"] = checkpoints.make(ctx, by_home=True)
     text = render(ctx, report, fmt)
     data = text.encode("utf-8")
     detail = {"format": fmt, "to": str(out) if out else "stdout", "sha256": hashlib.sha256(data).hexdigest(),

@@ -61,6 +61,8 @@ def to_csv(report: dict) -> str:
                 writer.writerow([figure["section"], figure["id"], _csv_text(f"{by}={row['key']}"),
                                  _csv_value(row["this_quarter"]), _csv_value(row["previous_quarter"]),
                                  figure["unit"]])
+    if report.get("audit_checkpoint"):  # last, so the figures' rows stay where they were
+        writer.writerow(["report", "audit_checkpoint", "", _checkpoint_line(report), "", ""])
     return out.getvalue()
 
 
@@ -142,7 +144,15 @@ def view(report: dict, fmt: str) -> dict:
                     "this": show(figures[g]["this_quarter"], figures[g]["unit"]),
                     "previous": show(figures[g]["previous_quarter"], figures[g]["unit"])} for g in GLANCE],
         "sections": sections,
+        "checkpoint": _checkpoint_line(report),
     }
+
+
+def _checkpoint_line(report: dict) -> str:
+    """The signed checkpoint of the audit chain's head as the report was made (ground/checkpoints.py), so
+    `ohrt audit verify --against REPORT` can check the chain against it once the report has left."""
+    found = report.get("audit_checkpoint")
+    return json.dumps(found, separators=(",", ":")) if found else ""
 
 
 def _rows(figure: dict, esc) -> list[dict]:
