@@ -110,3 +110,12 @@ def test_a_usage_error_is_one_line(ohrt):
     line = refused(ohrt("task", "add", "--no-such-flag"), "--no-such-flag")
     assert "ohrt task add --help" in line
     refused(ohrt("task", "no-such-command"), "no-such-command")
+
+
+def test_the_markdown_report_escapes_html_in_names(ohrt):
+    from support.governance import add_task as add_received
+
+    add_received(ohrt, 1, "https://www.youtube.com/watch?v=Bad00000009", "2026-07-10T10:00:00+00:00",
+                 ocu="<script>alert(1)</script>", unit="<b>Gangs</b>")
+    text = ohrt.ok("report", "--quarter", "2026Q3", "--format", "md", env={"OHRT_NOW": "2026-10-05T09:00:00+00:00"}).stdout
+    assert "<script>" not in text and "<b>" not in text

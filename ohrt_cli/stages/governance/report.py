@@ -121,6 +121,12 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def _md_name(text: str) -> str:
+    """A name (team, OCU, unit, platform) for Markdown: escaped as a cell, and any HTML in it shown as text,
+    never run by a viewer (an OCU named `<script>…` is printed, not executed)."""
+    return _md(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def view(report: dict, fmt: str) -> dict:
     """What the templates see: display strings only, already escaped for Markdown when `fmt` is md
     (Jinja2 escapes for HTML)."""
@@ -135,7 +141,7 @@ def view(report: dict, fmt: str) -> dict:
             "charts": [c for c in _charts(section["id"], figures, report) if c] if fmt == "html" else [],
         })
     return {
-        "team": esc(report["team"] or "Online Harm Referral Team"),
+        "team": (_md_name if fmt == "md" else esc)(report["team"] or "Online Harm Referral Team"),
         "quarter": report["quarter"], "previous_quarter": report["previous_quarter"],
         "period": report["period"], "previous_period": report["previous_period"],
         "complete": report["complete"], "generated_at": report["generated_at"],
@@ -157,6 +163,7 @@ def _checkpoint_line(report: dict) -> str:
 
 def _rows(figure: dict, esc) -> list[dict]:
     unit = figure["unit"]
+    name = _md_name if esc is _md else esc
     rows = [{"kind": "figure", "id": figure["id"], "label": esc(figure["title"] + UNIT_SUFFIX[unit]),
              "this": esc(show(figure["this_quarter"], unit)), "previous": esc(show(figure["previous_quarter"], unit)),
              "change": esc(change(figure["this_quarter"], figure["previous_quarter"], unit))}]
@@ -166,7 +173,7 @@ def _rows(figure: dict, esc) -> list[dict]:
         rows.append({"kind": "group", "id": f"{figure['id']}.{by}", "label": esc(BREAKDOWN_TITLES.get(by, by)),
                      "this": "", "previous": "", "change": ""})
         for item in items:
-            rows.append({"kind": "item", "id": f"{figure['id']}.{by}", "label": esc(key_label(by, item["key"])),
+            rows.append({"kind": "item", "id": f"{figure['id']}.{by}", "label": name(key_label(by, item["key"])),
                          "this": esc(show(item["this_quarter"], unit)),
                          "previous": esc(show(item["previous_quarter"], unit)),
                          "change": esc(change(item["this_quarter"], item["previous_quarter"], unit))})
