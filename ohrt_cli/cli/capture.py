@@ -48,6 +48,9 @@ def capture_new(
                                                  "is recorded for at most this long (fractions allowed; default "
                                                  "[capture] max_live_minutes, 60), then kept; Ctrl-C stops it "
                                                  "sooner and keeps it as partial.", show_default=False),
+    comments: bool = typer.Option(False, "--comments", help="Also keep the comments the platform shows, in "
+                                  "source/comments.json (yt-dlp's where it knows the site, else those in the "
+                                  "page)."),
     as_json: bool = json_option("Print the capture (or the batch summary) as JSON."),
 ) -> None:
     """Capture a URL (or a file, or a batch of URLs) to the store and link it to its task.
@@ -58,6 +61,8 @@ def capture_new(
     Example: ohrt capture 'https://youtu.be/dQw4w9WgXcQ' --reason 'Seen on patrol, goads a rival group'
 
     Example: ohrt capture 'https://www.youtube.com/watch?v=LIVE_ID' --max-duration 30 --task T-2026-000001
+
+    Example: ohrt capture 'https://www.tiktok.com/@a/video/1' --comments --task T-2026-000001
     """
     from ..ground.errors import InputError
 
@@ -67,6 +72,8 @@ def capture_new(
                          "'https://youtu.be/…' --reason 'why').")
     if source_url and not file:
         raise InputError("--url goes with --file: for a download give the URL on its own (ohrt capture URL).")
+    if comments and (file or batch):
+        raise InputError("--comments goes with a URL: capture the post by its URL to keep its comments.")
     if max_duration is not None and (file or batch):
         raise InputError("--max-duration goes with a URL: a file is not recorded, and a batch uses "
                          "[capture] max_live_minutes of config.toml.")
@@ -88,7 +95,7 @@ def capture_new(
             stage = _capture_stage()
             result = run(lambda ctx: stage.capture_url(ctx, url, task_id=task, reason=reason, progress=display.event,
                                                  derivatives=derive, title=title, page=not no_page,
-                                                 max_minutes=max_duration))
+                                                 max_minutes=max_duration, comments=comments))
     if as_json:
         print_json(result)
     else:
@@ -134,6 +141,11 @@ def _print_result(result: dict) -> None:
             typer.echo(f"  original: {entry['path']} ({entry['bytes']:,} bytes, sha256 {entry['sha256']})")
     if result.get("live"):
         typer.echo(f"  {live_line(result)}")
+    if result.get("comments"):
+        kept = result["comments"]
+        typer.echo(f"  comments: {kept['count']} kept in {kept['path']}"
+                   + (f", found by {kept['found_by']}" if kept["found_by"] else
+                      f" (none found; looked in: {'; '.join(kept['looked_in'])})"))
     for dup in result["duplicates"]:
         shared = ", stored once by hard link" if dup["linked"] else ""
         typer.echo(f"  same bytes as earlier capture {dup['capture_id']} ({dup['path']}{shared})")
@@ -153,7 +165,7 @@ def _print_result(result: dict) -> None:
 def _print_derivatives(capture: dict) -> None:
     states: dict[str, str] = {}
     for entry in capture["files"]:
-        if entry["role"] in ("original", "info", "thumbnail", "subtitle"):
+        if entry["role"] in ("original", "info", "thumbnail", "subtitle", "comments"):
             continue
         states.setdefault(entry["role"], entry["status"])
     if states:
@@ -344,7 +356,8 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
     if capture["purged"]:
         # the folder and every file are gone: say so, not the state and path the record had
         capture = {**capture, "status": capture["purged"], "path": None, "folder": None, "review_copy": None}
-    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in ("files", "purged", "live", "clock", "items")])
+    hidden = ("files", "purged", "live", "clock", "items", "comments")
+    print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in hidden])
     if capture.get("clock") and not capture["purged"]:
         import textwrap
 
@@ -358,6 +371,12 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
         typer.echo(textwrap.fill(live_line(capture), width=80, subsequent_indent="  "))
     if len(capture.get("items") or []) > 1:
         print_table(capture["items"], ITEM_COLUMNS, title=f"{len(capture['items'])} items, in the post's order")
+    if capture.get("comments"):
+        import textwrap
+
+        kept = capture["comments"]
+        typer.echo(textwrap.fill(f"comments: {kept['count']} in {kept['path']}, found by "
+                                 f"{kept['found_by'] or 'nothing: none found'}", width=80, subsequent_indent="  "))
     if capture["files"]:
         print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
     for reason in dict.fromkeys(f"{f['role']} {f['status']}: {f['error']}" for f in capture["files"] if f["error"]):

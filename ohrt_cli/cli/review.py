@@ -31,7 +31,8 @@ def review_record(
     content_format: Optional[str] = typer.Option(None, "--format", help="Format of the content (8.6.6): video, "
                                                  "music-video, music, image, audio, text or live-stream."),
     finding: List[str] = typer.Option([], "--finding", help="A harm factor found, repeatable: 'FACTOR|NOTE' or "
-                                      "'FACTOR|NOTE|01:23-01:40;02:00-02:05' (factors: `ohrt review factors`)."),
+                                      "'FACTOR|NOTE|01:23-01:40;02:00-02:05'; 'comment 3' among the places cites a "
+                                      "comment kept with --comments (factors: `ohrt review factors`)."),
     clause: List[str] = typer.Option([], "--clause", help="A breached clause of the content's own platform, "
                                      "repeatable, e.g. youtube:violent-criminal-orgs (`ohrt tos list youtube`)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why: required for nfa and with --no-capture."),

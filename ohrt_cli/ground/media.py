@@ -247,10 +247,11 @@ def ytdlp_options(folder: Path, logger: _Logger, hooks: list[Callable], pp_hooks
 
 
 def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] | None = None,
-             live_limit: Any = None) -> Fetched:
+             live_limit: Any = None, comments: bool = False) -> Fetched:
     """Download the post at `url` into `folder` (original/, source/): its one item, or each of its items
     in order; raise Failure in one line. A live stream is recorded as `live.py` says, within `live_limit`
-    (a live.Limit; default 60 minutes)."""
+    (a live.Limit; default 60 minutes). With `comments`, yt-dlp's extractor also fetches the comments where
+    it can (`info["comments"]`)."""
     yt_dlp = _yt_dlp()
     logger = _Logger()
     ran: list[str] = []
@@ -268,7 +269,8 @@ def download(url: str, folder: Path, *, on_progress: Callable[[Progress], None] 
             ran.append(status["postprocessor"])
 
     try:
-        with yt_dlp.YoutubeDL(ytdlp_options(folder, logger, [hook], [pp_hook])) as ydl:
+        options = {**ytdlp_options(folder, logger, [hook], [pp_hook]), "getcomments": comments}
+        with yt_dlp.YoutubeDL(options) as ydl:
             found = ydl.extract_info(url, download=False, process=False)
             if _several_items(found, url):
                 ydl.params["outtmpl"].update(SEVERAL_OUTTMPL)

@@ -113,12 +113,13 @@ def clock(seconds: float) -> str:
 
 def where_text(places: list[str]) -> str:
     """Where in the content a finding is, for running text: 'at 01:23-01:40, 02:00-02:05' for one item's
-    time ranges; 'in item 2 at 00:03-00:07, item 3' when it names the items of a post of several."""
+    time ranges; 'in item 2 at 00:03-00:07, item 3' when it names the items of a post of several; 'in
+    comment 3 (@handle, 2 days ago)' when it cites a comment kept with the capture."""
     places = [p for p in places or [] if p]
     if not places:
         return ""
     joined = ", ".join(places)
-    return f"in {joined}" if places[0].startswith("item ") else f"at {joined}"
+    return f"in {joined}" if places[0].startswith(("item ", "comment ")) else f"at {joined}"
 
 
 def duration_text(seconds) -> str | None:

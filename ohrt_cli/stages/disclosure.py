@@ -142,6 +142,21 @@ def shape_findings(review: dict, *, police: bool = False) -> list[dict]:
     return shaped
 
 
+def name_comments(ctx: Context, task_id: str, review: dict, findings: list[dict]) -> list[dict]:
+    """A finding's `comment N` named as the platform shows it: the comment's author's public handle and its
+    time (content-derived and public, like the title), read from the reviewed capture's comments."""
+    if not any(place.startswith("comment ") for f in findings for place in f["at"]):
+        return findings
+    from . import capture as capture_stage
+
+    capture = _find_capture(ctx, task_id, review.get("capture_id"))
+    kept = capture_stage.comments_of(ctx, capture) if capture else {}
+    for finding in findings:
+        finding["at"] = [capture_stage.citation(int(place.split()[1]), kept.get(int(place.split()[1])))
+                         if re.fullmatch(r"comment \d+", place) else place for place in finding["at"]]
+    return findings
+
+
 def segments(findings: list[dict]) -> list[str]:
     """Every offending time range, once each, in order of start."""
     def start(text: str) -> float:
@@ -153,7 +168,7 @@ def segments(findings: list[dict]) -> list[str]:
                 return float("inf")
         return seconds
 
-    found = {r for f in findings for r in f["at"]}
+    found = {r for f in findings for r in f["at"] if not r.startswith("comment ")}  # comments have no time
     return sorted(found, key=lambda r: (start(r), r))
 
 
@@ -210,7 +225,7 @@ def platform_context(ctx: Context, task_id: str, review: dict, *, referral: dict
     referral appealed against; `grounds` the officer's additional grounds for an appeal; `summary` the
     officer's own words on the content (`ohrt refer draft --summary/--edit`)."""
     content = content_context(ctx, task_id, review)
-    findings = shape_findings(review)
+    findings = name_comments(ctx, task_id, review, shape_findings(review))
     tag = str(ctx.settings.get("referral.tag", "OHRT")).strip()
     reference = f"{tag} {referral['id']}".strip()
     values = {
@@ -241,7 +256,7 @@ def intel_context(ctx: Context, task_id: str, review: dict, referrals: list[dict
     """What the Connect intelligence record (SOP 10.4) is rendered from: the platform facts plus the
     police's own references, rationale and the referrals' history. No subjects, no indices research."""
     content = content_context(ctx, task_id, review)
-    findings = shape_findings(review, police=True)
+    findings = name_comments(ctx, task_id, review, shape_findings(review, police=True))
     task = ctx.db.execute("SELECT id, received_at, rationale FROM tasks WHERE id = ?", [task_id]).fetchone()
     refs = [f"{s}:{r}" for s, r in ctx.db.execute(
         "SELECT system, reference FROM incident_refs WHERE task_id = ? ORDER BY id", [task_id])]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import hooks
 from .batch import capture_batch, read_batch
+from .comments import citation, comments_of
 from .commit import content_title
 from .derivatives import make_derivatives
 from .finish import finish_capture
@@ -25,6 +26,6 @@ from .reading import (capture_path, clock_evidence, clock_limit, clock_text, get
                       open_capture, play, review_copy)
 from .verify import verify_captures
 
-__all__ = ["capture_batch", "clock_evidence", "clock_limit", "clock_text", "capture_file", "capture_path", "capture_url", "content_title", "finish_capture",
+__all__ = ["capture_batch", "citation", "comments_of", "clock_evidence", "clock_limit", "clock_text", "capture_file", "capture_path", "capture_url", "content_title", "finish_capture",
            "get_capture", "hooks", "latest_capture", "list_captures", "make_derivatives", "open_capture", "play",
            "read_batch", "review_copy", "verify_captures"]

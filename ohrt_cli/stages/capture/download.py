@@ -12,7 +12,8 @@ from .draft import Draft, Progress, record
 SUBTITLE_EXTS = {".vtt", ".srt", ".ass", ".ssa", ".ttml", ".srv1", ".srv2", ".srv3", ".json3", ".lrc"}
 
 
-def download(draft: Draft, progress: Progress | None, live_limit: live.Limit | None = None) -> None:
+def download(draft: Draft, progress: Progress | None, live_limit: live.Limit | None = None,
+             comments: bool = False) -> None:
     """yt-dlp into original/ and source/, hashing while the bytes arrive; a live stream is recorded
     within `live_limit` and the manifest's `live` key says how (`_live_facts`)."""
     hashers = store.StreamHashers()
@@ -26,7 +27,8 @@ def download(draft: Draft, progress: Progress | None, live_limit: live.Limit | N
                       "name": Path(block.path or "").name})
 
     try:
-        fetched = media.download(draft.requested_url, draft.stage.path, on_progress=on_block, live_limit=live_limit)
+        fetched = media.download(draft.requested_url, draft.stage.path, on_progress=on_block, live_limit=live_limit,
+                                 comments=comments)
         draft.info = fetched.info
         draft.extra["yt_dlp"] = {"format": "bv*+ba/b", "postprocessors": fetched.postprocessors,
                                  "postprocessor_args": ["-bitexact"], "warnings": fetched.warnings}

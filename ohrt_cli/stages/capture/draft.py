@@ -15,8 +15,8 @@ MANIFEST_FORMAT = "ohrt-capture/1"
 PENDING = ("failed", "not-made")
 FILE_KEYS = ("path", "role", "sha256", "md5", "bytes", "parent_sha256", "status", "error", "item", "source_url",
              "kind", "duration")
-ROLE_ORDER = ("original", "photos", "info", "thumbnail", "subtitle", "page", "review", "audio", "keyframes",
-              "contact-sheet", "fingerprints")
+ROLE_ORDER = ("original", "photos", "info", "thumbnail", "subtitle", "comments", "page", "review", "audio",
+              "keyframes", "contact-sheet", "fingerprints")
 
 
 def ordered(files: list[dict]) -> list[dict]:

@@ -12,6 +12,7 @@ from ...ground.errors import InputError, Interrupted, StateError
 from ...ground.times import iso
 from .. import intake as tasks
 from . import hooks
+from . import comments as comments_step
 from . import page as page_step
 from . import photos
 from .commit import commit
@@ -23,17 +24,23 @@ from .files import ingest
 
 def capture_url(ctx: Context, url: str, *, task_id: str | None = None, reason: str | None = None,
                 progress: Progress | None = None, derivatives: bool = True, title: str | None = None,
-                page: bool = True, max_minutes: float | None = None) -> dict:
+                page: bool = True, max_minutes: float | None = None, comments: bool = False) -> dict:
     """Download `url` to the store and link it to its task (SOP 9.1; self-tasked under 8.5 when no open
     task exists, with `reason` as the rationale), keeping the page as the browser shows it beside the
     media, or as the capture itself when there is no media (`page.py`; `page=False` skips the browser).
-    A live stream is recorded for at most `max_minutes` (default `[capture] max_live_minutes`).
+    A live stream is recorded for at most `max_minutes` (default `[capture] max_live_minutes`). With
+    `comments`, the comments shown are kept too (`comments.py`).
     Returns the capture (see `get_capture`) with `task_created`, `duplicates` and `matches`."""
     limit = live.Limit(live.limit_from(max_minutes, ctx.settings), on_progress=progress, now=ctx.now)
-    fetch_media = functools.partial(download, live_limit=limit)
+    fetch_media = functools.partial(download, live_limit=limit, comments=comments)
+
+    def fetch(draft: Draft) -> None:
+        page_step.fetch(ctx, draft, progress, photos.with_photos(fetch_media), page=page)
+        if comments:
+            comments_step.keep(draft)
+
     return _capture(ctx, "download", url, task_id=task_id, reason=reason, title=title, progress=progress,
-                    derivatives=derivatives,
-                    fetch=lambda draft: page_step.fetch(ctx, draft, progress, photos.with_photos(fetch_media), page=page))
+                    derivatives=derivatives, fetch=fetch)
 
 
 def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None, task_id: str | None = None,

@@ -15,7 +15,7 @@ from .draft import FILE_KEYS, clean
 
 def get_capture(ctx: Context, capture_id: str) -> dict:
     """One capture: its row, `path` (absolute folder), `review_copy` (what to play, relative to the
-    folder), `files` (as in the manifest, without commands) and `live` (the manifest's, or None)."""
+    folder), `files` (as in the manifest, without commands), and the manifest's `live` and `comments` (or None)."""
     capture_id = (capture_id or "").strip().upper()
     rows = list(ctx.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]))
     if not rows:
@@ -32,6 +32,7 @@ def get_capture(ctx: Context, capture_id: str) -> dict:
         capture["purged"] = purged.describe(note) or f"purged on {capture['purged_at'][:10]}"
     manifest = _manifest_of(capture_path(ctx, capture))
     capture["live"] = manifest.get("live")
+    capture["comments"] = manifest.get("comments")
     capture["clock"] = clock_evidence(manifest, clock_limit(ctx)) if manifest else None
     return capture
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 from ...ground import sensitive
@@ -64,6 +65,8 @@ def load_facts(ctx: Context, task_ids: list[str]) -> dict[str, TaskFacts]:
                 f"SELECT capture_id, item, kind, duration FROM capture_files WHERE role = 'original' AND capture_id IN "
                 f"({','.join('?' * len(captures))}) ORDER BY capture_id, item, id", captures):
             by_capture[capture_id]["items"].append({"item": item, "media_kind": kind, "duration": duration})
+        in_chunk = set(chunk)
+        _load_comments(ctx, [f.capture for f in facts.values() if f.task_id in in_chunk and f.capture])
         for task_id, review_id, key in db.execute(
                 f"SELECT task_id, id, batch_key FROM reviews WHERE task_id IN ({marks}) AND superseded_by IS NULL "
                 "ORDER BY reviewed_at, id", chunk):
@@ -72,6 +75,25 @@ def load_facts(ctx: Context, task_ids: list[str]) -> dict[str, TaskFacts]:
                 f"SELECT task_id, id, status FROM referrals WHERE task_id IN ({marks}) ORDER BY id", chunk):
             facts[task_id].referrals.append((referral_id, status))
     return facts
+
+
+def _load_comments(ctx: Context, captures: list[dict]) -> None:
+    """Each capture's kept comments (`--comments`: source/comments.json), for findings that cite one by
+    number; `comments` is None for a capture that kept none."""
+    by_id = {c["id"]: c for c in captures}
+    for capture in captures:
+        capture["comments"] = None
+    if not by_id:
+        return
+    marks = ",".join("?" * len(by_id))
+    for capture_id, folder, path in ctx.db.execute(
+            f"SELECT c.id, c.folder, cf.path FROM capture_files cf JOIN captures c ON c.id = cf.capture_id "
+            f"WHERE cf.role = 'comments' AND cf.status = 'ok' AND c.id IN ({marks})", list(by_id)):
+        try:
+            doc = json.loads((ctx.home / folder / path).read_text(encoding="utf-8"))
+            by_id[capture_id]["comments"] = {c["n"]: c for c in doc.get("comments") or [] if isinstance(c, dict)}
+        except (OSError, ValueError, KeyError, AttributeError):
+            by_id[capture_id]["comments"] = {}
 
 
 def _check_referrals(facts: TaskFacts) -> None:
@@ -104,6 +126,22 @@ def _check_capture(draft: Draft, facts: TaskFacts) -> None:
     for finding in draft.findings:
         if finding.places:
             _check_places(finding, capture)
+        if finding.comments:
+            _check_comments(finding, capture)
+
+
+def _check_comments(finding: Finding, capture: dict) -> None:
+    """A cited comment must be one the capture kept (`ohrt capture URL --comments`)."""
+    kept = capture.get("comments")
+    if kept is None:
+        raise RowError(f"capture {capture['id']} kept no comments, so finding {finding.factor} cannot cite "
+                       f"comment {finding.comments[0]}: capture the URL again with --comments, or quote the "
+                       "comment and its author in the note.", finding.line)
+    for number in finding.comments:
+        if number not in kept:
+            raise RowError(f"finding {finding.factor} cites comment {number}, but capture {capture['id']} kept "
+                           f"{len(kept)} comment(s): give a number from source/comments.json (1-{len(kept)}).",
+                           finding.line)
 
 
 def _check_places(finding: Finding, capture: dict) -> None:
@@ -196,15 +234,20 @@ def _check_police_refs(draft: Draft, guard: sensitive.Guard) -> None:
                        "never purged and must not hold it; reword it, e.g. name the task by its id.", None)
 
 
-def build_basis(draft: Draft, clauses: list[Clause], catalogues: dict[str, Catalogue]) -> str:
-    """The basis of the decision (8.6.5) in plain words, from the findings and clauses."""
+def build_basis(draft: Draft, clauses: list[Clause], catalogues: dict[str, Catalogue],
+                comments: dict | None = None) -> str:
+    """The basis of the decision (8.6.5) in plain words, from the findings and clauses; a cited comment is
+    named with its author's public handle and its time as the platform shows them (`comments`: the
+    capture's, by number), so the platform can find it."""
     parts = []
     if draft.decision == "nfa":
         parts.append(f"No further action: {draft.reason.rstrip('.')}.")
     if draft.findings:
         items = []
         for finding in draft.findings:
-            where = f" {where_text(finding.at)}" if finding.at else ""
+            at = finding.at[:len(finding.places)] + [_comment_text(n, (comments or {}).get(n))
+                                                     for n in finding.comments]
+            where = f" {where_text(at)}" if at else ""
             items.append(f"{FACTORS[finding.factor].title}{where}: {finding.note.rstrip('.')}")
         parts.append("Harm factors: " + "; ".join(items) + ".")
     if clauses:
@@ -212,6 +255,12 @@ def build_basis(draft: Draft, clauses: list[Clause], catalogues: dict[str, Catal
         items = [f"{platform_name(c.platform, catalogues)} {c.title} ({c.id})" for c in clauses]
         parts.append(f"{heading}: " + "; ".join(items) + ".")
     return " ".join(parts)
+
+
+def _comment_text(number: int, comment: dict | None) -> str:
+    said = [part for part in ((comment or {}).get("handle") or (comment or {}).get("author"),
+                              str((comment or {}).get("time") or "") or None) if part]
+    return f"comment {number}" + (f" ({', '.join(said)})" if said else "")
 
 
 def check(draft: Draft, facts: TaskFacts | None, catalogues: dict[str, Catalogue], guard: sensitive.Guard) -> Clean:
@@ -223,5 +272,5 @@ def check(draft: Draft, facts: TaskFacts | None, catalogues: dict[str, Catalogue
     _check_capture(draft, facts)
     clauses = _resolve_clauses(draft, facts, catalogues)
     _check_police_refs(draft, guard)
-    basis = draft.basis or build_basis(draft, clauses, catalogues)
+    basis = draft.basis or build_basis(draft, clauses, catalogues, (facts.capture or {}).get("comments"))
     return Clean(draft=draft, facts=facts, clauses=clauses, basis=basis, key=draft.key(facts.platform))

@@ -9,7 +9,8 @@ import re
 from ...ground import audit
 from ...ground.errors import InputError
 from ...ground.times import parse_date
-from .vocabulary import DECISIONS, KNOWN_SYSTEMS, factor_code, format_code, parse_place, place_text, split_cell
+from .vocabulary import (DECISIONS, KNOWN_SYSTEMS, factor_code, format_code, parse_comment, parse_place, place_text,
+                         split_cell)
 
 
 @dataclasses.dataclass
@@ -59,8 +60,8 @@ class RowError(InputError):
 
 def finding_from_flag(text: str) -> FindingInput:
     """`--finding "FACTOR|NOTE|01:23-01:40;02:00-02:05"` (the ranges are optional; in a post of several
-    items each names its item: `item 2 at 00:03-00:07;item 3`). A note that itself holds '|' must be
-    followed by a last '|' (with or without ranges)."""
+    items each names its item: `item 2 at 00:03-00:07;item 3`; `comment N` cites the capture's comment N).
+    A note that itself holds '|' must be followed by a last '|' (with or without ranges)."""
     factor, sep, rest = (text or "").partition("|")
     if not sep:
         raise InputError(f"--finding {text!r} must be FACTOR|NOTE or FACTOR|NOTE|MM:SS-MM:SS;…, e.g. "
@@ -84,6 +85,7 @@ class Finding:
     note: str
     places: list[tuple[int | None, int | None, int | None]]  # (item or None, start, end) as parse_place gives
     line: int | None = None
+    comments: list[int] = dataclasses.field(default_factory=list)  # numbers in the capture's comments.json
 
     @property
     def ranges(self) -> list[tuple[int, int]]:
@@ -91,7 +93,7 @@ class Finding:
 
     @property
     def at(self) -> list[str]:
-        return [place_text(p) for p in self.places]
+        return [place_text(p) for p in self.places] + [f"comment {n}" for n in self.comments]
 
 
 @dataclasses.dataclass
@@ -148,10 +150,12 @@ def _finding(raw: FindingInput) -> Finding:
         if not note:
             raise InputError(f"finding {code} has no note: say what in the content shows it, "
                              "e.g. 'names a rival group and mocks a recent stabbing'.")
-        places = [parse_place(r) for r in split_cell(raw.at)]
+        entries = split_cell(raw.at)
+        comments = [comment for comment in map(parse_comment, entries) if comment is not None]
+        places = [parse_place(r) for r in entries if parse_comment(r) is None]
     except InputError as exc:
         raise RowError(exc.message, raw.line) from None
-    return Finding(factor=code, note=note, places=places, line=raw.line)
+    return Finding(factor=code, note=note, places=places, line=raw.line, comments=list(dict.fromkeys(comments)))
 
 
 def _clause_ref(text: str) -> tuple[str | None, str]:
@@ -208,6 +212,9 @@ def parse_input(raw: ReviewInput, today) -> Draft:
     if raw.no_capture and not reason:
         raise InputError("a review without a capture needs a reason saying why (e.g. --reason 'content deleted "
                          "before capture').")
+    if raw.no_capture and any(f.comments for f in findings):
+        raise InputError("a comment is cited by its number in a capture's comments: with no capture, quote the "
+                         "comment and its author in the note instead.")
     if raw.no_capture and any(f.places for f in findings):
         raise InputError("time ranges need a capture to be checked against: with no capture, say where in the "
                          "note instead.")

@@ -66,6 +66,21 @@ def parse_time(text: str) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
+_COMMENT = re.compile(r"comment\s*#?\s*(\d{1,6})", re.I)
+
+
+def parse_comment(text: str) -> int | None:
+    """'comment 3' → 3: a finding's place may be a comment kept with the capture (`--comments`), cited by its
+    number in `source/comments.json`; None when the text is not a comment's citation (a time range, say)."""
+    match = _COMMENT.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    if int(match[1]) < 1:
+        raise InputError(f"{text.strip()!r}: comments are numbered from 1, as `capture show` and "
+                         "source/comments.json number them.")
+    return int(match[1])
+
+
 def parse_range(text: str) -> tuple[int, int]:
     """'01:23-01:40' → (83, 100); start must come before end (SOP 9.1: where in the media)."""
     start_text, sep, end_text = (text or "").strip().partition("-")
