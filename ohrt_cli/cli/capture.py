@@ -365,9 +365,9 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
 
         typer.secho(textwrap.fill(f"clock: {clock_text(capture['clock'])}", width=80, subsequent_indent="  "),
                     fg=typer.colors.YELLOW if capture["clock"]["flagged"] else None)
-    if capture.get("live"):
-        import textwrap
+    import textwrap
 
+    if capture.get("live"):
         typer.echo(textwrap.fill(live_line(capture), width=80, subsequent_indent="  "))
     if len(capture.get("items") or []) > 1:
         print_table(capture["items"], ITEM_COLUMNS, title=f"{len(capture['items'])} items, in the post's order")
