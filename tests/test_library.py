@@ -197,7 +197,10 @@ def test_hashes_shared_with_another_force_match_there_and_name_their_source(home
     imported = other.json("library", "import-hashes", shared, "--key", key, env=env(LATER, CONSTABLE))
     assert imported["source"] == "Online Harm Referral Team" and len(imported["added"]) == 2
     again = other.json("library", "import-hashes", shared, "--key", key, env=env(LATER, CONSTABLE))
-    assert again["added"] == [] and sorted(again["updated"]) == sorted(imported["added"])
+    # the same file again changes nothing, and says so
+    assert again["added"] == again["updated"] == [] and sorted(again["unchanged"]) == sorted(imported["added"])
+    said = other.ok("library", "import-hashes", shared, "--key", key, env=env(LATER, CONSTABLE)).stdout
+    assert "0 added, 0 updated, 2 unchanged" in said
     assert len(other.json("library", "list")) == 2
 
     capture = other.json("capture", "--file", media.reupload("cropped"), "--url", youtube(9), "--reason",

@@ -467,9 +467,12 @@ def test_the_referral_takes_the_content_facts_from_the_reviewed_capture(ohrt, ma
     assert f"Uploaded:        {capture['upload_date']}" in body
     assert "Format:          music video, 6 s" in body
     assert "Offending segments: 00:01-00:03, 00:04-00:05" in body
-    assert "Finding 1 (Names a rival and mocks his injuries; at 00:04-00:05, 00:01-00:03) is inflammatory" in \
-        " ".join(body.split())
-    assert "Finding 2 (Shows a man made to kneel; at 00:01-00:03) is the humiliation of a person." in " ".join(body.split())
+    flat = " ".join(body.split())
+    assert "1. Names a rival and mocks his injuries At: 00:04-00:05, 00:01-00:03 Harm: Inflammatory" in flat
+    assert "2. Shows a man made to kneel At: 00:01-00:03 Harm: The humiliation of a person" in flat
+    # each clause names the findings, which are set out once
+    assert "findings 1 and 2 above show inflammatory" in flat and "; the humiliation of a person." in flat
+    assert flat.count("Names a rival and mocks his injuries") == 1
 
 
 def test_a_draft_that_cannot_be_recorded_leaves_no_file(ohrt):

@@ -77,3 +77,8 @@ def test_secondary_suppression_rules():
     assert protect_cells({"a": 5, "b": 1}, 5) == ({"a": ">=5", "b": "<5"}, False)  # b ≥ 1, a ≥ 5, 6 in all
     assert protect_cells({"a": 10, "b": 2, "c": 3}, 5) == ({"a": 10, "b": "<5", "c": "<5"}, True)  # 1..4 each
     assert protect_cells({"a": 4, "b": 4}, 5, total_shown=False) == ({"a": "<5", "b": "<5"}, True)
+
+
+def test_a_chart_with_every_value_suppressed_says_so(home):
+    html = report(home, "html")
+    assert "Tasks reviewed, by decision — not drawn: every value in it is suppressed or withheld (SOP 6.5)" in html

@@ -193,6 +193,18 @@ def write_team_tos(ohrt, platform, text):
     (folder / f"{platform}.toml").write_text(text, encoding="utf-8")
 
 
+def test_a_team_clause_without_as_of_is_refused_not_dated_by_the_shipped_file(ohrt):
+    write_team_tos(ohrt, "youtube", """
+[[clauses]]
+id = "threats"
+title = "Threats"
+summary = "Explicit threats to a named person."
+url = "https://support.google.com/youtube/answer/2802268"
+""")
+    result = ohrt("tos", "list", "youtube")
+    assert result.exit_code == 2 and "clause 'threats' is the team's own and has no as_of" in result.stderr
+
+
 def test_team_overrides_a_clause_adds_one_and_withdraws_one(ohrt):
     write_team_tos(ohrt, "youtube", """
 [[clauses]]
@@ -205,6 +217,7 @@ id = "youtube:threats"
 title = "Threats"
 summary = "The team's note: explicit threats to a named person, as YouTube's harassment policy treats them."
 url = "https://support.google.com/youtube/answer/2802268"
+as_of = "2026-09-15"
 
 [[clauses]]
 id = "hate-speech"
@@ -215,7 +228,7 @@ withdrawn = true
     assert overridden["title"] == "Violent criminal organisations (checked by the team)"
     assert overridden["as_of"] == "2026-10-01" and overridden["source"] == "team override"
     assert overridden["url"] == "https://support.google.com/youtube/answer/9229472"  # kept from the shipped file
-    assert clauses["youtube:threats"]["source"] == "team" and clauses["youtube:threats"]["as_of"] == "2025-06-30"
+    assert clauses["youtube:threats"]["source"] == "team" and clauses["youtube:threats"]["as_of"] == "2026-09-15"
     assert "youtube:hate-speech" not in clauses
     task = add_task(ohrt, YOUTUBE)
     one_line_error(ohrt(*review_args(task, "refer", clause="youtube:hate-speech"), "--no-capture", "--reason", "x"),

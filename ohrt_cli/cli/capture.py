@@ -194,29 +194,31 @@ def _manifest_notes(capture: dict) -> list[str]:
 
 
 class _Display:
-    """A rich progress bar on a terminal (bytes, speed, ETA, then each derivative); silent otherwise."""
+    """The capture's progress on a terminal (ground/progress.py): bytes, speed and time left of a download
+    or a copy, then each derivative with the seconds of media ffmpeg has done; silent otherwise."""
 
     def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.progress = None
+        from ..ground.progress import Display
+
+        self.shown = Display(enabled)
         self.download = None
         self.downloading = None
         self.live_row = None
         self.steps: dict = {}
 
+    @property
+    def progress(self):
+        return self.shown.progress
+
     def __enter__(self) -> "_Display":
-        if self.enabled:
-            self.progress = _progress_bar()
-            self.progress.start()
+        self.shown.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
     def stop(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        self.shown.stop()
 
     def event(self, event: dict) -> None:
         if self.progress is None:
@@ -227,6 +229,8 @@ class _Display:
             self._step(event)
         elif event["event"] == "live":
             self._live(event)
+        else:
+            self.shown.event(event)
 
     def _live(self, event: dict) -> None:
         """One line while a live stream records: the time recorded and the limit."""
@@ -234,42 +238,25 @@ class _Display:
                 + (" (stopping: keeping what was recorded; Ctrl-C again abandons it)" if event["stopping"] else
                    "" if event["done"] else " (Ctrl-C stops and keeps it)"))
         if self.live_row is None:
-            self.live_row = self.progress.add_task(said, total=None, step=True)
+            self.live_row = self.progress.add_task(said, total=None, unit="step")
         self.progress.update(self.live_row, description=said)
 
     def _download(self, event: dict) -> None:
         if event["name"] != self.downloading:  # a new file (picture and sound may come separately)
             self.downloading = event["name"]
-            self.download = self.progress.add_task(f"downloading {event['name'][:40]}", total=None)
+            self.download = self.progress.add_task(f"downloading {event['name'][:40]}", total=None, unit="bytes")
         self.progress.update(self.download, completed=event["downloaded"] or 0, total=event["total"])
 
     def _step(self, event: dict) -> None:
         role = event["role"] if not event.get("item") else f"{event['role']} of item {event['item']}"
         if event["status"] == "started":
-            self.steps[role] = self.progress.add_task(f"making {role}", total=None, step=True)
+            self.steps[role] = self.progress.add_task(f"making {role}", total=None, unit="step")
+        elif event["status"] == "running" and role in self.steps:  # ffmpeg's seconds of media done
+            self.progress.update(self.steps[role], completed=event["done"], total=event["total"],
+                                 unit="seconds" if event["total"] else "step")
         elif role in self.steps:
             self.progress.remove_task(self.steps.pop(role))
             self.progress.console.print(f"  {role}: {event['status']}")
-
-
-def _progress_bar():
-    """Spinner and description for every row; bar, bytes, speed and ETA only for downloads."""
-    from rich.progress import (BarColumn, DownloadColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
-    from rich.text import Text
-
-    class DownloadOnly(ProgressColumn):
-        def __init__(self, inner: ProgressColumn):
-            super().__init__()
-            self.inner = inner
-
-        def render(self, task):
-            return Text("") if task.fields.get("step") else self.inner.render(task)
-
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                    *(DownloadOnly(c) for c in (BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                                                TimeRemainingColumn())),
-                    transient=True)
 
 
 @capture_app.command("finish")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -35,8 +36,12 @@ def export(
     """
     from ..stages.evidence import export_package
 
-    result = run(lambda ctx: export_package(ctx, task_id, to=to, recipient=recipient, reason=reason,
-                                            make_zip=make_zip, include_sensitive=include_sensitive))
+    from ..ground.progress import Display
+
+    with Display(sys.stdout.isatty() and not as_json) as display:
+        result = run(lambda ctx: export_package(ctx, task_id, to=to, recipient=recipient, reason=reason,
+                                                make_zip=make_zip, include_sensitive=include_sensitive,
+                                                progress=display.event))
     if as_json:
         print_json(result)
         return

@@ -4,6 +4,7 @@ detection, sharing hashes, and the scheduled purge (SOP 2.2, 10.8)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -273,8 +274,8 @@ def library_import(
         print_json(result)
     else:
         typer.echo(f"imported from {result['source']} (key {result['public_key_fingerprint']}): "
-                   f"{len(result['added'])} added, {len(result['updated'])} updated, {len(result['skipped'])} "
-                   "skipped as expired")
+                   f"{len(result['added'])} added, {len(result['updated'])} updated, {len(result['unchanged'])} "
+                   f"unchanged, {len(result['skipped'])} skipped as expired")
 
 
 def purge(
@@ -296,9 +297,12 @@ def purge(
             ctx.actor()
         else:
             ctx.officer = ctx.officer_claim = None  # a scheduled run: nobody at the keyboard
-        return run_purge(ctx, dry_run=dry_run)
+        return run_purge(ctx, dry_run=dry_run, progress=display.event)
 
-    summary = run(work)
+    from ..ground.progress import Display
+
+    with Display(sys.stdout.isatty() and not as_json) as display:
+        summary = run(work)
     if as_json:
         print_json(summary)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -54,7 +55,7 @@ def task_add(
 def task_import(
     file: Path = typer.Argument(..., metavar="FILE", help="CSV or JSONL export of the tasking form."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows; write the bad ones, "
-                                      "unchanged, to FILE.rejects beside the input."),
+                                      "unchanged, to NAME.rejects.csv (or .jsonl) beside the input."),
     as_json: bool = json_option(),
 ) -> None:
     """Import tasks in bulk. Every row is checked first: if any is bad nothing is imported (exit 2) and
@@ -67,7 +68,10 @@ def task_import(
     """
     from ..stages.intake import import_tasks
 
-    result = run(lambda ctx: import_tasks(ctx, file, skip_invalid=skip_invalid))
+    from ..ground.progress import Display
+
+    with Display(sys.stdout.isatty() and not as_json) as display:
+        result = run(lambda ctx: import_tasks(ctx, file, skip_invalid=skip_invalid, progress=display.event))
     data = result.as_dict()
     for row in data["rejected"]:
         row.pop("raw")
@@ -82,6 +86,8 @@ def task_import(
             typer.secho(f"error: {len(result.rejected)} bad row(s) in {file}: nothing imported; mend them or use "
                         "--skip-invalid.", fg=typer.colors.RED, err=True)
         else:
+            for task_id in result.imported:
+                typer.echo(task_id)
             typer.echo(f"imported {len(result.imported)}, skipped {len(result.skipped)}, "
                        f"rejected {len(result.rejected)}"
                        + (f" (written to {result.rejects_file})" if result.rejects_file else ""))

@@ -118,7 +118,10 @@ class Context:
                              "a sergeant can add them again under a new number.")
         if at_least and RANK[self.officer.role] < RANK[at_least]:
             article = "an" if at_least[0] in "aeiou" else "a"
-            raise NotAllowed(f"{self.officer} may not do this: it needs {article} {at_least} or above.")
+            able = [o for o in self.settings.officers if RANK[o.role] >= RANK[at_least] and o != self.officer]
+            ask = (f"ask {', '.join(str(o) for o in able[:3])} to run it (ohrt --officer {able[0].number} …)" if able
+                   else f"add one to the roster with `ohrt officer add NAME --number N --role {at_least}`")
+            raise NotAllowed(f"{self.officer} may not do this: it needs {article} {at_least} or above; {ask}.")
         return self.officer
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -610,18 +611,33 @@ def find_font() -> str | None:
     return None
 
 
-def run_step(step: Step, cwd: Path) -> str:
-    """Run one derivative's command in the capture folder `cwd`; its stderr on success.
+def run_step(step: Step, cwd: Path, on_seconds: Callable[[float], None] | None = None) -> str:
+    """Run one derivative's command in the capture folder `cwd`; its stderr on success. With `on_seconds`,
+    ffmpeg also reports (`-progress pipe:1`, not part of the recorded command) how many seconds of the
+    media it has done, and each report is passed on.
 
     Raises DiskFull when ffmpeg ran out of space, StepFailed with ffmpeg's own reason otherwise."""
     if step.role == "keyframes":
         (cwd / step.output).mkdir(parents=True, exist_ok=True)
     else:
         (cwd / step.output).parent.mkdir(parents=True, exist_ok=True)
+    command = list(step.command)
+    if on_seconds is not None and command and Path(command[0]).name.startswith("ffmpeg"):
+        command[1:1] = ["-progress", "pipe:1", "-nostats"]
     try:
-        result = processes.run(step.command, cwd=cwd, capture_output=True, text=True, errors="replace")
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+            process = subprocess.Popen(**processes.options(), args=command, cwd=cwd, stdout=subprocess.PIPE if on_seconds else subprocess.DEVNULL,
+                                       stderr=errors, text=True, errors="replace")
+            if on_seconds is not None:
+                for line in process.stdout:
+                    if line.startswith("out_time_us=") and line[12:].strip().isdigit():
+                        on_seconds(int(line[12:].strip()) / 1_000_000)
+            returncode = process.wait()
+            errors.seek(0)
+            stderr = errors.read()
     except OSError as exc:
         raise StepFailed(f"could not run ffmpeg ({exc.strerror})") from None
+    result = subprocess.CompletedProcess(command, returncode, "", stderr)
     if "No space left on device" in result.stderr:
         raise disk_full(cwd / step.output)
     if result.returncode != 0:

@@ -85,8 +85,9 @@ def _no_pool():
     yield None
 
 
-def copy_hashed(source: Path, target: Path) -> Digest:
-    """Copy `source` to a new file `target`, hashing the very bytes written."""
+def copy_hashed(source: Path, target: Path, on_bytes: Callable[[int], None] | None = None) -> Digest:
+    """Copy `source` to a new file `target`, hashing the very bytes written; `on_bytes(copied so far)`
+    after each chunk, for a progress display."""
     sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
     with open(source, "rb", buffering=0) as src, open(target, "xb") as dst:
         while chunk := src.read(HASH_BUFFER):
@@ -94,6 +95,8 @@ def copy_hashed(source: Path, target: Path) -> Digest:
             sha.update(chunk)
             md5.update(chunk)
             size += len(chunk)
+            if on_bytes is not None:
+                on_bytes(size)
     return Digest(sha.hexdigest(), md5.hexdigest(), size)
 
 

@@ -173,12 +173,15 @@ def segments(findings: list[dict]) -> list[str]:
 
 
 def explanation(findings: list[dict]) -> str:
-    """Why a clause applies, tied to the findings: what shows each harm, where, and what harm it is."""
-    sentences = ["In our assessment the content breaches this policy."]
-    for f in findings:
-        detail = "; ".join(x for x in (f["note"], where_text(f["at"])) if x)
-        sentences.append(f"Finding {f['number']}" + (f" ({detail})" if detail else "") + f" is {f['harm']}.")
-    return " ".join(sentences)
+    """Why a clause applies, tied to the findings by number: each finding is set out once, under "what the
+    content shows", so a clause names them rather than repeating them."""
+    numbers = [str(f["number"]) for f in findings]
+    if not numbers:
+        return "In our assessment the content breaches this policy."
+    named = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+    harms = list(dict.fromkeys(f["harm"] for f in findings))
+    return (f"In our assessment the content breaches this policy: finding{'s' if len(numbers) > 1 else ''} {named} "
+            f"above show{'' if len(numbers) > 1 else 's'} {'; '.join(harms)}.")
 
 
 def shape_clauses(review: dict, platform: str, findings: list[dict]) -> list[dict]:
@@ -189,6 +192,11 @@ def shape_clauses(review: dict, platform: str, findings: list[dict]) -> list[dic
              "url": c.get("url"), "as_of": c.get("as_of"), "findings": [f["number"] for f in findings],
              "explanation": explanation(findings)}
             for n, c in enumerate(own, start=1)]
+
+
+def _one_line(text: str | None) -> str | None:
+    """A title or channel name as one line: a newline in it must not break a template's layout."""
+    return " ".join(str(text).split()) or None if text is not None else None
 
 
 def content_context(ctx: Context, task_id: str, review: dict) -> dict:
@@ -204,8 +212,8 @@ def content_context(ctx: Context, task_id: str, review: dict) -> dict:
         "platform": platform,
         "platform_name": urls.PLATFORM_NAMES.get(platform, platform.title()),
         "item_id": cap.get("platform_item_id") or item_id_from_url(task["canonical_url"]),
-        "title": cap.get("title") or task["title"],
-        "channel": cap.get("channel"),
+        "title": _one_line(cap.get("title") or task["title"]),
+        "channel": _one_line(cap.get("channel")),
         "upload_date": iso_date(cap.get("upload_date")) or iso_date(task["upload_date"]),
         "duration": duration_text(cap.get("duration")),
         "media_kind": cap.get("media_kind"),

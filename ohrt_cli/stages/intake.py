@@ -16,6 +16,7 @@ from typing import Iterable
 
 from ..ground import audit, purged, tabular
 from ..ground.context import Context
+from ..ground.progress import Report, meter
 from ..ground.db import insert_rows, next_ids, transaction
 from ..ground.errors import InputError, NotFound, StateError
 from ..ground.times import iso, parse_date
@@ -362,14 +363,18 @@ def _json(value) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False) -> ImportResult:
-    """Validate every row first; import all (or, with skip_invalid, the good ones) in one transaction."""
+def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False,
+                 progress: Report | None = None) -> ImportResult:
+    """Validate every row first (each row an item to `progress`); import all (or, with skip_invalid, the
+    good ones) in one transaction."""
     ctx.actor()
     path = Path(path)
     kind, rows, header_text = read_rows(path)
     good: list[tuple[ImportRow, CleanTask]] = []
     rejected: list[dict] = []
+    shown = meter(progress, f"checking {path.name[:30]}", len(rows))
     for row in rows:
+        shown.advance()
         try:
             if "__error__" in row.values:
                 raise InputError(row.values["__error__"])
@@ -386,6 +391,7 @@ def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False) -> Imp
             good.append((row, validate(raw, ctx)))
         except InputError as exc:
             rejected.append({"line": row.line, "reason": exc.message, "raw": row.raw_text})
+    shown.finish()
     if rejected and not skip_invalid:
         return ImportResult(imported=[], skipped=[], rejected=rejected)
     result = ImportResult(imported=[], skipped=[], rejected=rejected)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import filecmp
 import os
 from pathlib import Path
@@ -113,7 +115,13 @@ def make_derivatives(ctx: Context, folder: Path, original: dict, kind: str, *, m
             continue
         if progress:
             progress({"event": "step", "role": step.role, "status": "started", "item": named})
-        entry = _run(folder, step, original)
+        seconds = None
+        if progress:
+            total = media.duration(info)
+            seconds = lambda done, role=step.role, total=total: progress(  # noqa: E731
+                {"event": "step", "role": role, "status": "running", "done": min(done, total or done),
+                 "total": total})
+        entry = _run(folder, step, original, seconds)
         if progress:
             progress({"event": "step", "role": step.role, "status": entry[0]["status"], "error": entry[0]["error"],
                       "item": named})
@@ -129,9 +137,10 @@ def _pending(step: media.Step, original: dict, status: str, error: str | None) -
             "parent_sha256": original["sha256"], "command": step.command, "status": status, "error": error}
 
 
-def _run(folder: Path, step: media.Step, original: dict) -> list[dict]:
+def _run(folder: Path, step: media.Step, original: dict,
+         on_seconds: "Callable[[float], None] | None" = None) -> list[dict]:
     try:
-        log = media.run_step(step, folder)
+        log = media.run_step(step, folder, on_seconds)
     except media.StepFailed as exc:
         _remove_outputs(folder, step)
         return [_pending(step, original, "failed", exc.reason)]

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from ... import __version__
+from ...ground.progress import Report, meter
 from ...ground import media, store, webarchive
 from ...ground.errors import Failure, InputError
 from ...ground.times import iso
@@ -26,14 +27,16 @@ TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 SNIFF = 1 << 16  # bytes read to tell a file's kind by its content
 
 
-def ingest(draft: Draft, source: Path) -> None:
-    """Copy a file obtained elsewhere into original/, hashing the bytes written, then check the copy as its
-    kind requires; a file that fails its check is refused (nothing is kept)."""
+def ingest(draft: Draft, source: Path, progress: "Report | None" = None) -> None:
+    """Copy a file obtained elsewhere into original/, hashing the bytes written (shown as bytes to
+    `progress`), then check the copy as its kind requires; a file that fails its check is refused (nothing
+    is kept)."""
     folder = draft.stage.path / "original"
     folder.mkdir()
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name).strip("._") or "recording"
     target = folder / name
-    digest = store.copy_hashed(source, target)
+    with meter(progress, f"copying and hashing {source.name[:30]}", source.stat().st_size, "bytes") as shown:
+        digest = store.copy_hashed(source, target, on_bytes=shown.update)
     stat = source.stat()
     kind = file_kind(source.name, target)
     if kind in PAGE_KINDS:

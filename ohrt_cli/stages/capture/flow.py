@@ -54,7 +54,7 @@ def capture_file(ctx: Context, path: str | Path, *, url: str, reason: str | None
     if not source.is_file():
         raise InputError(f"{source} is not a file: check the path of the recording.")
     return _capture(ctx, "file", url, task_id=task_id, reason=reason, title=title, progress=progress,
-                    derivatives=derivatives, fetch=lambda draft: ingest(draft, source))
+                    derivatives=derivatives, fetch=lambda draft: ingest(draft, source, progress))
 
 
 def _capture(ctx: Context, method: str, url: str, *, task_id: str | None, reason: str | None, title: str | None,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from ...ground import audit, purged, sensitive
@@ -188,4 +190,16 @@ def play(path: str) -> None:
     opener = shutil.which("xdg-open") or shutil.which("open")
     if opener is None:
         raise Failure(f"no desktop opener (xdg-open) on this machine: open {path} in your player yourself.")
-    subprocess.Popen([opener, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # xdg-open hands the file to the player and returns at once; an exit status other than 0 (no player for
+    # the type, no desktop session) is said, not lost. A player that stays attached is left running.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen([opener, path], stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return
+        if code != 0:
+            errors.seek(0)
+            said = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise Failure(f"the player did not open {path} ({Path(opener).name} exited with {code}"
+                          + (f": {said[-1][:200]}" if said else "") + "): open it in your player yourself.")

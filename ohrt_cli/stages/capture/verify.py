@@ -13,10 +13,11 @@ from pathlib import Path
 
 from ...ground import layout, roster, signing, store
 from ...ground.context import Context
+from ...ground.progress import Report, meter
 from .reading import capture_path, get_capture
 
 
-def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
+def verify_captures(ctx: Context, capture_ids: list[str] | None = None, progress: Report | None = None) -> dict:
     """Re-hash every file of the named captures (default: all not purged), check each signature and
     SHA256SUMS, and, when checking all, look for folders no capture owns.
 
@@ -37,7 +38,9 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
         problems.append({"capture": "home", "path": f"{layout.KEYS_DIR}/{signing.PUBLIC_NAME}", "problem": "key",
                          "detail": f"the home's key is {signing.fingerprint(public)[:16]}…, but the chain recorded "
                          f"{chain['home_key'][:16]}… at init: the key pair was swapped"})
+    shown = meter(progress, "re-hashing captures", len(rows))
     for row in rows:
+        shown.advance()
         if row["purged_at"]:
             left = [] if not os.path.lexists(ctx.home / row["folder"]) else [{
                 "path": row["folder"], "problem": "unexpected", "detail": f"purged on {row['purged_at']} but its "
@@ -53,6 +56,7 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None) -> dict:
         reports.append({"id": row["id"], "intact": not found, "files": report["files"],
                         "purged_at": None, "status": row["status"], "problems": found})
         problems += [{"capture": row["id"], **p} for p in found]
+    shown.finish()
     if not capture_ids:
         known = {r["id"] for r in rows}
         for entry in sorted(ctx.captures_dir.iterdir()) if ctx.captures_dir.is_dir() else []:

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from ... import __version__
+from ...ground.progress import Report, meter
 from ...ground import audit, signing, store
 from ...ground.context import Context
 from ...ground.db import transaction
@@ -84,13 +85,15 @@ def make_bag(ctx: Context, package: Package, folder: Path) -> dict:
     return {"files": count, "bytes": size, "payload_oxum": oxum, "package_sha256": package_sha}
 
 
-def zip_bag(folder: Path, name: str, target: Path) -> str:
-    """A zip of the bag with the bag's folder at its top; returns its sha256."""
-    with zipfile.ZipFile(target, "x", allowZip64=True) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+def zip_bag(folder: Path, name: str, target: Path, progress: Report | None = None) -> str:
+    """A zip of the bag with the bag's folder at its top (each file an item to `progress`); its sha256."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    with zipfile.ZipFile(target, "x", allowZip64=True) as archive, meter(progress, "zipping", len(files)) as shown:
+        for path in files:
             rel = path.relative_to(folder).as_posix()
             method = zipfile.ZIP_STORED if path.suffix.lower() in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
             archive.write(path, f"{name}/{rel}", compress_type=method)
+            shown.advance()
     return store.hash_file(target, md5=False).sha256
 
 

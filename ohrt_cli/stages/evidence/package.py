@@ -12,6 +12,7 @@ from pathlib import Path
 from ... import __version__
 from ...ground import audit, checkpoints, layout, sensitive, signing, store
 from ...ground.context import Context
+from ...ground.progress import Report, meter
 from ...ground.errors import Failure, InputError, IntegrityFailure
 from ...ground.render import fields
 from .. import anchor
@@ -24,7 +25,8 @@ from .gather import PACKAGE_FIELDS, destination, gather, parse_reason, parse_rec
 
 
 def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, recipient: str | None,
-                   reason: str | None, make_zip: bool = False, include_sensitive: bool = False) -> dict:
+                   reason: str | None, make_zip: bool = False, include_sensitive: bool = False,
+                   progress: Report | None = None) -> dict:
     """Build the evidence package of a task for the officer in the case, validate it, and log the
     disclosure (see the docstring of `ohrt_cli.stages.evidence`). Returns what was made (the keys are in the README)."""
     recipient, reason = parse_recipient(recipient), parse_reason(reason)
@@ -44,11 +46,11 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
     made: list[Path] = [staging, zip_partial]
     try:
         staging.mkdir()
-        write_payload(ctx, package, staging)
+        write_payload(ctx, package, staging, progress)
         if not include_sensitive:
             guard(staging, sensitive.for_context(ctx), _public_text(package), task_id)
         summary = make_bag(ctx, package, staging)
-        zipped = zip_bag(staging, package.name, zip_partial) if make_zip else None
+        zipped = zip_bag(staging, package.name, zip_partial, progress) if make_zip else None
         summary["audit_seq"] = publish(ctx, package, staging, final, zipped, zip_partial, summary, made)
     except BaseException as exc:
         for path in made:
@@ -106,12 +108,15 @@ def package_files(final: Path, prefix: str) -> list[str]:
     return sorted(f"{OFFICER_DIR}/{p.name}" for p in folder.glob(f"{prefix}*")) if folder.is_dir() else []
 
 
-def write_payload(ctx: Context, package: Package, root: Path) -> None:
-    """Write the package's payload into `root` (which `bagit` turns into the bag's `data/`)."""
+def write_payload(ctx: Context, package: Package, root: Path, progress: Report | None = None) -> None:
+    """Write the package's payload into `root` (which `bagit` turns into the bag's `data/`); each capture
+    copied is an item to `progress`."""
     from . import report as evidence_report
 
-    for capture in package.captures:
-        copy_capture(Path(capture["path"]), root / "captures" / capture["id"])
+    with meter(progress, "copying captures", len(package.captures)) as shown:
+        for capture in package.captures:
+            copy_capture(Path(capture["path"]), root / "captures" / capture["id"])
+            shown.advance()
     package.timestamps = anchor.package_stamps(ctx, [c["id"] for c in package.captures], root / TIMESTAMPS_DIR,
                                                {c["id"]: c["manifest_sha256"] for c in package.captures})
     _write_json(root / "task.json", {k: package.task.get(k) for k in PACKAGE_FIELDS})

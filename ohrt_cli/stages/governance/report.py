@@ -188,8 +188,14 @@ def _charts(section: str, figures: dict, report: dict) -> list:
     this_label, previous_label = report["quarter"], report["previous_quarter"]
 
     def chart(chart_id: str, title: str, rows: list, unit: str, maximum: float | None = None, note: str = ""):
+        if not rows:
+            return None
         if not any(isinstance(v, (int, float)) and v > 0 for _, a, b in rows for v in (a, b)):
-            return None  # nothing to draw (no exact value above zero): the table says it all
+            # nothing exact above zero to draw: say so in the chart's place rather than leave it out unsaid
+            hidden = any(isinstance(v, str) or v is None for _, a, b in rows for v in (a, b))
+            why = ("every value in it is suppressed or withheld (SOP 6.5)" if hidden else "every value in it is 0")
+            return Markup('<p class="chart-note">{} — not drawn: {}; the table above gives them.</p>').format(
+                title, why)
         return Markup(grouped_bars(chart_id, title, rows, this_label=this_label, previous_label=previous_label,
                                    show=lambda v: show(v, unit), maximum=maximum, note=note))
 

@@ -42,6 +42,7 @@ from typing import Iterator
 
 from ...ground import audit
 from ...ground.context import Context
+from ...ground.progress import Report, meter
 from ...ground.db import clear_wal, transaction
 from ...ground.errors import StateError
 from ...ground.layout import REFERRALS_DIR, referral_folder
@@ -150,7 +151,7 @@ def _captures_of(ctx: Context, task_id: str) -> list[dict]:
         "SELECT id, folder FROM captures WHERE task_id = ? AND purged_at IS NULL ORDER BY id", [task_id])]
 
 
-def purge(ctx: Context, *, dry_run: bool = False) -> dict:
+def purge(ctx: Context, *, dry_run: bool = False, progress: Report | None = None) -> dict:
     """Purge everything due (see the module's docstring); a dry run only says what would go. Returns
     {dry_run, at, by, purged[], resumed[], held[], overdue[], failed[]}."""
     who = ctx.officer.number if ctx.officer else "scheduled"
@@ -166,8 +167,10 @@ def purge(ctx: Context, *, dry_run: bool = False) -> dict:
         resumed = _finish_all(ctx, interrupted(ctx), result["failed"])
         todo = plan(ctx)
         purged = []
-        for batch in _batches(todo.due):
-            purged += _finish_all(ctx, _start(ctx, batch, exports), result["failed"])
+        with meter(progress, "purging", len(todo.due)) as shown:  # items: tasks and library items
+            for batch in _batches(todo.due):
+                purged += _finish_all(ctx, _start(ctx, batch, exports), result["failed"])
+                shown.advance(len(batch))
         if purged or resumed:
             with transaction(ctx.db):
                 audit.record(ctx, "purge.run", "purge", result["at"], detail={

@@ -91,7 +91,7 @@ def import_hashes(ctx: Context, path: Path, *, key: Path) -> dict:
         raise InputError(f"{path.name} is this home's own export: its items are already here.")
     source = str(document.get("team") or "").strip() or f"key {key_print}"
     items, skipped = _items(document, path, ctx.today())
-    added, updated = [], []
+    added, updated, unchanged = [], [], []
     with transaction(ctx.db):
         for entry, fp in items:
             existing = ctx.db.execute(
@@ -99,6 +99,9 @@ def import_hashes(ctx: Context, path: Path, *, key: Path) -> dict:
                 "AND status = 'kept'", [key_print, entry["ref"]]).fetchone()
             fields = {"removed_on": entry["removed_on"], "expires_on": entry["expires_on"], "format": entry["format"],
                       "duration": fp.duration, "source_name": source}
+            if existing and _same(ctx, existing[0], fields, fp):
+                unchanged.append(existing[0])  # the same file again: nothing to change
+                continue
             if existing:
                 item_id = existing[0]
                 ctx.db["library_items"].update(item_id, fields)
@@ -113,9 +116,21 @@ def import_hashes(ctx: Context, path: Path, *, key: Path) -> dict:
         bump_generation(ctx)
         audit.record(ctx, "library.import", "file", path.name, reason=f"fingerprints shared by {source}", detail={
             "source": source, "public_key": key_print, "sha256": hashlib.sha256(data).hexdigest(),
-            "added": added, "updated": updated, "skipped": len(skipped)})
+            "added": added, "updated": updated, "unchanged": len(unchanged), "skipped": len(skipped)})
     return {"file": str(path), "source": source, "public_key_fingerprint": key_print, "added": added,
-            "updated": updated, "skipped": skipped}
+            "updated": updated, "unchanged": unchanged, "skipped": skipped}
+
+
+def _same(ctx: Context, item_id: str, fields: dict, fp) -> bool:
+    """Whether an imported item already holds these fields and these fingerprints."""
+    from ...ground import fingerprint as fpmod
+
+    row = ctx.db["library_items"].get(item_id)
+    if any(row.get(key) != value for key, value in fields.items()):
+        return False
+    stored = list(ctx.db.query("SELECT * FROM fingerprints WHERE item_id = ?", [item_id]))
+    wanted = {**fpmod.index_columns(fp), **fp.blobs()}
+    return len(stored) == 1 and all(stored[0].get(key) == value for key, value in wanted.items())
 
 
 def _read_signed(path: Path, key: Path) -> tuple[bytes, bytes]:

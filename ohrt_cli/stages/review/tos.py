@@ -95,7 +95,9 @@ def _merge(merged: dict, path: Path, source: str) -> None:
         key = _clause_key(path, platform, number, clause)
         known = entry["clauses"].get(key)
         if known is None:
-            entry["clauses"][key] = {"source": source, "path": path, **clause}
+            # the shipped file's date says when its own clauses were read, not when the team read this one
+            undated = source == "team" and not clause.get("as_of") and not data.get("as_of")
+            entry["clauses"][key] = {"source": source, "path": path, "undated": undated, **clause}
         else:
             updated = {**known, **clause, "path": path}
             updated["source"] = "team override" if known["source"] == "shipped" else known["source"]
@@ -134,6 +136,9 @@ def _build(platform: str, raw: dict) -> Catalogue:
         for key in ("title", "summary", "url"):
             if not str(clause.get(key) or "").strip():
                 raise InputError(f"{clause['path']}: {where} has no {key}: add {key} = \"…\" to it.")
+        if clause.get("undated"):
+            raise InputError(f"{clause['path']}: {where} is the team's own and has no as_of: add as_of = "
+                             "\"YYYY-MM-DD\" (the day the policy was read) to it, or at the top of the file.")
         catalogue.clauses[short] = Clause(
             id=f"{platform}:{short}", platform=platform, title=str(clause["title"]).strip(),
             summary=" ".join(str(clause["summary"]).split()),
