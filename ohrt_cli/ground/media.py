@@ -626,13 +626,13 @@ def run_step(step: Step, cwd: Path, on_seconds: Callable[[float], None] | None =
         command[1:1] = ["-progress", "pipe:1", "-nostats"]
     try:
         with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
-            process = subprocess.Popen(**processes.options(), args=command, cwd=cwd, stdout=subprocess.PIPE if on_seconds else subprocess.DEVNULL,
-                                       stderr=errors, text=True, errors="replace")
-            if on_seconds is not None:
-                for line in process.stdout:
-                    if line.startswith("out_time_us=") and line[12:].strip().isdigit():
-                        on_seconds(int(line[12:].strip()) / 1_000_000)
-            returncode = process.wait()
+            with processes.popen(command, cwd=cwd, stdout=subprocess.PIPE if on_seconds else subprocess.DEVNULL,
+                                 stderr=errors, text=True, errors="replace") as process:
+                if on_seconds is not None:
+                    for line in process.stdout:
+                        if line.startswith("out_time_us=") and line[12:].strip().isdigit():
+                            on_seconds(int(line[12:].strip()) / 1_000_000)
+                returncode = process.wait()
             errors.seek(0)
             stderr = errors.read()
     except OSError as exc:
