@@ -62,6 +62,7 @@ def test_verify_counts_captures_on_a_terminal_and_nothing_through_a_pipe(ohrt, m
                 "--no-derivatives", env={"OHRT_OFFICER": SERGEANT})
     code, shown = on_terminal(ohrt.home, "verify")
     assert code == 0 and "store intact: 3 capture(s)" in shown
+    assert "re-hashing captures" in shown, shown
     piped = subprocess.run([OHRT_BIN, "verify"], capture_output=True, text=True,
                            env={**{k: v for k, v in os.environ.items() if not k.startswith("OHRT_")},
                                 "OHRT_HOME": str(ohrt.home)})

@@ -416,10 +416,12 @@ def verify(
         from ..ground.errors import InputError
 
         raise InputError("--key-fingerprint goes with --package: e.g. ohrt verify --package DIR --key-fingerprint FP.")
+    from ..ground.progress import Display
     from ..stages.anchor import verify_store
 
     def check(ctx) -> dict:
-        found = verify_store(ctx, capture_ids or None)
+        with Display(is_terminal() and not as_json) as display:
+            found = verify_store(ctx, capture_ids or None, progress=display.event)
         if not capture_ids:  # the whole home: referral drafts no record owns, too
             from ..stages.refer import unowned_drafts
 

@@ -380,13 +380,13 @@ def check_captures(ctx: Context, capture_ids: list[str] | None, manifests: dict[
     return {"times": times, "problems": problems}
 
 
-def verify_store(ctx: Context, capture_ids: list[str] | None = None) -> dict:
+def verify_store(ctx: Context, capture_ids: list[str] | None = None, progress=None) -> dict:
     """`ohrt verify`: the store's own check (`capture.verify_captures`), and each capture's proven time with
     its stamps checked against the trusted authority; a manifest changed after it was stamped is a problem.
     Adds "proven" ({gen_time, anchor, tsa} or None) to each capture's report, and "stamped" (how many)."""
     from . import capture
 
-    report = capture.verify_captures(ctx, capture_ids)
+    report = capture.verify_captures(ctx, capture_ids, progress=progress)
     manifests = {}
     for entry in report["captures"]:
         if entry.get("purged_at"):
