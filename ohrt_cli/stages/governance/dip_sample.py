@@ -1,4 +1,5 @@
-"""The quarterly dip sample, SOP 7.5, and the quarterly report's making (SOP 7.2, 6.5: figures.py, report.py).
+"""The quarterly dip sample, SOP 7.5, and the quarterly report's making (SOP 7.2, 6.5: figures.py,
+publication.py, report.py).
 
 Dip sampling (7.5): every quarter an Inspector draws 5% of the quarter's deployments — the tasks reviewed
 in it — and supervisors record, for each task drawn, whether the data was recorded accurately, the quality
