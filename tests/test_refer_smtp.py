@@ -12,6 +12,7 @@ import threading
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from support.home import start_ohrt
 from support.refer import CONSTABLE, approve, as_officer, draft, real_contacts, reviewed_task, set_config
@@ -117,13 +118,52 @@ def test_smtp_refuses_portals_back_dates_and_missing_settings(ohrt, relay):
     result = ohrt("refer", "sent", mailbox["id"], "--smtp", env=as_officer(CONSTABLE))
     assert result.exit_code == 2 and "[smtp]" in result.stderr
     set_config(ohrt, "smtp", {"host": "127.0.0.1", "port": controller.port, "starttls": False,
-                              "username": "ohrt", "password_env": "OHRT_TEST_SMTP_PASSWORD"})
+                              "username": "ohrt", "password_env": "OHRT_TEST_SMTP_PASSWORD",
+                              "allow_plaintext_auth": True})
     result = ohrt("refer", "sent", mailbox["id"], "--smtp", env=as_officer(CONSTABLE))
     assert result.exit_code == 2 and "$OHRT_TEST_SMTP_PASSWORD" in result.stderr
     result = ohrt("refer", "sent", mailbox["id"], "--smtp", "--on", "2026-01-01", env=as_officer(CONSTABLE))
     assert result.exit_code == 2 and "leave out --on" in result.stderr
     assert inbox.envelopes == []
     assert {r["status"] for r in ohrt.json("refer", "list")} == {"approved"}
+
+
+class Logins:
+    """An aiosmtpd authenticator that accepts one login and keeps each one it is given."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        self.seen.append((mechanism, auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"ohrt", b"s3cret"))
+
+
+def test_a_password_in_clear_is_refused_unless_allowed_and_then_warned_each_time(ohrt):
+    inbox, logins = Inbox(), Logins()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=logins,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        referral = approved_mailbox_referral(ohrt, controller.port)
+        set_config(ohrt, "smtp", {"username": "ohrt", "password_env": "OHRT_TEST_SMTP_PASSWORD"})
+        env = {**as_officer(CONSTABLE), "OHRT_TEST_SMTP_PASSWORD": "s3cret"}
+        refused = ohrt("refer", "sent", referral["id"], "--smtp", env=env)
+        assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1
+        assert "unencrypted" in refused.stderr and "allow_plaintext_auth = true" in refused.stderr
+        checked = ohrt("config", "check")
+        assert checked.exit_code == 2 and "[smtp] starttls" in checked.stdout + checked.stderr
+        assert (logins.seen, inbox.envelopes) == ([], [])
+        assert ohrt.json("refer", "show", referral["id"])["status"] == "approved"
+
+        set_config(ohrt, "smtp", {"allow_plaintext_auth": True})
+        assert ohrt("config", "check").exit_code == 0
+        sent = ohrt.ok("refer", "sent", referral["id"], "--smtp", "--json", env=env)
+        assert "warning: the SMTP password of 'ohrt' went to 127.0.0.1" in sent.stderr
+        assert logins.seen == [("PLAIN", "ohrt", "s3cret")] and len(inbox.envelopes) == 1
+        assert ohrt.json("refer", "show", referral["id"])["status"] == "sent"
+    finally:
+        controller.stop()
 
 
 def ohrt_process(ohrt, *args: str):

@@ -145,7 +145,10 @@ def refer_sent(
     """
     from ..stages.refer import mark_sent
 
-    referral = run(lambda ctx: mark_sent(ctx, referral_id, on=on, platform_ref=platform_ref, smtp=smtp))
+    def warn(message: str) -> None:
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+
+    referral = run(lambda ctx: mark_sent(ctx, referral_id, on=on, platform_ref=platform_ref, smtp=smtp, warn=warn))
     if as_json:
         print_json(referral)
         return

@@ -69,7 +69,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], str | None]]] = {
              "max_total_mb": _positive},
     "referral": {"html": _flag, "tag": _text},
     "smtp": {"host": _text, "port": _whole(1, 65535), "starttls": _flag, "username": _text, "password_env": _text,
-             "timeout": _positive},
+             "timeout": _positive, "allow_plaintext_auth": _flag},
     "export": {"marking": _text},
     "check": {"per_host_interval_seconds": _not_negative, "time_budget_seconds": _positive,
               "timeout_seconds": _positive, "workers": _whole(1, 64), "host_failures": _whole(1), "metadata": _flag},
@@ -144,6 +144,7 @@ def check(path: Path) -> dict:
     for key in ("name", "mailbox"):
         if not str(raw.get("team", {}).get(key) or "").strip():
             findings.append(Finding(lines.of("team"), f"[team] {key}", f"is missing: add {key} = \"…\" under [team]"))
+    findings += _smtp_auth(raw, lines)
     default = raw.get("team", {}).get("officer")
     numbers = [str(o.get("number")) for o in raw.get("officers") or [] if isinstance(o, dict)]
     if default is not None and str(default) not in numbers:
@@ -169,6 +170,20 @@ def _table(table: str, value: Any, keys: dict, lines: _Lines) -> list[Finding]:
         if problem:
             found.append(Finding(lines.of(table, key), where, f"{key} = {item!r} {problem}"))
     return found
+
+
+def _smtp_auth(raw: dict, lines: _Lines) -> list[Finding]:
+    """A username without STARTTLS sends the password in clear: refused unless allow_plaintext_auth says so."""
+    table = raw.get("smtp")
+    if not isinstance(table, dict) or not str(table.get("username") or "").strip() or table.get("starttls", True):
+        return []
+    if table.get("allow_plaintext_auth") is True:
+        return [Finding(lines.of("smtp", "allow_plaintext_auth"), "[smtp] allow_plaintext_auth",
+                        "the relay's password is sent unencrypted (starttls = false): only on a trusted link",
+                        serious=False)]
+    return [Finding(lines.of("smtp", "starttls"), "[smtp] starttls", "starttls = false with a username would send "
+                    "the password unencrypted: set starttls = true (or allow_plaintext_auth = true for a relay "
+                    "reached only over a trusted link)")]
 
 
 def _officers(raw: dict, lines: _Lines) -> list[Finding]:

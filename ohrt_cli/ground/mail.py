@@ -81,6 +81,19 @@ class Relay:
     username: str | None
     password: str | None
     timeout: float
+    allow_plaintext_auth: bool = False
+
+    @property
+    def plaintext_auth(self) -> bool:
+        """True when the password goes to the relay unencrypted (a username without STARTTLS)."""
+        return bool(self.username) and not self.starttls
+
+    def plaintext_warning(self) -> str | None:
+        """The warning given each time a message is sent with the password in clear, else None."""
+        if not self.plaintext_auth:
+            return None
+        return (f"the SMTP password of {self.username!r} went to {self.host}:{self.port} unencrypted "
+                "([smtp] starttls = false, allow_plaintext_auth = true): anyone on the network path can read it.")
 
     @classmethod
     def from_settings(cls, settings) -> "Relay":
@@ -95,6 +108,11 @@ class Relay:
         except (TypeError, ValueError):
             raise InputError(f"[smtp] port {table.get('port')!r} in config.toml is not a number: correct it.") from None
         username = str(table.get("username") or "").strip() or None
+        allow_plaintext = table.get("allow_plaintext_auth", False) is True
+        if username and not starttls and not allow_plaintext:
+            raise InputError("[smtp] has a username but starttls = false, so the password would cross the network "
+                             "unencrypted: set starttls = true in config.toml (or, for a relay reached only over a "
+                             "trusted link, add allow_plaintext_auth = true to [smtp]).")
         password = None
         if username:
             variable = str(table.get("password_env") or "").strip()
@@ -104,7 +122,7 @@ class Relay:
             password = os.environ.get(variable)
             if not password:
                 raise InputError(f"the SMTP password is not in ${variable}: export it before running this command.")
-        return cls(host, port, starttls, username, password, float(table.get("timeout") or 30))
+        return cls(host, port, starttls, username, password, float(table.get("timeout") or 30), allow_plaintext)
 
     def send(self, data: bytes, sender: str, recipients: list[str]) -> None:
         """Hand `data` to the relay unchanged; Failure (exit 1) when the relay will not take it."""

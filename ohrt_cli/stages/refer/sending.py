@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from ...ground import audit, mail, sensitive, store
 from ...ground.context import Context
@@ -69,7 +70,7 @@ def _check_review_current(ctx: Context, row: dict) -> None:
 
 
 def mark_sent(ctx: Context, referral_id: str, *, on: str | None = None, platform_ref: str | None = None,
-              smtp: bool = False) -> dict:
+              smtp: bool = False, warn: Callable[[str], None] | None = None) -> dict:
     """Record that an approved draft went to the platform (by hand, through the portal, or — with
     `smtp` — sent now through the team's relay, recording the Message-ID). SOP 10.5, 8.6.3.
 
@@ -78,7 +79,9 @@ def mark_sent(ctx: Context, referral_id: str, *, on: str | None = None, platform
     referral (still approved) and audits it; the message goes; a second transaction records it sent, or
     records the relay's refusal and clears the attempt. A command killed in between leaves the referral
     approved with the attempt on it: another send waits while that process lives, and once it is gone may
-    send again (the message keeps its Message-ID, so a duplicate is recognisable) or record it sent by hand."""
+    send again (the message keeps its Message-ID, so a duplicate is recognisable) or record it sent by hand.
+    `warn` is told, each time before a message goes, that the relay's password will cross unencrypted when
+    config.toml allows that."""
     officer = ctx.actor()
     row = referral_row(ctx, referral_id)
     if row["status"] != "approved":
@@ -102,6 +105,8 @@ def mark_sent(ctx: Context, referral_id: str, *, on: str | None = None, platform
         detail["after_interrupted_attempt"] = row["send_attempt_at"]
     if relay is not None:
         _begin_attempt(ctx, row, detail)
+        if warn is not None and relay.plaintext_warning():
+            warn(relay.plaintext_warning())
         try:
             relay.send(mail.without_unsent(data), ctx.settings.mailbox, [row["recipient"]])
         except Failure as exc:
