@@ -1,0 +1,130 @@
+"""Decode and fixed-cost figures, all measured in one run against one file: 60 s of 720p H.264/AAC in
+Matroska (about 100 MB, made with ffmpeg), served on 127.0.0.1 by devtools/loopback.py.
+
+* `ohrt capture URL --no-derivatives` ÷ `yt-dlp URL` (target ≤ 1.15);
+* `ohrt capture finish` after that (every derivative and the fingerprints) ÷ one bare decode,
+  `ffmpeg -i FILE -f null -` (target ≤ 1.3);
+* `ohrt task list --json`, a cold start, ÷ `python -c "import typer"` (target ≤ 3.5);
+* `ohrt capture URL --no-page` with every derivative and the fingerprints ÷ (yt-dlp + one bare decode)
+  (target ≤ 1.4).
+
+Each figure is the median of ROUNDS runs, the rounds of one figure's two sides interleaved. Run alone with
+`python bench/run.py decode`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools.loopback import Loopback  # noqa: E402
+
+BIN = Path(sys.executable).parent
+ROUNDS = 3
+COLD_ROUNDS = 7
+SECONDS = 60
+
+
+def make_clip(site: Path) -> Path:
+    """60 s of 720p H.264 (noisy, so that it weighs what a real upload does) and AAC, in Matroska, with a
+    key frame every 2 s as platforms make them."""
+    clip = site / "clip720.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SECONDS}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=4:duration={SECONDS}",
+                    "-vf", "noise=alls=12:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "13M",
+                    "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)], check=True)
+    return clip
+
+
+def new_home(path: Path) -> dict:
+    env = {**os.environ, "OHRT_HOME": str(path), "OHRT_OFFICER": "2345"}
+    env.pop("OHRT_DEBUG", None)
+    subprocess.run([str(BIN / "ohrt"), "init", "--training", "--team", "Bench", "--mailbox", "bench@example.police.uk",
+                    "--officer", "PS Bench", "--number", "2345"], env=env, check=True, capture_output=True)
+    return env
+
+
+def timed(args: list, **kwargs) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} exited {done.returncode}: {done.stderr.strip()[-400:]}")
+    return time.perf_counter() - start, done.stdout
+
+
+def ytdlp(work: Path, url: str) -> float:
+    out = work / "ytdlp"
+    out.mkdir()
+    try:
+        return timed([BIN / "yt-dlp", "-q", "--no-progress", "-o", "%(id)s.%(ext)s", url], cwd=out)[0]
+    finally:
+        shutil.rmtree(out)
+
+
+def bare_decode(clip: Path) -> float:
+    return timed(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", clip, "-f", "null", "-"])[0]
+
+
+def capture(env: dict, url: str, *extra: str) -> tuple[float, str]:
+    seconds, out = timed([BIN / "ohrt", "capture", url, "--reason", "bench", "--json", *extra], env=env)
+    return seconds, json.loads(out)["id"]
+
+
+def run(work: Path) -> list[dict]:
+    site = work / "site"
+    site.mkdir()
+    clip = make_clip(site)
+    size = clip.stat().st_size / 1e6
+    server = Loopback(site).start()
+    url = f"{server.base}/{clip.name}"
+    bare, theirs, plain, finish, whole = [], [], [], [], []
+    try:
+        for i in range(ROUNDS):
+            theirs.append(ytdlp(work, url))
+            bare.append(bare_decode(clip))
+            env = new_home(work / f"plain-{i}")
+            seconds, capture_id = capture(env, url, "--no-derivatives")
+            plain.append(seconds)
+            finish.append(timed([BIN / "ohrt", "capture", "finish", capture_id], env=env)[0])
+            shutil.rmtree(work / f"plain-{i}")
+            env = new_home(work / f"whole-{i}")
+            whole.append(capture(env, url, "--no-page")[0])
+            shutil.rmtree(work / f"whole-{i}")
+    finally:
+        server.stop()
+    env = new_home(work / "cold")
+    cold, typer = [], []
+    for _ in range(COLD_ROUNDS):
+        cold.append(timed([BIN / "ohrt", "task", "list", "--json"], env=env)[0])
+        typer.append(timed([sys.executable, "-c", "import typer"])[0])
+    m = statistics.median
+    yt, dec = m(theirs), m(bare)
+    rows = [
+        (f"capture --no-derivatives ÷ yt-dlp, {size:.0f} MB 720p on loopback ({m(plain):.2f} s ÷ {yt:.2f} s)",
+         m(plain) / yt, 1.15),
+        (f"capture finish (every derivative + fingerprints) ÷ one bare decode ({m(finish):.2f} s ÷ {dec:.2f} s)",
+         m(finish) / dec, 1.3),
+        (f"task list --json cold ÷ python -c 'import typer' ({m(cold):.3f} s ÷ {m(typer):.3f} s)",
+         m(cold) / m(typer), 3.5),
+        (f"capture --no-page, every derivative ÷ (yt-dlp + bare decode) ({m(whole):.2f} s ÷ {yt + dec:.2f} s)",
+         m(whole) / (yt + dec), 1.4),
+    ]
+    return [{"figure": figure, "value": value, "unit": "×", "target": f"≤ {target}", "ok": value <= target}
+            for figure, value, target in rows]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in run(Path(tmp)):
+            print(f"{row['figure']}: {row['value']:.3f} {row['unit']} (target {row['target']})")
