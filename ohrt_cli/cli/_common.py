@@ -68,6 +68,38 @@ class OhrtGroup(TyperGroup):
             fail(usage_line(exc), 2)
 
 
+def _text_options_without_pydantic() -> None:
+    """typer checks each option's value with a pydantic TypeAdapter built on first use, and importing pydantic
+    costs every command about a tenth of a second. An option of plain text, or a flag, needs no checking
+    (its value is the text given, or a bool), so it gets typer's own pass-through instead, which refuses
+    anything else; other types still go through pydantic."""
+    import typing
+
+    from typer import core
+    from typer._coercion import PassThroughRuntimeParam
+
+    built = core._TyperParameter.get_runtime_param
+    if getattr(built, "_ohrt_text", False):
+        return
+
+    def get_runtime_param(self):
+        described = self.type_descriptor
+        annotation = described.annotation
+        if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = inner[0] if len(inner) == 1 else annotation
+        if self._runtime_param is None and annotation in (str, bool) and described.file_annotation is None:
+            self._runtime_param = PassThroughRuntimeParam(annotation=annotation,
+                                                          parameter_info=described.parameter_info)
+        return built(self)
+
+    get_runtime_param._ohrt_text = True
+    core._TyperParameter.get_runtime_param = get_runtime_param
+
+
+_text_options_without_pydantic()
+
+
 try:  # the click that typer carries (typer ≥ 0.20 vendors it), else click itself
     from typer._click.exceptions import UsageError as _UsageError
 except ImportError:  # pragma: no cover

@@ -35,9 +35,27 @@ def migration(fn: Callable) -> Callable:
     return fn
 
 
+def _sqlite_utils():
+    """sqlite-utils, imported without pandas and numpy: it imports both, when installed, only to map their
+    types to columns, which ohrt never hands it (fingerprints are stored as bytes), and they would cost every
+    command a quarter of a second. A module already imported is left as it is."""
+    import sys
+
+    hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import name` now fails at once
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+    return sqlite_utils
+
+
 def connect(path: Path) -> "sqlite_utils.Database":
     """Open (and bring up to date) the database at `path`: WAL, a busy timeout, foreign keys on."""
-    import sqlite_utils
+    sqlite_utils = _sqlite_utils()
 
     timeout = busy_timeout()
     try:
@@ -53,7 +71,9 @@ def connect(path: Path) -> "sqlite_utils.Database":
     # what is deleted or overwritten is zeroed on its page, not left readable in free space (a purge's
     # personal data above all); Debian builds SQLite with this on, others do not
     conn.execute("PRAGMA secure_delete=ON")
-    db = sqlite_utils.Database(conn)
+    # no sqlite-utils plugins: none may change the connection of a home's records, and looking for them
+    # means reading every installed package's entry points
+    db = sqlite_utils.Database(conn, execute_plugins=False)
     migrate(db)
     return db
 
