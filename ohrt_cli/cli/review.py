@@ -117,6 +117,63 @@ def _record_batch(path: Path, as_json: bool) -> None:
         raise typer.Exit(2)
 
 
+@review_app.command("open")
+def review_open(
+    task: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why you consult its material (required, DPA 2018 "
+                                         "s.62); asked for when not given on a terminal."),
+    idle: float = typer.Option(30, "--idle", metavar="MINUTES", help="Stop after this long with nothing done in "
+                               "the page.", show_default=True),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Print the address only; do not open a browser."),
+) -> None:
+    """Open the review workspace of a task in your browser: the capture in a player with frame-accurate
+    seeking, its key frames and contact sheet, the page, comments and subtitles, the rationale and the
+    police-only research; mark findings at the playhead (keys i and o), choose the clauses, decide and
+    save (as `ohrt review` does), preview the draft referral, and compare a re-upload with the library
+    item it matches. Opening it is a consultation, logged with its reason (DPA 2018 s.62).
+
+    The workspace listens on 127.0.0.1 only, at an address holding a random token; it stops when its
+    page is closed, after --idle minutes with nothing done, or with Ctrl-C.
+
+    Example: ohrt review open T-2026-000001 --reason 'review for T-2026-000001'
+    """
+    import sys
+
+    from ..ground.errors import InputError
+    from ..stages.review import consult
+    from . import workspace
+    from ._common import STATE
+
+    if not idle > 0:
+        raise InputError(f"--idle {idle:g} is not a positive number of minutes: e.g. --idle 30.")
+    if reason is None and sys.stdin.isatty():
+        reason = typer.prompt("Why are you consulting this material (DPA 2018 s.62)")
+    opened = run(lambda ctx: consult(ctx, task, reason=reason))
+    if opened["note"]:
+        typer.secho(f"note: {opened['note']}", fg=typer.colors.YELLOW, err=True)
+    app = workspace.App(home=STATE.home, officer=STATE.officer, task_id=opened["task_id"], reason=reason,
+                        idle_seconds=idle * 60)
+
+    def ready(url: str) -> None:
+        typer.echo(f"workspace for {opened['task_id']}: {url}")
+        typer.echo("it stops when the page is closed, after "
+                   f"{idle:g} min with nothing done, or with Ctrl-C")
+        sys.stdout.flush()
+        if not no_browser:
+            import webbrowser
+
+            if not webbrowser.open(url):
+                typer.secho("note: no browser could be opened here: open the address above yourself.",
+                            fg=typer.colors.YELLOW, err=True)
+
+    try:
+        why = workspace.serve(app, ready=ready)
+    except KeyboardInterrupt:
+        typer.echo("workspace closed (Ctrl-C); what was saved in it is kept.")
+        raise typer.Exit(130)
+    typer.echo(f"workspace closed: {why}.")
+
+
 @review_app.command("show")
 def review_show(
     task: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),

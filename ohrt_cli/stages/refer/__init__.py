@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from .routes import EMAIL_ROUTES, KINDS, ROUTES, STATUSES, list_routes, route_for, shipped_routes
 from .drafting import (draft_appeal, draft_referral, get_referral, list_referrals, officer_text, platform_renderer,
-                       unowned_drafts)
+                       preview_referral, unowned_drafts)
 from .sending import close_task, mark_sent, qa_referral, record_outcome
 from .intel import intel_record, intel_renderer
 from .checking import check, latest_observations, reinstatement, seen_text, suggestion, task_observations
 
 __all__ = ["EMAIL_ROUTES", "KINDS", "ROUTES", "STATUSES", "check", "close_task", "draft_appeal", "draft_referral",
            "get_referral", "intel_record", "intel_renderer", "latest_observations", "list_referrals", "list_routes",
-           "mark_sent", "officer_text", "platform_renderer", "qa_referral", "record_outcome", "reinstatement",
+           "mark_sent", "officer_text", "platform_renderer", "preview_referral", "qa_referral", "record_outcome", "reinstatement",
            "route_for", "seen_text", "shipped_routes", "suggestion", "task_observations", "unowned_drafts"]

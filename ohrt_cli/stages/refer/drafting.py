@@ -272,21 +272,56 @@ def platform_renderer(ctx: Context) -> Renderer:
     return Renderer(ctx.home, "referral", disclosure.PLATFORM_FORBIDDEN)
 
 
-def _render(ctx: Context, task_id: str, route: dict, kind: str, context: dict) -> _Pieces:
-    """Render every piece of the draft in memory, then check nothing sensitive is in it (SOP 6.4)."""
+def _texts(ctx: Context, route: dict, kind: str, context: dict) -> dict[str, str]:
+    """Every piece of a draft rendered in memory, by name, unchecked."""
     renderer = platform_renderer(ctx)
     platform = route["platform"]
     if route["route"] == "portal":
-        texts = renderer.render_all([("portal text", f"{kind}-portal.txt"), ("checklist", "portal-checklist.txt")],
-                                    context, platform=platform)
-        disclosure.check_disclosure(ctx, task_id, context, texts)
-        return _Pieces({"portal.txt": texts["portal text"].encode("utf-8"),
-                        "checklist.txt": texts["checklist"].encode("utf-8")}, "portal.txt", texts=texts)
+        return renderer.render_all([("portal text", f"{kind}-portal.txt"), ("checklist", "portal-checklist.txt")],
+                                   context, platform=platform)
     names = [("email subject", f"{kind}-subject.txt"), ("email body", f"{kind}-body.txt")]
     if ctx.settings.get("referral.html", True) and renderer.exists(f"{kind}-body.html", platform=platform):
         names.append(("email's HTML body", f"{kind}-body.html"))
-    texts = renderer.render_all(names, context, platform=platform)
+    return renderer.render_all(names, context, platform=platform)
+
+
+def preview_referral(ctx: Context, task_id: str) -> dict:
+    """The task's next draft as `draft_referral` would render it, written nowhere and recorded nowhere, with
+    the guard's verdict (SOP 6.4): {task, kind, referral, version, route, texts{piece: text}, verdict (None
+    when the guard lets it go, else its one-line refusal), warnings}. For the workspace, before QA."""
+    task_id = open_task_id(ctx, task_id)
+    review = referable_review(ctx, task_id)
+    platform = ctx.db.execute("SELECT platform FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
+    route = route_for(ctx, platform)
+    latest = (task_referrals(ctx, task_id) or [None])[-1]
+    if latest and latest["status"] not in REDRAFTABLE:
+        raise StateError(f"{task_id} already has {latest['kind']} {latest['id']} ({latest['status']}): "
+                         + NEXT_STEP[latest["status"]].format(id=latest["id"], task=task_id) + ".")
+    kind = latest["kind"] if latest else "referral"
+    referral_id = latest["id"] if latest else "R-(next)"
+    version = latest["version"] + 1 if latest else 1
+    original = referral_row(ctx, latest["appeal_of"]) if latest and latest["appeal_of"] else None
+    context = disclosure.platform_context(
+        ctx, task_id, review, route=route, original=original, grounds=_officer_words((latest or {}).get("grounds")),
+        summary=_officer_words((latest or {}).get("summary")),
+        referral={"id": referral_id, "version": version, "kind": kind})
+    texts = _texts(ctx, route, kind, context)
+    try:
+        disclosure.check_disclosure(ctx, task_id, context, texts)
+        verdict = None
+    except InputError as exc:
+        verdict = exc.message
+    return {"task": task_id, "kind": kind, "referral": latest["id"] if latest else None, "version": version,
+            "route": route["route"], "texts": texts, "verdict": verdict, "warnings": _warnings(route, context)}
+
+
+def _render(ctx: Context, task_id: str, route: dict, kind: str, context: dict) -> _Pieces:
+    """Render every piece of the draft in memory, then check nothing sensitive is in it (SOP 6.4)."""
+    texts = _texts(ctx, route, kind, context)
     disclosure.check_disclosure(ctx, task_id, context, texts)
+    if route["route"] == "portal":
+        return _Pieces({"portal.txt": texts["portal text"].encode("utf-8"),
+                        "checklist.txt": texts["checklist"].encode("utf-8")}, "portal.txt", texts=texts)
     subject = mail.one_line(texts["email subject"])
     if not subject:
         raise InputError(f"template {kind}-subject.txt renders an empty subject: mend the template.")

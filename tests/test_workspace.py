@@ -1,0 +1,301 @@
+"""The review workspace (`ohrt review open`) in a real browser (Debian's Chromium through Playwright): the
+player, key frames, marking at the playhead and saving through `ohrt review`'s own function, the platform's
+clauses only, the token, origin and CSRF checks, and the re-upload comparison. Each screen is saved as a
+PNG in the folder the run names at its end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ohrt_cli.ground import browser
+
+from support.home import CONSTABLE, TASK_ARGS, audit_entries, ffmpeg, new_home, rows, start_ohrt
+from support.library import captured_task, env, library_item, youtube
+
+pytestmark = pytest.mark.skipif(not Path(browser.DEFAULT_EXECUTABLE).exists() and not shutil.which("chromium"),
+                                reason="Chromium is not installed (make setup installs it)")
+
+WHEN = "2026-03-05"
+LATER = "2026-05-10"
+REASON = "review for the workspace test"
+NOTE = "Taunts a rival group"
+
+
+# ------------------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory, request) -> Path:
+    folder = tmp_path_factory.mktemp("workspace-screens")
+    yield folder
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\nworkspace screenshots: {folder}")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, library_media):
+    """A home with a library item (song 1, removed), task `reupload` capturing a clip of it (a match), and
+    task `clip` capturing a 10 s clip with a key frame every 2 s, with police-only research."""
+    ohrt = new_home(tmp_path_factory.mktemp("workspace") / "home", env=env(WHEN))
+    clip = tmp_path_factory.mktemp("workspace-media") / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=10", "-f", "lavfi", "-i",
+           "sine=frequency=440:duration=10", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-pix_fmt",
+           "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart", clip)
+    library = library_item(ohrt, library_media.song(1), youtube(1), when=WHEN)
+    reupload, _ = captured_task(ohrt, library_media.clipped(1), "https://www.youtube.com/watch?v=Reup0000001",
+                                when=LATER)
+    task = ohrt.ok("task", "add", "--url", "https://www.youtube.com/watch?v=Clip0000001", *TASK_ARGS,
+                   "--subject", "Jon Watchful", env=env(LATER)).stdout.strip()
+    ohrt.ok("capture", "--file", clip, "--url", "https://www.youtube.com/watch?v=Clip0000001", "--reason", "test",
+            "--task", task, env=env(LATER, CONSTABLE))
+    ohrt.ok("review", "research", task, "--system", "Aware", "--reference", "CRIMINT 5550001", "--date", LATER,
+            "--summary", "Linked to a 2025 stabbing", env=env(LATER, CONSTABLE))
+    return ohrt, {"clip": task, "reupload": reupload, "item": library["item"]}
+
+
+class Workspace:
+    """`ohrt review open TASK --no-browser` as its own process, and the address it printed."""
+
+    def __init__(self, ohrt, task: str):
+        self.proc = start_ohrt(ohrt.home, "review", "open", task, "--reason", REASON, "--no-browser",
+                               extra_env={"OHRT_OFFICER": CONSTABLE, "OHRT_NOW": f"{LATER}T10:00:00+00:00",
+                                          "OHRT_DEBUG": "1"})
+        self.started = time.monotonic()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
+        line = self.proc.stdout.readline() if ready else ""
+        found = re.search(r"(http://127\.0\.0\.1:(\d+)/[A-Za-z0-9_-]+/)", line)
+        assert found, f"no address printed: {line!r} {self.proc.stderr.read() if self.proc.poll() is not None else ''}"
+        self.url, self.port = found[1], int(found[2])
+
+    def stop(self) -> tuple[int, str, str]:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        out, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def workspaces(home):
+    ohrt, tasks = home
+    opened: dict[str, Workspace] = {}
+
+    def open_(name: str) -> Workspace:
+        if name not in opened:
+            opened[name] = Workspace(ohrt, tasks[name])
+        return opened[name]
+
+    yield open_
+    for ws in opened.values():
+        _, _, err = ws.stop()
+        assert "Traceback" not in err, err
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(browser.find_executable()), headless=True,
+                                              chromium_sandbox=browser.sandboxed(), args=browser.FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def playable(page, selector: str = "video.player") -> None:
+    # functions, not expressions: the page's Content-Security-Policy forbids eval
+    page.wait_for_function(f"() => document.querySelector('{selector}') && "
+                           f"document.querySelector('{selector}').readyState >= 2", timeout=10_000)
+
+
+def time_of(page, player_id: str) -> float:
+    return page.evaluate(f"document.getElementById('{player_id}').currentTime")
+
+
+def wait_time(page, player_id: str, near: float) -> float:
+    page.wait_for_function(f"() => Math.abs(document.getElementById('{player_id}').currentTime - {near}) < 0.05 && "
+                           f"!document.getElementById('{player_id}').seeking", timeout=5_000)
+    return time_of(page, player_id)
+
+
+# ------------------------------------------------------------------------------------------- tests
+
+def test_opening_is_a_consultation_audited_with_its_reason(home, workspaces):
+    ohrt, tasks = home
+    ws = workspaces("clip")
+    entries = [e for e in audit_entries(ohrt, "capture.open") if e["detail"].get("task") == tasks["clip"]]
+    assert entries and entries[-1]["reason"] == REASON and entries[-1]["officer"] == CONSTABLE
+    assert ws.url.startswith("http://127.0.0.1:")
+
+
+def test_the_player_seeks_to_a_key_frame_when_it_is_clicked(workspaces, page, screens):
+    ws = workspaces("clip")
+    page.goto(ws.url)
+    playable(page)
+    assert page.locator("img.keyframe").count() == 5
+    page.locator("img.keyframe[data-t='4.0']").click()
+    assert abs(wait_time(page, "player-1", 4.0) - 4.0) < 0.05
+    assert page.locator(".now").first.inner_text() == "00:04.00"
+    page.keyboard.press(".")  # one frame on, at the manifest's 25 frames a second
+    assert abs(wait_time(page, "player-1", 4.04) - 4.04) < 0.02
+    # the police-only research is there, in its own marked panel
+    panel = page.locator("#police-only")
+    assert "POLICE ONLY" in panel.locator("summary").inner_text()
+    panel.locator("summary").click()
+    assert "CRIMINT 5550001" in panel.inner_text() and "Jon Watchful" in panel.inner_text()
+    assert "Goads a rival group" in page.inner_text(".task")
+    page.screenshot(path=screens / "1-workspace-key-frame.png", full_page=True)
+
+
+def test_a_finding_marked_with_the_keys_is_saved_as_the_review_row(home, workspaces, page, screens):
+    ohrt, tasks = home
+    ws = workspaces("clip")
+    page.goto(ws.url)
+    playable(page)
+    page.locator("img.keyframe[data-t='2.0']").click()
+    wait_time(page, "player-1", 2.0)
+    page.keyboard.press("i")
+    page.locator("img.keyframe[data-t='6.0']").click()
+    wait_time(page, "player-1", 6.0)
+    page.keyboard.press("o")
+    assert (page.inner_text("#mark-in"), page.inner_text("#mark-out")) == ("00:02.00", "00:06.00")
+    page.click("#add-finding")
+    row = page.locator("#finding-rows .finding").last
+    assert row.locator("[name=finding_at]").input_value() == "00:02-00:06"
+    row.locator("select").select_option("provocative-language")
+    row.locator("[name=finding_note]").fill(NOTE)
+    page.check("input[name=clause][value='youtube:violent-criminal-orgs']")
+    page.check("input[name=decision][value=refer]")
+    page.select_option("select[name=format]", "music-video")
+    page.screenshot(path=screens / "2-marked.png", full_page=True)
+    page.click("#save")
+    page.wait_for_selector("#saved")
+    page.screenshot(path=screens / "3-saved.png", full_page=True)
+
+    [review] = rows(ohrt, "SELECT * FROM reviews WHERE task_id = ? AND superseded_by IS NULL", [tasks["clip"]])
+    assert (review["decision"], review["format"], review["officer"]) == ("refer", "music-video", CONSTABLE)
+    [finding] = rows(ohrt, "SELECT * FROM findings WHERE review_id = ?", [review["id"]])
+    assert (finding["factor"], finding["note"], finding["at"]) == ("provocative-language", NOTE, "00:02-00:06")
+    [entry] = [e for e in audit_entries(ohrt, "review.record") if e["object_id"] == review["id"]]
+    assert entry["officer"] == CONSTABLE and entry["detail"]["clauses"] == ["youtube:violent-criminal-orgs"]
+    # the CLI reads back what the workspace saved
+    assert "00:02-00:06" in ohrt.ok("review", "show", tasks["clip"]).stdout
+
+    # a range past the end is refused beside its finding, in `ohrt review`'s words, and nothing is recorded
+    page.locator("#finding-rows .finding [name=finding_at]").first.fill("00:08-00:30")
+    page.click("#save")
+    error = page.locator("[data-field='finding-1']")
+    assert "runs past the end of the media" in error.inner_text()
+    assert len(rows(ohrt, "SELECT id FROM reviews WHERE task_id = ?", [tasks["clip"]])) == 1
+
+    # the draft referral, with the guard's verdict, before QA
+    page.goto(ws.url + "preview")
+    assert "The guard lets it go" in page.inner_text("#verdict") and NOTE in page.inner_text("main")
+    page.screenshot(path=screens / "4-preview.png", full_page=True)
+
+
+def test_a_clause_of_another_platform_cannot_be_chosen_nor_forged(home, workspaces, page, screens):
+    ohrt, tasks = home
+    ws = workspaces("clip")
+    page.goto(ws.url)
+    offered = page.eval_on_selector_all("input[name=clause]", "els => els.map(e => e.value)")
+    assert offered and all(value.startswith("youtube:") for value in offered)
+    before = rows(ohrt, "SELECT id FROM reviews WHERE task_id = ?", [tasks["clip"]])
+    # the page's own origin and CSRF token, but a TikTok clause
+    status = page.evaluate("""async () => {
+        const form = new URLSearchParams({csrf: document.body.dataset.csrf, decision: 'refer', format: 'video',
+            finding_factor: 'provocative-language', finding_note: 'Taunts', finding_at: '00:02-00:06',
+            clause: 'tiktok:violent-and-hateful-orgs'});
+        const r = await fetch(document.body.dataset.base + '/review', {method: 'POST', body: form});
+        document.open(); document.write(await r.text()); document.close();
+        return r.status; }""")
+    assert status == 400
+    assert "is TikTok's, but" in page.inner_text("[data-field='clauses']")
+    page.screenshot(path=screens / "5-foreign-clause-refused.png", full_page=True)
+    assert rows(ohrt, "SELECT id FROM reviews WHERE task_id = ?", [tasks["clip"]]) == before
+
+
+def _request(url: str, *, data: bytes | None = None, headers: dict | None = None) -> int:
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_request_without_the_token_or_from_another_origin_is_refused(home, workspaces, page):
+    ohrt, tasks = home
+    ws = workspaces("clip")
+    root = f"http://127.0.0.1:{ws.port}"
+    assert _request(ws.url) == 200
+    assert _request(root + "/") == 403 and _request(root + "/static/workspace.js") == 403
+    assert _request(ws.url.replace(ws.url.split("/")[3], "x" * 43)) == 403
+    # DNS rebinding: the right token under another host name
+    assert _request(ws.url, headers={"Host": f"attacker.example:{ws.port}"}) == 403
+    page.goto(ws.url)
+    csrf = page.evaluate("document.body.dataset.csrf")
+    form = f"csrf={csrf}&decision=nfa&format=video&reason=forged".encode()
+    kind = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert _request(ws.url + "review", data=form, headers={**kind, "Origin": "http://attacker.example"}) == 403
+    assert _request(ws.url + "review", data=form, headers=kind) == 403  # no Origin or Referer at all
+    assert _request(ws.url + "review", data=b"csrf=wrong&decision=nfa&format=video&reason=forged",
+                    headers={**kind, "Origin": root}) == 403
+    assert rows(ohrt, "SELECT id FROM reviews WHERE reason = 'forged'") == []
+    # files only by id: a path is not found
+    assert _request(ws.url + "media/..%2F..%2Fohrt.db") == 404
+
+
+def test_the_match_view_seeks_both_players_to_the_aligned_ranges(home, workspaces, page, screens):
+    ohrt, tasks = home
+    ws = workspaces("reupload")
+    page.goto(ws.url)
+    page.click(f"a.match-link:text('{tasks['item']}')")
+    playable(page, "#playerA-1")
+    playable(page, "#playerB-1")
+    buttons = page.locator("button.segment")
+    assert buttons.count() >= 1
+    assert page.locator(".pdq").count() + page.locator(".ber").count() == buttons.count()
+    for n in range(buttons.count()):
+        button = buttons.nth(n)
+        a, b = float(button.get_attribute("data-a")), float(button.get_attribute("data-b"))
+        button.click()
+        assert abs(wait_time(page, "playerA-1", a) - a) < 0.05 and abs(wait_time(page, "playerB-1", b) - b) < 0.05
+    assert page.locator(".pdq").count() >= 1 and page.locator(".ber").count() >= 1
+    page.screenshot(path=screens / "6-match.png", full_page=True)
+    # the library item's capture was consulted too, with the same reason
+    library_capture = rows(ohrt, "SELECT capture_id FROM library_items WHERE id = ?", [tasks["item"]])[0]["capture_id"]
+    assert [e["reason"] for e in audit_entries(ohrt, "capture.open") if e["object_id"] == library_capture] == [REASON]
+
+
+def test_the_workspace_stops_when_its_page_is_closed(home, chromium):
+    ohrt, tasks = home
+    ws = Workspace(ohrt, tasks["clip"])
+    try:
+        context = chromium.new_context()
+        opened = context.new_page()
+        opened.goto(ws.url)
+        opened.close(run_before_unload=True)
+        context.close()
+        code, out, err = ws.proc.wait(timeout=20), ws.proc.stdout.read(), ws.proc.stderr.read()
+    finally:
+        if ws.proc.poll() is None:
+            ws.proc.kill()
+    assert code == 0 and "workspace closed: the page was closed." in out and err == ""
