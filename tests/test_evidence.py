@@ -145,7 +145,7 @@ def test_payload_holds_the_evidence_the_records_and_the_key(flow, tmp_path):
     for rel in ("manifest.json", "manifest.sig", "SHA256SUMS", "original/evidence-clip.mp4",
                 "derived/contact-sheet.jpg"):
         assert (capture / rel).read_bytes() == (store / rel).read_bytes(), rel
-    assert stat.S_IMODE((capture / "original" / "evidence-clip.mp4").stat().st_mode) == 0o444
+    assert stat.S_IMODE((capture / "original" / "evidence-clip.mp4").stat().st_mode) == 0o400  # read-only, and private (ground/exports.py)
     assert (data / "public.pem").read_bytes() == (ohrt.home / "keys" / "public.pem").read_bytes()
     review = json.loads((data / "review" / "review.json").read_text())
     assert review["current"]["findings"][0]["at"] == ["00:01-00:03"]
@@ -292,6 +292,73 @@ def test_sensitive_material_is_nowhere_in_the_package_unless_asked_for(flow, tmp
                if "/data/sensitive/" not in name and any(s.lower() in body.lower() for s in SENSITIVE)]
     assert outside == []  # the report and the rest never carry it
     assert bagit.Bag(str(package)).info["Sensitive-Data"].startswith("included")
+
+
+def modes(root: Path) -> dict[str, int]:
+    """Each folder and file under `root` (itself included, as '.') → its permission bits."""
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+def test_a_package_and_its_zip_are_private_unless_mode_says_otherwise(flow, tmp_path):
+    """Files 0600 (a capture's copied files 0400, read-only as in the store) in folders 0700, the zip and its .sha256 0600; --mode 0640 gives
+    0640 (0440) in 0750; a nonsense mode is refused before anything is written."""
+    ohrt, task_id, _ = flow
+    result = export(ohrt, task_id, tmp_path / "usb", "--zip", "--include-sensitive")
+    package = Path(result["package"])
+    found = modes(package)
+    assert found["data/sensitive/sensitive.json"] == 0o600 and found["data/sensitive"] == 0o700
+    assert {m for name, m in found.items() if (package / name).is_dir()} == {0o700}
+    copied = {n for n in found if n.startswith("data/captures/") and (package / n).is_file()}
+    assert any("/original/" in n for n in copied) and {found[n] for n in copied} == {0o400}
+    assert {m for n, m in found.items() if (package / n).is_file() and n not in copied} == {0o600}
+    for name in (f"{package.name}.zip", f"{package.name}.zip.sha256"):
+        assert stat.S_IMODE((package.parent / name).stat().st_mode) == 0o600, name
+    with zipfile.ZipFile(result["zip"]) as archive:  # unzipped, the members keep the same modes
+        assert {(info.external_attr >> 16) & 0o777 for info in archive.infolist()} == {0o600, 0o400}
+    assert ohrt.ok("verify", "--package", str(package)).exit_code == 0
+
+    shared = Path(export(ohrt, task_id, tmp_path / "shared", "--mode", "0640")["package"])
+    found = modes(shared)
+    assert {m for n, m in found.items() if (shared / n).is_dir()} == {0o750}
+    assert {m for n, m in found.items() if (shared / n).is_file()} == {0o640, 0o440}
+
+    (tmp_path / "bad").mkdir()
+    for bad in ("0777", "abc", "0400", "0642", "4600"):
+        refused = ohrt("export", task_id, "--to", str(tmp_path / "bad"), "--recipient", RECIPIENT, "--reason",
+                       REASON, "--mode", bad)
+        assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, (bad, refused.stderr)
+        assert f"--mode {bad}" in refused.stderr or repr(bad) in refused.stderr
+    assert list((tmp_path / "bad").iterdir()) == []
+
+
+def test_every_other_export_is_private_unless_mode_says_otherwise(flow, tmp_path):
+    """Statement, exhibit list, label, hash file, audit export and report: 0600 by default, --mode obeyed."""
+    ohrt, task_id, _ = flow
+    out = tmp_path / "out"
+    out.mkdir()
+    written = []
+    statement = ohrt.json("statement", task_id, "--to", out, env=CONSTABLE)
+    written += [statement["docx"], statement["pdf"]]
+    listing = ohrt.json("exhibits", task_id, "--to", out, "--mode", "0640")
+    written += [listing["docx"], listing["pdf"]]
+    written.append(ohrt.json("exhibit", "label", listing["exhibits"][0]["reference"], "--to", out)["label"])
+    hashes = ohrt.json("library", "export-hashes", out / "hashes.json", env=CONSTABLE)
+    written += [hashes["file"], hashes["signature"]]
+    chain = ohrt.json("audit", "export", out / "audit.jsonl", "--mode", "0644")
+    written += [chain["file"], chain["signature"]]
+    ohrt.ok("report", "--format", "md", "--out", out / "report.md")
+    written.append(str(out / "report.md"))
+    found = {Path(p).name: stat.S_IMODE(Path(p).stat().st_mode) for p in written}
+    expected = {Path(p).name: 0o600 for p in written}
+    expected.update({Path(listing["docx"]).name: 0o640, Path(listing["pdf"]).name: 0o640,
+                     "audit.jsonl": 0o644, "audit.jsonl.sig": 0o644})
+    assert found == expected
+    assert sorted(p.name for p in out.iterdir()) == sorted(found)  # no partial file left beside them
+    refused = ohrt("report", "--format", "md", "--out", out / "again.md", "--mode", "1234")
+    assert refused.exit_code == 2 and not (out / "again.md").exists()
 
 
 def test_export_is_logged_with_recipient_reason_and_sensitivity(flow, tmp_path):

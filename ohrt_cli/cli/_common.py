@@ -366,6 +366,13 @@ def edit_text(text: str, *, suffix: str = ".txt") -> str:
         os.unlink(name)
 
 
+def mode_option() -> Any:
+    """`--mode`: the permissions of what an export writes (ground/exports.py)."""
+    return typer.Option(None, "--mode", metavar="MODE", show_default=False,
+                        help="Permissions of the files written, as chmod takes them (default 0600: only you; "
+                        "folders get the matching x bits, 0700), e.g. --mode 0640 to let your group read.")
+
+
 def json_option(help: str = "Print machine-readable JSON (documented in the README).") -> Any:
     return typer.Option(False, "--json", help=help)
 

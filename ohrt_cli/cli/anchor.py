@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_table, run
+from ._common import json_option, mode_option, new_app, print_json, print_table, run
 
 anchor_app = new_app("Trusted time: RFC 3161 stamps over captures' manifests, packages' seals and the audit "
                      "chain's head.\n\nExample: ohrt anchor list")
@@ -17,6 +17,7 @@ anchor_app = new_app("Trusted time: RFC 3161 stamps over captures' manifests, pa
 def anchor_request(
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Also write the request here (a .tsq "
                                        "on the stick you carry), e.g. /media/usb/ohrt.tsq.", show_default=False),
+    mode: Optional[str] = mode_option(),
     as_json: bool = json_option("Print the request as JSON."),
 ) -> None:
     """Write one time-stamp request (.tsq, as `openssl ts -query` makes) over a Merkle root of everything not
@@ -28,7 +29,7 @@ def anchor_request(
     """
     from ..stages import anchor
 
-    result = run(lambda ctx: anchor.request(ctx, out))
+    result = run(lambda ctx: anchor.request(ctx, out, mode))
     if as_json:
         print_json(result)
         return

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_table, run, wide_option
+from ._common import json_option, mode_option, new_app, print_json, print_table, run, wide_option
 
 audit_app = new_app("The audit chain: every action, who, when, why.\n\nExample: ohrt audit verify")
 
@@ -67,6 +67,7 @@ def audit_verify(
 @audit_app.command("export")
 def audit_export(
     file: Path = typer.Argument(..., metavar="FILE", help="Where to write the chain (JSON lines); FILE.sig is written beside it."),
+    mode: Optional[str] = mode_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Export the whole chain as JSON lines with a detached Ed25519 signature.
@@ -77,7 +78,7 @@ def audit_export(
     """
     from ..ground import audit
 
-    result = run(lambda ctx: audit.export(ctx, file))
+    result = run(lambda ctx: audit.export(ctx, file, mode))
     if as_json:
         print_json(result)
     else:

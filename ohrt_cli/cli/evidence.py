@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, print_json, run
+from ._common import json_option, mode_option, print_json, run
 
 
 def export(
@@ -26,6 +26,7 @@ def export(
     include_sensitive: bool = typer.Option(False, "--include-sensitive", help="Add subjects, incident "
                                            "references and indices research in data/sensitive/ with handling "
                                            "instructions (SOP 6.3); recorded in the disclosure log."),
+    mode: Optional[str] = mode_option(),
     as_json: bool = json_option("Print what was made as JSON."),
 ) -> None:
     """Build the task's evidence package for the officer in the case: a BagIt bag (RFC 8493) of every
@@ -41,7 +42,7 @@ def export(
     with Display(sys.stdout.isatty() and not as_json) as display:
         result = run(lambda ctx: export_package(ctx, task_id, to=to, recipient=recipient, reason=reason,
                                                 make_zip=make_zip, include_sensitive=include_sensitive,
-                                                progress=display.event))
+                                                progress=display.event, mode=mode))
     if as_json:
         print_json(result)
         return

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_table, run, wide_option
+from ._common import json_option, mode_option, new_app, print_json, print_table, run, wide_option
 
 exhibit_app = new_app(
     "Exhibit references (SO/1, SO/2 …): the capturing officer's initials and a running number, given to each "
@@ -49,6 +49,7 @@ def exhibit_list(
 def exhibit_label(
     exhibit: str = typer.Argument(..., metavar="EXHIBIT", help="Exhibit reference, e.g. SO/1."),
     to: Optional[Path] = TO,
+    mode: Optional[str] = mode_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Write a printable label for an exhibit (PDF, 102 × 76 mm, a 4 × 3 inch label): its reference, description, the officer,
@@ -58,7 +59,7 @@ def exhibit_label(
     """
     from ..stages.evidence import write_label
 
-    result = run(lambda ctx: write_label(ctx, exhibit, to))
+    result = run(lambda ctx: write_label(ctx, exhibit, to, mode))
     if as_json:
         print_json(result)
         return
@@ -70,6 +71,7 @@ def exhibits(
     task_id: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     to: Optional[Path] = TO,
     include_sensitive: bool = SENSITIVE,
+    mode: Optional[str] = mode_option(),
     as_json: bool = json_option("Print what was written as JSON."),
 ) -> None:
     """Write the task's exhibit list (MG12) as DOCX and PDF: each exhibit's reference, description, where it
@@ -80,7 +82,8 @@ def exhibits(
     """
     from ..stages.evidence import write_exhibit_list
 
-    result = run(lambda ctx: write_exhibit_list(ctx, task_id, to=to, include_sensitive=include_sensitive))
+    result = run(lambda ctx: write_exhibit_list(ctx, task_id, to=to, include_sensitive=include_sensitive,
+                                                   mode=mode))
     if as_json:
         print_json(result)
         return
@@ -95,6 +98,7 @@ def statement(
                                           "officer who captured the task's material (default: the one who did)."),
     to: Optional[Path] = TO,
     include_sensitive: bool = SENSITIVE,
+    mode: Optional[str] = mode_option(),
     as_json: bool = json_option("Print what was written as JSON."),
 ) -> None:
     """Draft the capturing officer's witness statement (MG11, s.9 Criminal Justice Act 1967) as DOCX and PDF,
@@ -107,7 +111,7 @@ def statement(
     from ..stages.evidence import write_statement
 
     result = run(lambda ctx: write_statement(ctx, task_id, officer=officer, to=to,
-                                             include_sensitive=include_sensitive))
+                                             include_sensitive=include_sensitive, mode=mode))
     if as_json:
         print_json(result)
         return

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._common import fail, json_option, new_app, print_json, print_record, print_table, run, wide_option
+from ._common import fail, json_option, mode_option, new_app, print_json, print_record, print_table, run, wide_option
 
 dip_app = new_app("Dip sampling: 5% of each quarter's deployments, drawn reproducibly and checked by a "
                   "supervisor (SOP 7.5).\n\nExample: ohrt dip-sample draw --quarter 2026Q3")
@@ -136,6 +136,7 @@ def report(
     fmt: Optional[str] = typer.Option(None, "--format", help="html, md, csv or json (default: from the --out "
                                       "suffix, else md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically); default: print it."),
+    mode: Optional[str] = mode_option(),
     as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
 ) -> None:
     """The quarterly report (SOP 7.2): demand, work, results, timeliness, the library, the dip sample and
@@ -151,7 +152,7 @@ def report(
         if fmt not in (None, "json"):
             fail(f"--json and --format {fmt} disagree: give one of them.")
         fmt = "json"
-    result = run(lambda ctx: produce_report(ctx, quarter, fmt, out))
+    result = run(lambda ctx: produce_report(ctx, quarter, fmt, out, mode))
     if result["file"]:
         typer.echo(f"wrote the {result['quarter']} report ({result['format']}, {result['bytes']:,} bytes) to "
                    f"{result['file']}")

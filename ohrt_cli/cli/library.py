@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from ._common import STATE, json_option, new_app, print_json, print_record, print_table, run, wide_option
+from ._common import STATE, json_option, mode_option, new_app, print_json, print_record, print_table, run, wide_option
 
 library_app = new_app(
     "The Domain library (SOP 10.8): removed musical content kept for the retention period, held for "
@@ -239,6 +239,7 @@ def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help=
 @library_app.command("export-hashes")
 def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where to write the hashes (JSON); FILE.sig is written "
                                                 "beside it."),
+                   mode: Optional[str] = mode_option(),
                    as_json: bool = json_option()) -> None:
     """Write the fingerprints of the library's items — no media, no titles, names or references — with an
     Ed25519 signature, for another force to import.
@@ -247,7 +248,7 @@ def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where 
     """
     from ..stages.library.sharing import export_hashes
 
-    result = run(lambda ctx: export_hashes(ctx, Path(file)))
+    result = run(lambda ctx: export_hashes(ctx, Path(file), mode))
     if as_json:
         print_json(result)
     else:

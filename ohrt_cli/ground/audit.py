@@ -177,10 +177,10 @@ def verify(db) -> int:
     return count
 
 
-def export(ctx: "Context", path: Path) -> dict:
+def export(ctx: "Context", path: Path, mode: str | None = None) -> dict:
     """Write the chain as JSON lines (the last one the signed checkpoint of its head) plus `FILE.sig`, an
-    Ed25519 signature over the exact file bytes."""
-    from . import signing
+    Ed25519 signature over the exact file bytes; both with `mode` (ground/exports.py)."""
+    from . import exports, signing
     from .db import transaction
 
     path = Path(path)
@@ -188,6 +188,7 @@ def export(ctx: "Context", path: Path) -> dict:
         raise InputError(f"{path} already exists: choose a new file name.")
     if not path.parent.is_dir():
         raise InputError(f"folder {path.parent} does not exist: create it or choose another path.")
+    permissions = exports.for_context(ctx, path.parent, mode)
     ctx.actor()
     count = verify(ctx.db)
     from . import checkpoints
@@ -204,10 +205,8 @@ def export(ctx: "Context", path: Path) -> dict:
         lines.append(checkpoints.line(head))
     data = "".join(lines).encode("utf-8")
     signature = signing.sign(ctx.keys_dir, data)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(data)
-    path.with_name(path.name + ".sig").write_bytes(signature)
-    tmp.replace(path)
+    exports.write_bytes(path.with_name(path.name + ".sig"), signature, permissions)
+    exports.write_bytes(path, data, permissions)
     with transaction(ctx.db):
         record(ctx, "audit.export", "audit", "chain", detail={"entries": count, "file": str(path)})
     return {"file": str(path), "signature": str(path) + ".sig", "entries": count,

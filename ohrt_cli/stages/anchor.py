@@ -30,7 +30,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..ground import audit, timestamp
+from ..ground import audit, exports, timestamp
 from ..ground.context import Context
 from ..ground.db import next_id, transaction
 from ..ground.errors import InputError, OhrtError, StateError
@@ -156,7 +156,7 @@ def _new_anchor(ctx: Context, items: list[Item], mode: str, url: str | None) -> 
     return anchor_id, folder, tsq, nonce
 
 
-def request(ctx: Context, out: str | Path | None = None) -> dict:
+def request(ctx: Context, out: str | Path | None = None, mode: str | None = None) -> dict:
     """Write one request over the Merkle root of everything pending, to carry to a networked machine.
 
     Returns {"id", "request" (path of the .tsq), "copy" (--out), "root", "items": [{kind, object_id, digest}]}."""
@@ -164,13 +164,16 @@ def request(ctx: Context, out: str | Path | None = None) -> dict:
     target = Path(out).expanduser() if out else None
     if target is not None and (target.is_dir() or not target.parent.is_dir()):
         raise InputError(f"--out {target}: give a file name in an existing folder, e.g. /media/usb/ohrt.tsq.")
+    if target is None and mode is not None:
+        raise InputError("--mode is for the copy written with --out: give --out FILE, or leave out --mode.")
+    permissions = exports.for_context(ctx, target.parent, mode) if target is not None else None
     items = pending(ctx)
     if not items:
         raise StateError("nothing is pending: every capture, package and the audit chain's head are stamped "
                          "(`ohrt anchor list`).")
     anchor_id, folder, tsq, _ = _new_anchor(ctx, items, "offline", None)
     if target is not None:
-        target.write_bytes(tsq)
+        exports.write_bytes(target, tsq, permissions)
     return {"id": anchor_id, "request": str(folder / REQUEST), "copy": str(target) if target else None,
             "root": timestamp.merkle([i.digest for i in items])[0],
             "items": [{"kind": i.kind, "object_id": i.object_id, "digest": i.digest} for i in items]}

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..ground import audit, purged, tabular
+from ..ground import audit, exports, purged, tabular
 from ..ground.context import Context
 from ..ground.progress import Report, meter
 from ..ground.db import insert_rows, next_ids, transaction
@@ -426,5 +426,6 @@ def import_tasks(ctx: Context, path: Path, *, skip_invalid: bool = False,
 def _write_rejects(path: Path, kind: str, header_text: str, rejected: Iterable[dict]) -> Path:
     target = path.with_name(f"{path.stem}.rejects{path.suffix}")
     body = "".join(r["raw"] if r["raw"].endswith(("\n", "\r")) else r["raw"] + "\n" for r in rejected)
-    target.write_text(header_text + body if kind == "csv" else body, encoding="utf-8", newline="")
+    # the rows as given, personal data and all: private to the officer, like every export
+    exports.write_bytes(target, (header_text + body if kind == "csv" else body).encode("utf-8"), exports.PRIVATE)
     return target

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ... import __version__
 from ...ground.progress import Report, meter
-from ...ground import audit, signing, store
+from ...ground import audit, exports, signing, store
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, StateError
@@ -85,10 +85,13 @@ def make_bag(ctx: Context, package: Package, folder: Path) -> dict:
     return {"files": count, "bytes": size, "payload_oxum": oxum, "package_sha256": package_sha}
 
 
-def zip_bag(folder: Path, name: str, target: Path, progress: Report | None = None) -> str:
-    """A zip of the bag with the bag's folder at its top (each file an item to `progress`); its sha256."""
+def zip_bag(folder: Path, name: str, target: Path, progress: Report | None = None,
+            mode: exports.Mode = exports.PRIVATE) -> str:
+    """A zip of the bag with the bag's folder at its top (each file an item to `progress`), created with
+    `mode`; its sha256."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    with zipfile.ZipFile(target, "x", allowZip64=True) as archive, meter(progress, "zipping", len(files)) as shown:
+    with exports.create(target, mode) as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as archive, \
+            meter(progress, "zipping", len(files)) as shown:
         for path in files:
             rel = path.relative_to(folder).as_posix()
             method = zipfile.ZIP_STORED if path.suffix.lower() in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
@@ -98,7 +101,7 @@ def zip_bag(folder: Path, name: str, target: Path, progress: Report | None = Non
 
 
 def publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha: str | None, zip_partial: Path,
-             summary: dict, made: list[Path]) -> int:
+            summary: dict, made: list[Path], mode: exports.Mode = exports.PRIVATE) -> int:
     """One transaction: the disclosure's audit entry, then the renames into place; if the commit fails the
     renamed package goes too (`made` lists what to remove)."""
     zip_final = final.parent / f"{package.name}.zip"
@@ -121,7 +124,7 @@ def publish(ctx: Context, package: Package, staging: Path, final: Path, zip_sha:
             made.append(zip_final)
             sums = final.parent / f"{package.name}.zip.sha256"
             made.append(sums)
-            sums.write_text(f"{zip_sha}  {zip_final.name}\n", encoding="utf-8")
+            exports.write_bytes(sums, f"{zip_sha}  {zip_final.name}\n".encode("utf-8"), mode)
         store.fsync_dir(final.parent)
     summary["zip_sha256"] = zip_sha
     return seq

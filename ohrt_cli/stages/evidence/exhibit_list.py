@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...ground import audit, documents, layout
+from ...ground import audit, documents, exports, layout
 from ...ground.context import Context
 from ...ground.db import transaction
 from . import exhibits as exhibit_refs
@@ -60,10 +60,11 @@ def _now(ctx: Context) -> str:
 
 
 def write_exhibit_list(ctx: Context, task_id: str, *, to: str | Path | None = None,
-                       include_sensitive: bool = False) -> dict:
+                       include_sensitive: bool = False, mode: str | None = None) -> dict:
     """Give the task's captures their exhibit references (those without), then write the MG12 as DOCX and PDF
-    into `to` (default HOME/exports); audited."""
+    into `to` (default HOME/exports), with `mode` (ground/exports.py); audited."""
     folder = output_folder(ctx, to)  # refused before anything is written
+    permissions = exports.for_context(ctx, folder, mode)
     exhibit_refs.assign(ctx, task_id)
     records = read_records(ctx, task_id, exhibit_refs.list_exhibits(ctx, task_id))
     guard = Guarded(ctx, records, include_sensitive)
@@ -71,7 +72,7 @@ def write_exhibit_list(ctx: Context, task_id: str, *, to: str | Path | None = No
     guard.check(document)
     base = layout.document_base(records.task["id"], "exhibits", ctx.today().isoformat())
     docx_path, pdf_path = unique_path(folder, base, (".docx", ".pdf"))
-    files = write_pair(document, docx_path, pdf_path)
+    files = write_pair(document, docx_path, pdf_path, permissions)
     with transaction(ctx.db):
         seq = audit.record(ctx, "evidence.exhibits", "task", records.task["id"], detail={
             "files": files, "exhibits": [e["reference"] for e in records.exhibits],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ...ground import audit, documents, layout, sensitive, store
+from ...ground import audit, documents, exports, layout, sensitive, store
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, InputError, NotFound, StateError
@@ -169,15 +169,16 @@ def qr_text(exhibit: dict) -> str:
     return f"{exhibit['reference']} sha256:{exhibit['sha256']}"
 
 
-def write_label(ctx: Context, reference: str, to: str | Path | None = None) -> dict:
+def write_label(ctx: Context, reference: str, to: str | Path | None = None, mode: str | None = None) -> dict:
     """A printable label (PDF, 102 × 76 mm) for an exhibit: reference, description, officer, when seized,
-    SHA-256 and a QR code of the reference and hash; audited."""
+    SHA-256 and a QR code of the reference and hash, with `mode` (ground/exports.py); audited."""
     ctx.actor()
     exhibit = get_exhibit(ctx, reference)
     if exhibit["purged_at"] or not exhibit["sha256"]:
         raise StateError(f"exhibit {exhibit['reference']} ({exhibit['capture_id']}) was purged on "
                          f"{exhibit['purged_at'] or 'an unrecorded date'}: there is nothing left to label.")
     folder = output_folder(ctx, to)
+    permissions = exports.for_context(ctx, folder, mode)
     marking = ctx.settings.get("export.marking", "OFFICIAL-SENSITIVE")
     officer = documents.join([documents.value(exhibit["officer_name"], "the officer's name")])
     seized = documents.join([documents.value(_when(exhibit["seized_at"]), "time seized")])
@@ -187,7 +188,7 @@ def write_label(ctx: Context, reference: str, to: str | Path | None = None) -> d
                                                     ctx.today().isoformat()), (".pdf",))[0]
     write_atomically(path, lambda target: documents.write_label_pdf(
         target, title=f"Exhibit {exhibit['reference']}", lines=lines, code=exhibit["sha256"], qr_data=qr_text(exhibit),
-        marking=marking))
+        marking=marking), permissions)
     with transaction(ctx.db):
         seq = audit.record(ctx, "exhibit.label", "capture", exhibit["capture_id"], detail={
             "task": exhibit["task_id"], "reference": exhibit["reference"], "file": str(path),

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from ... import __version__
-from ...ground import audit, checkpoints, layout, sensitive, signing, store
+from ...ground import audit, checkpoints, exports, layout, sensitive, signing, store
 from ...ground.context import Context
 from ...ground.progress import Report, meter
 from ...ground.errors import Failure, InputError, IntegrityFailure
@@ -26,13 +26,15 @@ from .gather import PACKAGE_FIELDS, destination, gather, parse_reason, parse_rec
 
 def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, recipient: str | None,
                    reason: str | None, make_zip: bool = False, include_sensitive: bool = False,
-                   progress: Report | None = None) -> dict:
+                   progress: Report | None = None, mode: str | None = None) -> dict:
     """Build the evidence package of a task for the officer in the case, validate it, and log the
-    disclosure (see the docstring of `ohrt_cli.stages.evidence`). Returns what was made (the keys are in the README)."""
+    disclosure (see the docstring of `ohrt_cli.stages.evidence`). Returns what was made (the keys are in the README).
+    The package, its zip and .sha256 get `mode` (`--mode`, default private: see ground/exports.py)."""
     recipient, reason = parse_recipient(recipient), parse_reason(reason)
     ctx.actor()
     task_id = tasks.existing_task(ctx, task_id)
     folder = destination(ctx, to)
+    permissions = exports.for_context(ctx, folder, mode)
     for flag, value in (("--recipient", recipient), ("--reason", reason)):
         sensitive.check_reason(ctx, value, flag)
     package = gather(ctx, task_id, recipient=recipient, reason=reason, include_sensitive=include_sensitive)
@@ -45,13 +47,14 @@ def export_package(ctx: Context, task_id: str, *, to: str | os.PathLike | None, 
     zip_partial = folder / f".{package.name}.zip.partial-{os.getpid()}-{secrets.token_hex(4)}"
     made: list[Path] = [staging, zip_partial]
     try:
-        staging.mkdir()
+        exports.make_folder(staging, permissions)  # nobody else can reach what is written in it meanwhile
         write_payload(ctx, package, staging, progress)
         if not include_sensitive:
             guard(staging, sensitive.for_context(ctx), _public_text(package), task_id)
         summary = make_bag(ctx, package, staging)
-        zipped = zip_bag(staging, package.name, zip_partial, progress) if make_zip else None
-        summary["audit_seq"] = publish(ctx, package, staging, final, zipped, zip_partial, summary, made)
+        exports.settle(staging, permissions)
+        zipped = zip_bag(staging, package.name, zip_partial, progress, permissions) if make_zip else None
+        summary["audit_seq"] = publish(ctx, package, staging, final, zipped, zip_partial, summary, made, permissions)
     except BaseException as exc:
         for path in made:
             store.remove_tree(path) if path.is_dir() else path.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ...ground import documents, sensitive, store
+from ...ground import documents, exports, sensitive, store
 from ...ground.context import Context
 from ...ground.errors import InputError
 from .. import intake as tasks
@@ -107,13 +107,15 @@ def marking(ctx: Context) -> str:
     return ctx.settings.get("export.marking", DEFAULT_MARKING)
 
 
-def write_pair(document: documents.Document, docx_path: Path, pdf_path: Path) -> list[dict]:
-    """The document as DOCX and PDF, each through a partial file; returns each file's path, bytes and sha256."""
+def write_pair(document: documents.Document, docx_path: Path, pdf_path: Path,
+               mode: exports.Mode = exports.PRIVATE) -> list[dict]:
+    """The document as DOCX and PDF, each through a partial file made with `mode`; returns each file's path,
+    bytes and sha256."""
     written = []
     try:
-        write_atomically(docx_path, lambda target: documents.write_docx(document, target))
+        write_atomically(docx_path, lambda target: documents.write_docx(document, target), mode)
         written.append(docx_path)
-        write_atomically(pdf_path, lambda target: documents.write_pdf(document, target))
+        write_atomically(pdf_path, lambda target: documents.write_pdf(document, target), mode)
         written.append(pdf_path)
     except BaseException:
         for path in written:
@@ -166,12 +168,7 @@ def unique_path(folder: Path, base: str, suffixes: tuple[str, ...]) -> list[Path
     return [folder / f"{name}{s}" for s in suffixes]
 
 
-def write_atomically(path: Path, write) -> None:
-    """Write through a hidden partial file renamed into place: a failure leaves nothing half-written."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        write(partial)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+def write_atomically(path: Path, write, mode: exports.Mode = exports.PRIVATE) -> None:
+    """Write through a hidden partial file, made with `mode`, renamed into place: a failure leaves nothing
+    half-written."""
+    exports.write_with(path, mode, write)

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from ... import __version__
-from ...ground import audit, documents, layout, signing, urls
+from ...ground import audit, documents, exports, layout, signing, urls
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import InputError, StateError
@@ -300,12 +300,13 @@ def _continuity(ctx: Context, records: Records, guard: Guarded) -> list:
 
 
 def write_statement(ctx: Context, task_id: str, *, officer: str | None = None, to: str | Path | None = None,
-                    include_sensitive: bool = False) -> dict:
+                    include_sensitive: bool = False, mode: str | None = None) -> dict:
     """Give the task's captures their exhibit references (those without), then draft the capturing officer's
-    MG11 as DOCX and PDF into `to` (default HOME/exports); audited."""
+    MG11 as DOCX and PDF into `to` (default HOME/exports), with `mode` (ground/exports.py); audited."""
     from .gather import _sensitive_record
 
     folder = output_folder(ctx, to)
+    permissions = exports.for_context(ctx, folder, mode)
     ctx.actor()
     # A bad --officer is refused before any reference is given.
     choose_officer(ctx, read_records(ctx, task_id, exhibit_refs.list_exhibits(ctx, task_id)), officer)
@@ -316,7 +317,7 @@ def write_statement(ctx: Context, task_id: str, *, officer: str | None = None, t
     kind = "statement-" + (re.sub(r"[^0-9A-Za-z]", "", number) or "officer")
     base = layout.document_base(records.task["id"], kind, ctx.today().isoformat())
     docx_path, pdf_path = unique_path(folder, base, (".docx", ".pdf"))
-    files = write_pair(document, docx_path, pdf_path)
+    files = write_pair(document, docx_path, pdf_path, permissions)
     with transaction(ctx.db):
         seq = audit.record(ctx, "evidence.statement", "task", records.task["id"], detail={
             "officer": number, "files": files, "include_sensitive": include_sensitive,

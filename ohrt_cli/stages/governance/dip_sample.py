@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 from pathlib import Path
 from typing import Iterable
 
-from ...ground import audit, checkpoints, sensitive
+from ...ground import audit, checkpoints, exports, sensitive
 from . import figures
 from ...ground.context import Context
 from ...ground.db import transaction
@@ -352,16 +351,22 @@ def format_for(fmt: str | None, out: Path | None) -> str:
     return "md"
 
 
-def produce_report(ctx: Context, quarter_text: str | None, fmt: str | None = None, out: Path | None = None) -> dict:
-    """Build, render and deliver the report: to `out` (written atomically) or returned as text for
-    stdout; either way audited ('report.produce', with the output's SHA-256) in one transaction."""
+def produce_report(ctx: Context, quarter_text: str | None, fmt: str | None = None, out: Path | None = None,
+                   mode: str | None = None) -> dict:
+    """Build, render and deliver the report: to `out` (written atomically, with `mode`: ground/exports.py) or
+    returned as text for stdout; either way audited ('report.produce', with the output's SHA-256) in one
+    transaction."""
     from .report import render
 
     ctx.actor()
     out = Path(out).expanduser().absolute() if out is not None else None
     fmt = format_for(fmt, out)
+    permissions = None
     if out is not None:
         _check_destination(out)
+        permissions = exports.for_context(ctx, out.parent, mode)
+    elif mode is not None:
+        raise InputError("--mode is for a report written with --out: give --out FILE, or leave out --mode.")
     report = build_report(ctx, quarter_text)
     # the chain's head as the report is made, signed by the home (no officer is named in the report, 6.5)
     report["audit_checkpoint"] = checkpoints.make(ctx, by_home=True)
@@ -373,7 +378,7 @@ def produce_report(ctx: Context, quarter_text: str | None, fmt: str | None = Non
     with transaction(ctx.db):
         audit.record(ctx, "report.produce", "report", report["quarter"], detail=detail)
         if out is not None:
-            _write_atomically(out, data)
+            exports.write_bytes(out, data, permissions)
     return {"quarter": report["quarter"], "format": fmt, "file": str(out) if out else None,
             "sha256": detail["sha256"], "bytes": len(data), "text": None if out else text}
 
@@ -383,20 +388,6 @@ def _check_destination(out: Path) -> None:
         raise InputError(f"{out} is a folder: give a file name, e.g. --out {out / 'report.html'}.")
     if not out.parent.is_dir():
         raise InputError(f"folder {out.parent} does not exist: create it or choose another --out.")
-
-
-def _write_atomically(out: Path, data: bytes) -> None:
-    """Write beside the target and rename over it, so a reader never sees half a report."""
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["Quarter", "quarter", "draw_sample", "check_sample", "record_result", "get_sample", "build_report",

@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ...ground import audit, signing
+from ...ground import audit, exports, signing
 from ...ground.context import Context
 from ...ground.db import next_id, transaction
 from ...ground.errors import InputError, IntegrityFailure
@@ -35,10 +35,12 @@ def settings() -> dict:
 
 # -------------------------------------------------------------------------------------------- export
 
-def export_hashes(ctx: Context, path: Path) -> dict:
-    """Write the kept local items' fingerprints to `path` (+ `path`.sig); audited."""
+def export_hashes(ctx: Context, path: Path, mode: str | None = None) -> dict:
+    """Write the kept local items' fingerprints to `path` (+ `path`.sig), with `mode` (ground/exports.py);
+    audited."""
     ctx.actor()
     _check_target(path)
+    permissions = exports.for_context(ctx, path.parent, mode)
     today = ctx.today().isoformat()
     items = []
     for row in ctx.db.query(
@@ -54,10 +56,8 @@ def export_hashes(ctx: Context, path: Path) -> dict:
                 "public_key_fingerprint": signing.fingerprint(public), "settings": settings(), "items": items}
     data = (json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
     signature = signing.sign(ctx.keys_dir, data)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    path.with_name(path.name + ".sig").write_bytes(signature)
-    partial.replace(path)
+    exports.write_bytes(path.with_name(path.name + ".sig"), signature, permissions)
+    exports.write_bytes(path, data, permissions)
     sha = hashlib.sha256(data).hexdigest()
     with transaction(ctx.db):
         audit.record(ctx, "library.export", "file", path.name, reason="sharing fingerprints without content",
