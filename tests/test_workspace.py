@@ -299,3 +299,43 @@ def test_the_workspace_stops_when_its_page_is_closed(home, chromium):
         if ws.proc.poll() is None:
             ws.proc.kill()
     assert code == 0 and "workspace closed: the page was closed." in out and err == ""
+
+
+def test_ctrl_c_stops_the_workspace_in_one_line_with_exit_130(home):
+    import signal
+
+    ohrt, tasks = home
+    ws = Workspace(ohrt, tasks["clip"])
+    ws.proc.send_signal(signal.SIGINT)
+    ws.proc.wait(timeout=10)
+    code, out, err = ws.stop()
+    assert code == 130 and out.strip().splitlines()[-1] == "workspace closed (Ctrl-C); what was saved in it is kept."
+    assert err == ""
+
+
+def test_the_workspace_stops_by_itself_when_nothing_is_done_in_it(home):
+    ohrt, tasks = home
+    proc = start_ohrt(ohrt.home, "review", "open", tasks["clip"], "--reason", REASON, "--no-browser", "--idle", "0.02",
+                      extra_env={"OHRT_OFFICER": CONSTABLE, "OHRT_DEBUG": "1"})
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and "workspace closed: nothing was done in it for 0.02 min." in out and err == ""
+
+
+def test_the_reason_is_required_and_a_bad_idle_is_refused_before_anything_listens(home):
+    ohrt, tasks = home
+    result = ohrt("review", "open", tasks["clip"], "--no-browser", env={"OHRT_OFFICER": CONSTABLE})
+    assert result.exit_code == 2 and "--reason is missing" in result.stderr and result.stdout == ""
+    result = ohrt("review", "open", tasks["clip"], "--reason", "x", "--idle", "0", "--no-browser")
+    assert result.exit_code == 2 and "--idle 0 is not a positive number" in result.stderr
+
+
+def test_subtitles_are_served_as_webvtt(tmp_path):
+    from ohrt_cli.cli.workspace.view import vtt_of
+
+    srt = tmp_path / "clip.en.srt"
+    srt.write_text("1\r\n00:00:01,500 --> 00:00:03,000\r\nRun up on them\r\n", encoding="utf-8")
+    assert vtt_of(srt).decode() == "WEBVTT\n\n1\n00:00:01.500 --> 00:00:03.000\nRun up on them\n"
+    ass = tmp_path / "clip.en.ass"
+    ffmpeg("-i", srt, ass)
+    converted = vtt_of(ass).decode()
+    assert converted.startswith("WEBVTT") and "00:01.500 --> 00:03.000" in converted and "Run up on them" in converted

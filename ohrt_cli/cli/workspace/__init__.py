@@ -21,6 +21,7 @@ __all__ = ["App", "Server", "serve"]
 def serve(app: App, *, ready: Callable[[str], None], poll: float = 0.25) -> str:
     """Serve `app` until its page is closed or idle, or Ctrl-C (KeyboardInterrupt goes on); `ready(url)` is
     called once the server listens. Returns why it stopped."""
+    threading.Thread(target=app.warm, daemon=True).start()
     server = Server(app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()

@@ -20,6 +20,15 @@ from .view import Files, match_view, task_view, vtt_of
 STATIC = {"workspace.js": "text/javascript; charset=utf-8", "workspace.css": "text/css; charset=utf-8"}
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The compiled templates, kept in Jinja2's own cache folder of this login (0700, checked to be ours);
+    never in the home, which other officers may write to, since the cache is code this process would run."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 def clock_text(seconds) -> str:
     """01:23.40: minutes, seconds and hundredths, as the page shows a time in the media."""
     if seconds is None:
@@ -46,8 +55,20 @@ class App:
         self.lock = threading.Lock()
         self.folder = templates_dir() / "workspace"
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(self.folder)), autoescape=True,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                      bytecode_cache=_bytecode_cache())
         self.env.filters["clock"] = clock_text
+
+    def warm(self) -> None:
+        """Import what the pages use and compile their templates, while the browser is still opening."""
+        try:
+            from ...stages import capture, refer, review  # noqa: F401
+            from ...stages.library import matching  # noqa: F401
+
+            for name in ("task.html", "match.html", "preview.html"):
+                self.env.get_template(name)
+        except Exception:  # the page itself will say what is wrong
+            pass
 
     # ------------------------------------------------------------------------------------ plumbing
     @contextlib.contextmanager
