@@ -237,17 +237,35 @@ def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help=
 
 
 @library_app.command("export-hashes")
-def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where to write the hashes (JSON); FILE.sig is written "
-                                                "beside it."),
+def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where to write the hashes; in ohrt's "
+                                                "format FILE.sig is written beside it."),
+                   fmt: str = typer.Option("ohrt", "--format", help="ohrt (signed, PDQ and Chromaprint, for another "
+                                           "force's ohrt) or threatexchange (vPDQ, PDQ and MD5 signals, for Meta's "
+                                           "threatexchange CLI and the tools that read its signal files)."),
                    mode: Optional[str] = mode_option(),
                    as_json: bool = json_option()) -> None:
-    """Write the fingerprints of the library's items — no media, no titles, names or references — with an
-    Ed25519 signature, for another force to import.
+    """Write the hashes of the library's items — no media, no titles, names or references — for another
+    force or another tool. Audited.
 
     Example: ohrt library export-hashes domain-hashes-2026-11.json
+
+    Example: ohrt library export-hashes domain-signals.txt --format threatexchange
     """
+    from ..stages.library.exchange import export_threatexchange
     from ..stages.library.sharing import export_hashes
 
+    fmt = fmt.strip().lower()
+    if fmt not in ("ohrt", "threatexchange"):
+        _bad(f"--format {fmt!r} is not ohrt or threatexchange: choose one.")
+    if fmt == "threatexchange":
+        result = run(lambda ctx: export_threatexchange(ctx, Path(file), mode))
+        if as_json:
+            print_json(result)
+        else:
+            counts = ", ".join(f"{n} {kind}" for kind, n in result["signals"].items() if n) or "no signals"
+            typer.echo(f"wrote {result['items']} items' hashes to {result['file']} as ThreatExchange signals "
+                       f"({counts}); sha256 {result['sha256']}.")
+        return
     result = run(lambda ctx: export_hashes(ctx, Path(file), mode))
     if as_json:
         print_json(result)
@@ -256,27 +274,89 @@ def library_export(file: Path = typer.Argument(..., metavar="FILE", help="Where 
                    f"{result['public_key']} (key {result['public_key_fingerprint']}).")
 
 
+def _bad(message: str):
+    from ..ground.errors import InputError
+
+    raise InputError(message)
+
+
 @library_app.command("import-hashes")
 def library_import(
-    file: Path = typer.Argument(..., metavar="FILE", help="A hash file from another force; FILE.sig must be beside it."),
-    key: Path = typer.Option(..., "--key", help="The sending force's public key (their keys/public.pem), obtained "
-                             "from them directly."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A hash file: another force's signed ohrt file (FILE.sig "
+                                "beside it), a ThreatExchange signal file, or a CSV hash list."),
+    key: Optional[Path] = typer.Option(None, "--key", help="ohrt format: the sending force's public key (their "
+                                       "keys/public.pem), obtained from them directly."),
+    fmt: str = typer.Option("auto", "--format", help="auto, ohrt, threatexchange or csv (auto: JSON is ohrt's, a "
+                            ".csv file or comma-separated header is csv, else threatexchange)."),
+    source: Optional[str] = typer.Option(None, "--source", help="threatexchange and csv: who gave the list, e.g. "
+                                         "'GIFCT hash list'; importing the same source again updates it."),
+    provenance: Optional[str] = typer.Option(None, "--provenance", help="How the list came to you (received when, "
+                                             "from whom, under which agreement); kept with the source."),
+    expires: Optional[str] = typer.Option(None, "--expires", help="The date the list's hashes may be kept until, "
+                                          "YYYY-MM-DD, where a row gives none (default: today + retention.months)."),
+    label: Optional[str] = typer.Option(None, "--label", help="The label of items whose row gives none."),
     as_json: bool = json_option(),
 ) -> None:
-    """Import another force's library fingerprints after checking their signature; they match like local
-    items and name their source. Importing a newer file from the same force updates them.
+    """Import hashes to match every new capture against: another force's signed ohrt file (checked against
+    their key), a ThreatExchange signal file (pdq, vpdq, video_md5) or a CSV of MD5, SHA-256 and PDQ hashes
+    with labels (header e.g. md5,sha256,pdq,label,id,expires_on). Each source keeps its expiry and
+    provenance (`ohrt library sources`); importing it again updates it. A bad file changes nothing.
 
     Example: ohrt library import-hashes wmp-hashes.json --key wmp-public.pem
-    """
-    from ..stages.library.sharing import import_hashes
 
-    result = run(lambda ctx: import_hashes(ctx, Path(file), key=Path(key)))
+    Example: ohrt library import-hashes list.csv --source 'GIFCT hash list' --expires 2027-06-30
+    """
+    from ..stages.library.exchange import FORMATS, detect_format, import_list
+    from ..stages.library.sharing import import_hashes
+    from ..ground import tabular
+
+    fmt = fmt.strip().lower()
+    if fmt not in ("auto", *FORMATS):
+        _bad(f"--format {fmt!r} is not auto, ohrt, threatexchange or csv: choose one.")
+    if fmt == "auto":
+        fmt = detect_format(Path(file), tabular.read_text(Path(file), "hash file"))
+    if fmt == "ohrt":
+        if key is None:
+            _bad(f"{Path(file).name} is an ohrt hash file: give the sending force's public key with --key.")
+        if source or expires or label:
+            _bad("--source, --expires and --label are for hash lists: an ohrt file names its force and its expiry.")
+        result = run(lambda ctx: import_hashes(ctx, Path(file), key=Path(key)))
+        if as_json:
+            print_json({**result, "format": "ohrt"})
+        else:
+            typer.echo(f"imported from {result['source']} (key {result['public_key_fingerprint']}): "
+                       f"{len(result['added'])} added, {len(result['updated'])} updated, {len(result['unchanged'])} "
+                       f"unchanged, {len(result['skipped'])} skipped as expired")
+        return
+    if key is not None:
+        _bad(f"--key is for ohrt's signed files; a {fmt} hash list carries no signature: drop --key.")
+    result = run(lambda ctx: import_list(ctx, Path(file), fmt=fmt, source=source, provenance=provenance,
+                                         expires=expires, label=label))
     if as_json:
         print_json(result)
     else:
-        typer.echo(f"imported from {result['source']} (key {result['public_key_fingerprint']}): "
-                   f"{len(result['added'])} added, {len(result['updated'])} updated, {len(result['unchanged'])} "
-                   f"unchanged, {len(result['skipped'])} skipped as expired")
+        typer.echo(f"imported {result['format']} hash list from {result['source']} (kept until "
+                   f"{result['expires_on']} unless a row says otherwise): {len(result['added'])} added, "
+                   f"{len(result['updated'])} updated, {len(result['unchanged'])} unchanged, "
+                   f"{len(result['skipped'])} skipped as expired")
+
+
+@library_app.command("sources")
+def library_sources(as_json: bool = json_option(), wide: bool = wide_option()) -> None:
+    """List the sources of imported hashes: hash lists (format, provenance, file and its SHA-256, expiry,
+    who imported them) and the forces whose signed files were imported, with their kept items.
+
+    Example: ohrt library sources --json
+    """
+    from ..stages.library.exchange import list_sources
+
+    rows = run(list_sources)
+    if as_json:
+        print_json(rows)
+        return
+    print_table(rows, [("name", "Source"), ("format", "Format"), ("items", "Items"), ("last_expiry", "Expires"),
+                       ("imported_at", "Imported"), ("imported_by", "By"), ("provenance", "Provenance")],
+                empty="no hashes imported", wide=wide, drop=("provenance", "imported_by"))
 
 
 def purge(

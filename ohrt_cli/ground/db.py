@@ -696,3 +696,28 @@ def m014_audit_signatures(db):
     # key that signed; `signature` is base64.
     db.execute("CREATE TABLE audit_signatures (seq INTEGER PRIMARY KEY REFERENCES audit(seq), "
                "officer TEXT NOT NULL, key TEXT NOT NULL, signature TEXT NOT NULL)")
+
+
+@migration
+def m015_standard_hashes(db):
+    # The standard hashes other hash-sharing tools read, beside ohrt's own fingerprints: a photo's PDQ as
+    # Meta's pdq-photo-hasher makes it, a video's vPDQ frames (number, time, quality, 32-byte PDQ each);
+    # for an imported item, also the MD5 and SHA-256 a hash list gives. One row per original of a capture
+    # (capture_id, item), or per imported library item (item_id); deleted with them.
+    db.execute("CREATE TABLE standard_hashes (id INTEGER PRIMARY KEY, capture_id TEXT REFERENCES captures(id), "
+               "item INTEGER, item_id TEXT REFERENCES library_items(id), pdq TEXT, pdq_quality INTEGER, "
+               "vpdq_frames INTEGER, vpdq_numbers BLOB, vpdq_times BLOB, vpdq_quality BLOB, vpdq BLOB, md5 TEXT, "
+               "sha256 TEXT, tools TEXT, created_at TEXT NOT NULL)")
+    db.execute("CREATE UNIQUE INDEX idx_standard_hashes_capture_item ON standard_hashes (capture_id, item)")
+    db.execute("CREATE UNIQUE INDEX idx_standard_hashes_item_id ON standard_hashes (item_id)")
+    db.execute("CREATE INDEX idx_standard_hashes_md5 ON standard_hashes (md5)")
+    db.execute("CREATE INDEX idx_standard_hashes_sha256 ON standard_hashes (sha256)")
+    db.execute("CREATE INDEX idx_capture_files_md5 ON capture_files (md5)")
+    # A hash list imported in another tool's format (ThreatExchange's signal file, a CSV of MD5, SHA-256
+    # and PDQ hashes with labels): who gave it (name), its provenance (what the officer recorded, the file,
+    # its SHA-256, its format) and the expiry its items take when a row gives none. Each of its items is an
+    # imported library item (source 'import', hash_source naming the list, title its label).
+    db.execute("CREATE TABLE hash_sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, format TEXT NOT NULL, "
+               "provenance TEXT, expires_on TEXT, file_name TEXT, file_sha256 TEXT, imported_at TEXT NOT NULL, "
+               "imported_by TEXT NOT NULL)")
+    db["library_items"].add_column("hash_source", int)

@@ -29,12 +29,13 @@ from .extract import (fingerprint_file, tool_versions, detect_crop, frame_hashes
 from .matching import (as_words, distances, picture_distances, Segment, picture_segments, sound_segments, match,
                        expand)
 from .index import representatives, index_columns, Index, save_index
+from .standard import StandardHashes, standard_hashes, photo_pdq, vpdq_hashes, pdq_bytes
 
 __all__ = ["AUDIO_KEY_BITS", "AUDIO_MATCH", "AUDIO_MIN_CHANGE", "AUDIO_MIN_S", "AUDIO_POSSIBLE", "AUDIO_SPAN_S",
            "AUDIO_STEP_S", "AUDIO_STRIDE", "AUDIO_VOTES", "BANDS", "FRAME_GAP_S", "FRAME_SIZE", "Fingerprint",
            "INDEX_PDQ", "INDEX_REPS", "Index", "KINDS", "MIN_FRAMES", "MIN_QUALITY", "PDQ_FPS", "PDQ_MATCH",
-           "PDQ_POSSIBLE", "REP_EVERY_S", "REP_SPACING", "Segment", "VARIANTS", "WORDS", "ZOOM", "as_words",
+           "PDQ_POSSIBLE", "REP_EVERY_S", "REP_SPACING", "Segment", "StandardHashes", "VARIANTS", "WORDS", "ZOOM", "as_words",
            "audio_fingerprint", "audio_seconds", "chromaprint_muxer", "detect_crop", "distances", "empty_frames",
            "expand", "fingerprint_file", "frame_hashes", "hash_frame", "index_columns", "match",
-           "picture_distances", "picture_segments", "representatives", "save_index", "sound_segments",
-           "tool_versions"]
+           "pdq_bytes", "photo_pdq", "picture_distances", "picture_segments", "representatives", "save_index",
+           "sound_segments", "standard_hashes", "tool_versions", "vpdq_hashes"]

@@ -33,8 +33,19 @@ def on_capture(ctx: Context, capture_id: str) -> list[dict]:
         return []  # nothing to fingerprint (no pictures or sound)
     fps = fingerprint_capture(ctx, capture_id)
     matches = find_matches(ctx, fps, exclude_capture=capture_id)
+    matches += _list_matches(ctx, capture_id, matches)
     _audit_matches(ctx, capture_id, matches)
     return matches
+
+
+def _list_matches(ctx: Context, capture_id: str, found: list[dict]) -> list[dict]:
+    """The imported hash-list items the capture's standard hashes match (`standard.py`), less those its
+    fingerprints already matched."""
+    from . import standard
+
+    known = {m["item_id"] for m in found}
+    return [m for m in standard.find_matches(ctx, capture_id, standard.of_capture(ctx, capture_id))
+            if m["item_id"] not in known]
 
 
 def fingerprint_capture(ctx: Context, capture_id: str) -> list[tuple[int, object]]:
@@ -42,16 +53,22 @@ def fingerprint_capture(ctx: Context, capture_id: str) -> list[tuple[int, object
     [(item, Fingerprint)] in the post's order."""
     from ...ground import fingerprint as fpmod
 
+    from . import standard
+
     capture = _capture_row(ctx, capture_id)
-    fps = [(item, fpmod.fingerprint_file(path)) for item, path in _original_paths(ctx, capture)]
+    paths = _original_paths(ctx, capture)
+    fps = [(item, fpmod.fingerprint_file(path)) for item, path in paths]
+    hashes = standard.compute(paths)   # the standard hashes (PDQ, vPDQ) are made in the same step
     with transaction(ctx.db):
         _capture_row(ctx, capture["id"])  # not purged while we were hashing
+        standard.store_for_capture(ctx, capture["id"], hashes)
         ctx.db.execute("DELETE FROM fingerprints WHERE capture_id = ?", [capture["id"]])
         for item, fp in fps:
             ctx.db["fingerprints"].insert({"capture_id": capture["id"], "item": item, "created_at": iso(ctx.now()),
                                            **fpmod.index_columns(fp), **fp.blobs()})
         detail = {"task": capture["task_id"], "frames": sum(fp.frames for _, fp in fps),
-                  "audio_values": sum(len(fp.audio) for _, fp in fps), "crop": fps[0][1].crop}
+                  "audio_values": sum(len(fp.audio) for _, fp in fps), "crop": fps[0][1].crop,
+                  "vpdq_frames": sum(h.frames for _, h in hashes), "pdq": sum(h.pdq is not None for _, h in hashes)}
         if len(fps) > 1:
             detail["items"] = len(fps)
         audit.record(ctx, "library.fingerprint", "capture", capture["id"], detail=detail)
@@ -124,11 +141,14 @@ def match_capture(ctx: Context, capture_id: str) -> dict:
     if capture["media_kind"] not in MEDIA_KINDS:
         raise StateError(f"capture {capture['id']} holds no pictures or sound ({capture['media_kind']}): there is "
                          "nothing to match.")
+    from . import standard
+
     fps = stored_fingerprints(ctx, capture_id=capture["id"])
-    computed = not fps
+    computed = not fps or not standard.has_hashes(ctx, capture["id"])  # made before the standard hashes were
     if computed:
         fps = fingerprint_capture(ctx, capture["id"])
     matches = find_matches(ctx, fps, exclude_capture=capture["id"])
+    matches += _list_matches(ctx, capture["id"], matches)
     _audit_matches(ctx, capture["id"], matches)
     result = {"capture_id": capture["id"], "task_id": capture["task_id"], "fingerprinted_now": computed,
               "frames": sum(fp.frames for _, fp in fps),
@@ -197,7 +217,10 @@ def describe_match(match: dict) -> str:
     source = "" if match["source"] == "local" else f" ({match['source']}'s {match['item_ref']})"
     title = f" “{match['title']}”" if match.get("title") else ""
     lines = [f"{match['item_id']}{source}{title}: {match['kind']} (library item kept until {match['expires_on']})"]
-    if match.get("capture_item") is not None:
+    if match.get("by"):
+        how = {"md5": "its MD5", "sha256": "its SHA-256", "pdq": "its PDQ hash", "vpdq": "its vPDQ frames"}
+        lines.append(f"  matched by {how[match['by']]} (a hash list's item)")
+    if match.get("capture_item") is not None and match.get("library_item_item") is not None:
         lines.append(f"  item {match['capture_item']} of the capture matches item {match['library_item_item']} "
                      f"of {match['item_id']}")
     for seg in match["segments"]:

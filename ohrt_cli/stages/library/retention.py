@@ -411,6 +411,7 @@ def _erase_rows(ctx: Context, batch: list[Unit]) -> None:
             if unit.object_type == "library_item":
                 library_changed = True
                 ctx.db.execute("DELETE FROM fingerprints WHERE item_id = ?", [unit.object_id])
+                ctx.db.execute("DELETE FROM standard_hashes WHERE item_id = ?", [unit.object_id])
                 blank = ", ".join(f"{name} = NULL" for name in RECORD_FIELDS)
                 ctx.db.execute(f"UPDATE library_items SET status = 'purged', {blank} WHERE id = ?", [unit.object_id])
             if unit.task_id:
@@ -432,6 +433,7 @@ def _erase_captures(ctx: Context, ids: list[str], now: str) -> None:
         return
     marks = _marks(ids)
     ctx.db.execute(f"DELETE FROM fingerprints WHERE capture_id IN ({marks})", ids)
+    ctx.db.execute(f"DELETE FROM standard_hashes WHERE capture_id IN ({marks})", ids)
     ctx.db.execute(f"DELETE FROM capture_files WHERE capture_id IN ({marks})", ids)
     blank = ", ".join(f"{name} = NULL" for name in CAPTURE_FIELDS)
     ctx.db.execute(f"UPDATE captures SET purged_at = COALESCE(purged_at, ?), {blank} WHERE id IN ({marks})",
