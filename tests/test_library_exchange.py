@@ -163,7 +163,8 @@ BAD = {
     "an unknown signal type": ("signals.txt", "pdq " + "a" * 64 + "\nurl https://example.org/\n", ["--source", "S"],
                                "line 2: signal type 'url'"),
     "a malformed vpdq signal": ("signals.txt", 'vpdq ["abc,100,0.0"]\n', ["--source", "S"], "line 1: the vpdq signal"),
-    "a key for a hash list": ("list.csv", "md5\n" + "a" * 32 + "\n", ["--source", "S", "--key", "k.pem"], "drop --key"),
+    "a key for a hash list": ("list.csv", "md5\n" + "a" * 32 + "\n", ["--source", "S", "--format", "csv", "--key",
+                                                                     "k.pem"], "drop --key"),
     "an unknown format": ("list.csv", "md5\n" + "a" * 32 + "\n", ["--format", "stix"], "is not auto, ohrt"),
     "an empty file": ("signals.txt", "\n", ["--source", "S"], "holds no hashes"),
 }

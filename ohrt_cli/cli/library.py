@@ -286,8 +286,8 @@ def library_import(
                                 "beside it), a ThreatExchange signal file, or a CSV hash list."),
     key: Optional[Path] = typer.Option(None, "--key", help="ohrt format: the sending force's public key (their "
                                        "keys/public.pem), obtained from them directly."),
-    fmt: str = typer.Option("auto", "--format", help="auto, ohrt, threatexchange or csv (auto: JSON is ohrt's, a "
-                            ".csv file or comma-separated header is csv, else threatexchange)."),
+    fmt: str = typer.Option("auto", "--format", help="auto, ohrt, threatexchange or csv (auto: ohrt's with --key or "
+                            "JSON, csv for a .csv file or a comma-separated header, else threatexchange)."),
     source: Optional[str] = typer.Option(None, "--source", help="threatexchange and csv: who gave the list, e.g. "
                                          "'GIFCT hash list'; importing the same source again updates it."),
     provenance: Optional[str] = typer.Option(None, "--provenance", help="How the list came to you (received when, "
@@ -313,8 +313,8 @@ def library_import(
     fmt = fmt.strip().lower()
     if fmt not in ("auto", *FORMATS):
         _bad(f"--format {fmt!r} is not auto, ohrt, threatexchange or csv: choose one.")
-    if fmt == "auto":
-        fmt = detect_format(Path(file), tabular.read_text(Path(file), "hash file"))
+    if fmt == "auto":  # a key is given for ohrt's signed files only
+        fmt = "ohrt" if key is not None else detect_format(Path(file), tabular.read_text(Path(file), "hash file"))
     if fmt == "ohrt":
         if key is None:
             _bad(f"{Path(file).name} is an ohrt hash file: give the sending force's public key with --key.")
