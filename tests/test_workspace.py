@@ -55,7 +55,7 @@ def home(tmp_path_factory, library_media):
     reupload, _ = captured_task(ohrt, library_media.clipped(1), "https://www.youtube.com/watch?v=Reup0000001",
                                 when=LATER)
     task = ohrt.ok("task", "add", "--url", "https://www.youtube.com/watch?v=Clip0000001", *TASK_ARGS,
-                   "--subject", "Jon Watchful", env=env(LATER)).stdout.strip()
+                   "--subject", "Zebedee Quartermaine", env=env(LATER)).stdout.strip()
     ohrt.ok("capture", "--file", clip, "--url", "https://www.youtube.com/watch?v=Clip0000001", "--reason", "test",
             "--task", task, env=env(LATER, CONSTABLE))
     ohrt.ok("review", "research", task, "--system", "Aware", "--reference", "CRIMINT 5550001", "--date", LATER,
@@ -85,16 +85,21 @@ class Workspace:
 
 
 @pytest.fixture(scope="module")
-def workspaces(home):
+def workspaces(home, chromium):
+    """workspaces(name) → the Workspace of task `name`, started once for the module, with a page of its own
+    kept open (as the officer's tab is) so that the tests' pages may come and go."""
     ohrt, tasks = home
     opened: dict[str, Workspace] = {}
+    keeper = chromium.new_context()
 
     def open_(name: str) -> Workspace:
         if name not in opened:
             opened[name] = Workspace(ohrt, tasks[name])
+            keeper.new_page().goto(opened[name].url)
         return opened[name]
 
     yield open_
+    keeper.close()
     for ws in opened.values():
         _, _, err = ws.stop()
         assert "Traceback" not in err, err
@@ -159,7 +164,7 @@ def test_the_player_seeks_to_a_key_frame_when_it_is_clicked(workspaces, page, sc
     panel = page.locator("#police-only")
     assert "POLICE ONLY" in panel.locator("summary").inner_text()
     panel.locator("summary").click()
-    assert "CRIMINT 5550001" in panel.inner_text() and "Jon Watchful" in panel.inner_text()
+    assert "CRIMINT 5550001" in panel.inner_text() and "Zebedee Quartermaine" in panel.inner_text()
     assert "Goads a rival group" in page.inner_text(".task")
     page.screenshot(path=screens / "1-workspace-key-frame.png", full_page=True)
 
@@ -339,3 +344,70 @@ def test_subtitles_are_served_as_webvtt(tmp_path):
     ffmpeg("-i", srt, ass)
     converted = vtt_of(ass).decode()
     assert converted.startswith("WEBVTT") and "00:01.500 --> 00:03.000" in converted and "Run up on them" in converted
+
+
+def test_a_post_of_two_videos_shows_them_side_by_side_with_its_page_and_marks_name_the_item(
+        home, site, make_clip, page, screens):
+    ohrt, _ = home
+    site.put("ws/one.mp4", make_clip("ws-one", seconds=2))
+    site.put("ws/two.webm", make_clip("ws-two", seconds=3, freq=880, fmt="webm"))
+    url = site.put("ws/post.html", "<html><head><title>Two clips</title></head><body><p>Words of the post</p>"
+                   '<video src="one.mp4"></video><video src="two.webm"></video></body></html>')
+    capture = ohrt.json("capture", url, "--reason", "Two clips goading a rival", env=env(LATER, CONSTABLE))
+    ws = Workspace(ohrt, capture["task_id"])
+    try:
+        page.goto(ws.url)
+        playable(page, "#player-1")
+        playable(page, "#player-2")
+        assert page.locator(".items.several figure.item").count() == 2
+        assert page.locator("img.screenshot").count() == 1
+        assert "Words of the post" in page.text_content("pre.page-text")
+        # marks made on the second player name its item
+        page.evaluate("document.getElementById('player-2').currentTime = 1")
+        wait_time(page, "player-2", 1)
+        page.keyboard.press("i")
+        page.evaluate("document.getElementById('player-2').currentTime = 2.5")
+        wait_time(page, "player-2", 2.5)
+        page.keyboard.press("o")
+        page.click("#add-finding")
+        row = page.locator("#finding-rows .finding").last
+        assert row.locator("[name=finding_at]").input_value() == "item 2 at 00:01-00:03"
+        row.locator("select").select_option("public-safety")
+        row.locator("[name=finding_note]").fill("Names a rival's street")
+        page.check("input[name=decision][value=nfa]")
+        page.select_option("select[name=format]", "video")
+        page.fill("input[name=reason]", "Not enough to refer on its own")
+        page.screenshot(path=screens / "7-two-items.png", full_page=True)
+        page.click("#save")
+        page.wait_for_selector("#saved")
+        [finding] = rows(ohrt, "SELECT f.at FROM findings f JOIN reviews r ON r.id = f.review_id WHERE r.task_id = ?",
+                         [capture["task_id"]])
+        assert finding["at"] == "item 2 at 00:01-00:03"
+    finally:
+        _, _, err = ws.stop()
+    assert "Traceback" not in err
+
+
+def test_the_preview_shows_the_guards_refusal_and_offers_no_draft(home, workspaces):
+    ohrt, tasks = home
+    ws = workspaces("clip")
+    # a subject's name may stand in a review (police-only) but must not reach the platform
+    ohrt.ok("review", tasks["clip"], "--decision", "refer", "--format", "video", "--finding",
+            "provocative-language|Zebedee Quartermaine taunts a rival|00:02-00:06", "--clause", "youtube:violent-criminal-orgs",
+            env=env(LATER, CONSTABLE))
+    with urllib.request.urlopen(ws.url + "preview", timeout=10) as answer:
+        shown = answer.read().decode()
+    assert "The guard refuses it" in shown and "would disclose the name of a subject" in shown
+    assert 'id="draft"' not in shown
+    assert rows(ohrt, "SELECT id FROM referrals WHERE task_id = ?", [tasks["clip"]]) == []
+
+
+def test_a_task_with_no_capture_is_opened_with_its_own_audit_entry(home):
+    ohrt, _ = home
+    task = ohrt.ok("task", "add", "--url", "https://www.youtube.com/watch?v=Gone0000001", *TASK_ARGS,
+                   env=env(LATER)).stdout.strip()
+    result = ohrt("review", "open", task, "--reason", REASON, "--no-browser", "--idle", "0.01",
+                  env={"OHRT_OFFICER": CONSTABLE})
+    assert result.exit_code == 0 and "workspace closed: nothing was done in it" in result.stdout
+    [entry] = [e for e in audit_entries(ohrt, "review.open") if e["object_id"] == task]
+    assert entry["reason"] == REASON and (entry["detail"]["purpose"], entry["detail"]["capture"]) == ("consultation", None)

@@ -123,20 +123,24 @@
   ["mousedown", "input", "scroll"].forEach(function (e) { document.addEventListener(e, function () { used = true; }, true); });
 
   // ------------------------------------------------------------------------------------ heartbeat
+  const pageId = Math.random().toString(36).slice(2) + Date.now().toString(36);  // this page, among the open ones
   function beat(extra) {
-    const form = new URLSearchParams({ csrf: csrf, active: used || players.some(function (p) { return !p.paused; }) ? "1" : "0" });
+    const form = new URLSearchParams({ csrf: csrf, page: pageId,
+                                       active: used || players.some(function (p) { return !p.paused; }) ? "1" : "0" });
     Object.keys(extra || {}).forEach(function (k) { form.set(k, extra[k]); });
     used = false;
     return form;
   }
   const every = (parseFloat(body.dataset.heartbeat) || 10) * 1000;
-  setInterval(function () {
+  function hello() {
     fetch(base + "/heartbeat", { method: "POST", body: beat(), credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(); })
       .catch(function () { const c = document.getElementById("closed"); if (c) c.hidden = false; });
-  }, every);
+  }
+  hello();
+  setInterval(hello, every);
   window.addEventListener("pagehide", function () { navigator.sendBeacon(base + "/heartbeat", beat({ bye: "1" })); });
   window.addEventListener("pageshow", function (event) {
-    if (event.persisted) fetch(base + "/heartbeat", { method: "POST", body: beat() });
+    if (event.persisted) hello();
   });
 }());

@@ -104,7 +104,7 @@ class App:
     def get(self, path: str, query: dict, wanted_range: str | None) -> Reply:
         parts = path.strip("/").split("/")
         if path == "/":
-            self.lifetime.seen(active=True)
+            self.lifetime.seen(None, active=True)
             return self.task_page(saved=(query.get("saved") or [None])[0],
                                   drafted=(query.get("drafted") or [None])[0])
         if parts[0] == "media" and len(parts) == 2:
@@ -114,10 +114,10 @@ class App:
         if parts[0] == "static" and len(parts) == 2 and parts[1] in STATIC:
             return Reply((self.folder / parts[1]).read_bytes(), content_type=STATIC[parts[1]])
         if parts[0] == "match" and len(parts) == 2:
-            self.lifetime.seen(active=True)
+            self.lifetime.seen(None, active=True)
             return self.match_page(parts[1])
         if path == "/preview":
-            self.lifetime.seen(active=True)
+            self.lifetime.seen(None, active=True)
             return self.preview_page()
         raise Refused(404, "not found")
 
@@ -170,12 +170,13 @@ class App:
     # ------------------------------------------------------------------------------------ POST: changes
     def post(self, path: str, form: dict) -> Reply:
         if path == "/heartbeat":
+            page = (form.get("page") or [""])[0]
             if (form.get("bye") or [""])[0] == "1":
-                self.lifetime.bye()
+                self.lifetime.bye(page)
             else:
-                self.lifetime.seen(active=(form.get("active") or [""])[0] == "1")
+                self.lifetime.seen(page, active=(form.get("active") or [""])[0] == "1")
             return Reply(b"", status=204, content_type="text/plain")
-        self.lifetime.seen(active=True)
+        self.lifetime.seen(None, active=True)
         if path == "/review":
             return self.save_review(form)
         if path == "/draft":

@@ -210,36 +210,42 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Lifetime:
-    """When the workspace stops: its page closed (it said goodbye, or stopped saying it is open), nobody
-    using it for `idle_seconds`, or Ctrl-C."""
+    """When the workspace stops: its last open page closed (each page says hello and goodbye, and that it is
+    still open, by its own id), nobody using it for `idle_seconds`, or Ctrl-C."""
 
     def __init__(self, idle_seconds: float, *, clock=time.monotonic):
         self.clock = clock
         self.idle_seconds = idle_seconds
         self.lock = threading.Lock()
         self.last_activity = clock()
-        self.last_seen: float | None = None
-        self.bye_at: float | None = None
+        self.pages: dict[str, float] = {}  # page id -> when it last said it is open
+        self.left_at: float | None = None  # when the last page said goodbye
 
-    def seen(self, *, active: bool) -> None:
+    def seen(self, page: str | None, *, active: bool) -> None:
         with self.lock:
             now = self.clock()
-            self.last_seen = now
-            self.bye_at = None
+            if page:
+                self.pages[page[:64]] = now
+                self.left_at = None
             if active:
                 self.last_activity = now
 
-    def bye(self) -> None:
+    def bye(self, page: str | None) -> None:
         with self.lock:
-            self.bye_at = self.clock()
+            self.pages.pop((page or "")[:64], None)
+            if not self.pages:
+                self.left_at = self.clock()
 
     def why_stop(self) -> str | None:
         with self.lock:
             now = self.clock()
-            if self.bye_at is not None and now - self.bye_at >= BYE_GRACE_SECONDS:
+            for page, seen in list(self.pages.items()):
+                if now - seen >= GONE_SECONDS:  # closed without saying so (a crash, a killed browser)
+                    del self.pages[page]
+                    if not self.pages:
+                        self.left_at = now - BYE_GRACE_SECONDS
+            if self.left_at is not None and not self.pages and now - self.left_at >= BYE_GRACE_SECONDS:
                 return "the page was closed"
-            if self.last_seen is not None and now - self.last_seen >= GONE_SECONDS:
-                return "the page stopped answering"
             if now - self.last_activity >= self.idle_seconds:
                 return f"nothing was done in it for {self.idle_seconds / 60:g} min"
         return None
