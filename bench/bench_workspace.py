@@ -39,7 +39,8 @@ def setup(work: Path) -> tuple[Path, str]:
           "PS Bench", "--number", "2345", "--role", "sergeant")
     clip = work / "clip.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=640x360:rate=25:duration=59.9", "-f", "lavfi", "-i", "sine=frequency=440:duration=59.9",
+                    "testsrc2=size=640x360:rate=25:duration=59.9", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=59.9",
                     "-c:v", "libx264", "-preset", "ultrafast", "-g", "5", "-pix_fmt", "yuv420p", "-c:a", "aac",
                     "-shortest", "-movflags", "+faststart", str(clip)], check=True)
     url = "https://www.youtube.com/watch?v=Bench000001"

@@ -235,6 +235,13 @@ def test_a_clause_of_another_platform_cannot_be_chosen_nor_forged(home, workspac
     assert "is TikTok's, but" in page.inner_text("[data-field='clauses']")
     page.screenshot(path=screens / "5-foreign-clause-refused.png", full_page=True)
     assert rows(ohrt, "SELECT id FROM reviews WHERE task_id = ?", [tasks["clip"]]) == before
+    # an nfa without its reason: `ohrt review`'s own line, beside the reason
+    page.goto(ws.url)
+    page.check("input[name=decision][value=nfa]")
+    page.select_option("select[name=format]", "video")
+    page.click("#save")
+    assert "no further action needs a reason" in page.inner_text("[data-field='reason']")
+    assert rows(ohrt, "SELECT id FROM reviews WHERE task_id = ?", [tasks["clip"]]) == before
 
 
 def _request(url: str, *, data: bytes | None = None, headers: dict | None = None) -> int:
@@ -393,7 +400,8 @@ def test_the_preview_shows_the_guards_refusal_and_offers_no_draft(home, workspac
     ws = workspaces("clip")
     # a subject's name may stand in a review (police-only) but must not reach the platform
     ohrt.ok("review", tasks["clip"], "--decision", "refer", "--format", "video", "--finding",
-            "provocative-language|Zebedee Quartermaine taunts a rival|00:02-00:06", "--clause", "youtube:violent-criminal-orgs",
+            "provocative-language|Zebedee Quartermaine taunts a rival|00:02-00:06", "--clause",
+            "youtube:violent-criminal-orgs",
             env=env(LATER, CONSTABLE))
     with urllib.request.urlopen(ws.url + "preview", timeout=10) as answer:
         shown = answer.read().decode()
@@ -410,4 +418,5 @@ def test_a_task_with_no_capture_is_opened_with_its_own_audit_entry(home):
                   env={"OHRT_OFFICER": CONSTABLE})
     assert result.exit_code == 0 and "workspace closed: nothing was done in it" in result.stdout
     [entry] = [e for e in audit_entries(ohrt, "review.open") if e["object_id"] == task]
-    assert entry["reason"] == REASON and (entry["detail"]["purpose"], entry["detail"]["capture"]) == ("consultation", None)
+    assert entry["reason"] == REASON
+    assert (entry["detail"]["purpose"], entry["detail"]["capture"]) == ("consultation", None)

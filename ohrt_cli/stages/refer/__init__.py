@@ -32,5 +32,5 @@ from .checking import check, latest_observations, reinstatement, seen_text, sugg
 
 __all__ = ["EMAIL_ROUTES", "KINDS", "ROUTES", "STATUSES", "check", "close_task", "draft_appeal", "draft_referral",
            "get_referral", "intel_record", "intel_renderer", "latest_observations", "list_referrals", "list_routes",
-           "mark_sent", "officer_text", "platform_renderer", "preview_referral", "qa_referral", "record_outcome", "reinstatement",
-           "route_for", "seen_text", "shipped_routes", "suggestion", "task_observations", "unowned_drafts"]
+           "mark_sent", "officer_text", "platform_renderer", "preview_referral", "qa_referral", "record_outcome",
+           "reinstatement", "route_for", "seen_text", "shipped_routes", "suggestion", "task_observations", "unowned_drafts"]

@@ -15,8 +15,9 @@ file is checked first and applied in one transaction, or not at all.
 `vocabulary.py` holds the factors, formats, decisions and media time ranges; `form.py` reads a review as
 given (a flag, a CSV row or a JSON object) and checks its form; `checks.py` checks it against the record
 (task, referrals, capture, the platform's terms, police references); `record.py` writes it and reads reviews
-back; `batch.py` does a whole file at once; `opening.py` opens a task's material for the workspace; `tos.py` is the terms-of-service catalogue. Other stages and the
-CLI use the names below, never those modules.
+back; `batch.py` does a whole file at once; `opening.py` opens a task's material for the workspace
+(`ohrt review open`); `tos.py` is the terms-of-service catalogue. Other stages and the CLI use the names
+below, never those modules.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from .vocabulary import (DECISIONS, FACTORS, FORMATS, MUSICAL_FORMATS, factor_co
                          parse_range, parse_time)
 
 __all__ = ["BatchResult", "Catalogue", "Clause", "DECISIONS", "FACTORS", "FORMATS", "FindingInput",
-           "MUSICAL_FORMATS", "ResearchInput", "ReviewInput", "batch_review", "check", "consult", "consult_capture", "current_review",
-           "factor_code", "factor_list", "finding_from_flag", "format_code", "list_clauses", "load_catalogues",
+           "MUSICAL_FORMATS", "ResearchInput", "ReviewInput", "batch_review", "check", "consult",
+           "consult_capture", "current_review", "factor_code", "factor_list", "finding_from_flag", "format_code", "list_clauses", "load_catalogues",
            "load_facts", "parse_input", "parse_range", "parse_research", "parse_time", "platform_name",
            "read_batch", "record_research", "record_review", "research_for", "research_from_flag", "review_history",
            "show_review"]
