@@ -420,3 +420,56 @@ def test_a_task_with_no_capture_is_opened_with_its_own_audit_entry(home):
     [entry] = [e for e in audit_entries(ohrt, "review.open") if e["object_id"] == task]
     assert entry["reason"] == REASON
     assert (entry["detail"]["purpose"], entry["detail"]["capture"]) == ("consultation", None)
+
+
+def test_a_protected_key_is_unlocked_once_at_the_terminal_and_the_pages_sign_with_it(home):
+    """The passphrase is asked where the officer is, when the workspace opens; saving in the page then signs
+    with the key without asking again (a request could not answer a prompt)."""
+    import pty
+    import signal
+    import urllib.parse
+
+    from support.home import INSPECTOR, OHRT_BIN
+
+    ohrt, tasks = home
+    ohrt.ok("officer", "key", "--passphrase", env={"OHRT_OFFICER": INSPECTOR, "OHRT_PASSPHRASE": "s3cret words"})
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
+    environ.update(OHRT_HOME=str(ohrt.home), OHRT_OFFICER=INSPECTOR, OHRT_DEBUG="1")
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: ohrt at a terminal
+        os.execve(OHRT_BIN, ["ohrt", "review", "open", tasks["reupload"], "--reason", REASON, "--no-browser"], environ)
+    said = b""
+
+    def read_until(pattern: bytes) -> re.Match:
+        nonlocal said
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            if select.select([terminal], [], [], 0.5)[0]:
+                said += os.read(terminal, 4096)
+                found = re.search(pattern, said)
+                if found:
+                    return found
+        raise AssertionError(f"{pattern!r} not said: {said!r}")
+
+    try:
+        read_until(rb"passphrase of your personal key: ")
+        os.write(terminal, b"s3cret words\n")
+        url = read_until(rb"(http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]+/)")[1].decode()
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            csrf = re.search(r'data-csrf="([^"]+)"', answer.read().decode())[1]
+        form = urllib.parse.urlencode({"csrf": csrf, "decision": "nfa", "format": "music-video",
+                                       "reason": "A re-upload already removed once"}).encode()
+        status = _request(url + "review", data=form, headers={"Origin": url.rsplit("/", 2)[0],
+                                                             "Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200  # the 303 to the page, followed
+    finally:
+        os.kill(pid, signal.SIGINT)
+        os.waitpid(pid, 0)
+    assert said.count(b"passphrase of your personal key") == 1
+    [review] = rows(ohrt, "SELECT id, officer FROM reviews WHERE task_id = ? AND superseded_by IS NULL",
+                    [tasks["reupload"]])
+    assert review["officer"] == INSPECTOR
+    [entry] = [e for e in audit_entries(ohrt, "review.record") if e["object_id"] == review["id"]]
+    signed = rows(ohrt, "SELECT officer FROM audit_signatures WHERE seq = ?", [entry["seq"]])
+    assert [s["officer"] for s in signed] == [INSPECTOR]
+    assert ohrt.ok("audit", "verify").exit_code == 0

@@ -148,11 +148,18 @@ def review_open(
         raise InputError(f"--idle {idle:g} is not a positive number of minutes: e.g. --idle 30.")
     if reason is None and sys.stdin.isatty():
         reason = typer.prompt("Why are you consulting this material (DPA 2018 s.62)")
-    opened = run(lambda ctx: consult(ctx, task, reason=reason))
+    keys: dict = {}
+
+    def open_task(ctx):
+        found = consult(ctx, task, reason=reason)
+        keys.update(ctx.personal_keys)  # asked for once, here at the terminal; the pages sign with it
+        return found
+
+    opened = run(open_task)
     if opened["note"]:
         typer.secho(f"note: {opened['note']}", fg=typer.colors.YELLOW, err=True)
     app = workspace.App(home=STATE.home, officer=STATE.officer, task_id=opened["task_id"], reason=reason,
-                        idle_seconds=idle * 60)
+                        idle_seconds=idle * 60, keys=keys)
 
     def ready(url: str) -> None:
         typer.echo(f"workspace for {opened['task_id']}: {url}")

@@ -43,10 +43,11 @@ def clock_text(seconds) -> str:
 class App:
     """One officer's workspace on one task."""
 
-    def __init__(self, *, home, officer, task_id: str, reason: str, idle_seconds: float):
+    def __init__(self, *, home, officer, task_id: str, reason: str, idle_seconds: float, keys: dict | None = None):
         from ...ground.resources import templates_dir
 
         self.home, self.officer, self.task_id, self.reason = home, officer, task_id, reason
+        self.keys = dict(keys or {})  # the officer's personal key, unlocked once at the terminal
         self.token = secrets.token_urlsafe(32)
         self.csrf = secrets.token_urlsafe(32)
         self.files = Files()
@@ -76,6 +77,7 @@ class App:
         from ...ground.home import open_context
 
         ctx = open_context(self.home, self.officer)
+        ctx.personal_keys.update(self.keys)
         try:
             yield ctx
         finally:
@@ -192,7 +194,7 @@ class App:
         state = posted(form)
         raw = review.ReviewInput(
             task_id=self.task_id, decision=state["decision"], format=state["format"], reason=state["reason"] or None,
-            basis=state["basis"] or None, clauses=state["clauses"],
+            basis=state["basis"] or None, clauses=state["clauses"], no_capture=state["no_capture"],
             findings=[review.FindingInput(factor=f["factor"], note=f["note"], at=f["at"] or None, line=n)
                       for n, f in enumerate(state["findings"], start=1)])
         try:
@@ -241,7 +243,8 @@ def posted(form: dict) -> dict:
         if any(row.values()):
             findings.append(row)
     return {"decision": one("decision"), "format": one("format"), "reason": one("reason"), "basis": one("basis"),
-            "clauses": [c.strip() for c in form.get("clause") or [] if c.strip()], "findings": findings}
+            "clauses": [c.strip() for c in form.get("clause") or [] if c.strip()], "findings": findings,
+            "no_capture": one("no_capture") == "1"}
 
 
 def _at(values: list[str], n: int) -> str:
