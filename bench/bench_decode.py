@@ -1,5 +1,6 @@
-"""Decode and fixed-cost figures, all measured in one run against one file: 60 s of 720p H.264/AAC in
-Matroska (about 100 MB, made with ffmpeg), served on 127.0.0.1 by devtools/loopback.py.
+"""Decode and fixed-cost figures, all measured in one run against one file: 60 s of 720p H.264/AAC in an
+MP4 (about 100 MB, made with ffmpeg; what platforms serve, so the original is its own review copy), served
+on 127.0.0.1 by devtools/loopback.py.
 
 * `ohrt capture URL --no-derivatives` ÷ `yt-dlp URL` (target ≤ 1.15);
 * `ohrt capture finish` after that (every derivative and the fingerprints) ÷ one bare decode,
@@ -34,14 +35,15 @@ SECONDS = 60
 
 
 def make_clip(site: Path) -> Path:
-    """60 s of 720p H.264 (noisy, so that it weighs what a real upload does) and AAC, in Matroska, with a
-    key frame every 2 s as platforms make them."""
-    clip = site / "clip720.mkv"
+    """60 s of 720p H.264 (noisy, so that it weighs what a real upload does) and AAC, in a progressive MP4,
+    with a key frame every 2 s as platforms make them."""
+    clip = site / "clip720.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SECONDS}",
                     "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=4:duration={SECONDS}",
                     "-vf", "noise=alls=12:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "13M",
-                    "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)], check=True)
+                    "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", "-shortest", str(clip)],
+                   check=True)
     return clip
 
 

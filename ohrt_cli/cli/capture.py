@@ -256,7 +256,8 @@ class _Display:
                                  unit="seconds" if event["total"] else "step")
         elif role in self.steps:
             self.progress.remove_task(self.steps.pop(role))
-            self.progress.console.print(f"  {role}: {event['status']}")
+            if event["status"] != "retrying":  # one decode for all failed: each is made on its own next
+                self.progress.console.print(f"  {role}: {event['status']}")
 
 
 @capture_app.command("finish")

@@ -461,6 +461,7 @@ class Step:
     command: list[str]
     note: str | None = None
     options: dict = field(default_factory=dict)
+    node: Any = field(default=None, repr=False, compare=False)  # ffmpeg-python's output, for `plan_pass`
 
 
 def settings_with_defaults(settings: Any) -> dict:
@@ -476,7 +477,8 @@ def settings_with_defaults(settings: Any) -> dict:
     return options
 
 
-def plan_derivatives(source: str, info: dict, kind: str, options: dict, folder: str = "derived") -> list[Step]:
+def plan_derivatives(source: str, info: dict, kind: str, options: dict, folder: str = "derived", *,
+                     one_pass: bool = False) -> list[Step]:
     """The derivatives that apply to one original (`source`, relative to the capture folder), written
     under `folder` (each item of a post of several has its own).
 
@@ -491,7 +493,7 @@ def plan_derivatives(source: str, info: dict, kind: str, options: dict, folder: 
             steps.append(review_step(source, info, options, folder))
         if has_audio:
             steps.append(audio_step(source, info, folder))
-        steps.append(keyframes_step(source, info, options, folder))
+        steps.append(keyframes_step(source, info, options, folder, one_pass=one_pass))
         steps.append(contact_sheet_step(source, info, options, folder))
     elif kind == "audio" and not is_listening_ready(path, info):
         steps.append(audio_step(source, info, folder))
@@ -517,20 +519,33 @@ def image_review_step(source: str, folder: str = "derived") -> Step:
     picture = ffmpeg.input(source)["v:0"].filter(
         "scale", f"if(gt(iw,ih),{side},-2)", f"if(gt(iw,ih),-2,{side})")
     out = ffmpeg.output(picture, f"{folder}/review.jpg", vframes=1, bitexact=None, **{"q:v": 2})
-    return Step("review", f"{folder}/review.jpg", _compile(out))
+    return Step("review", f"{folder}/review.jpg", _compile(out), node=out)
 
 
 def _compile(stream) -> list[str]:
     return ["ffmpeg", "-nostdin", "-hide_banner", *stream.compile(cmd="ffmpeg")[1:]]
 
 
+def can_remux(info: dict) -> bool:
+    """True when the streams already play anywhere (H.264 yuv420p, AAC or no sound) and only the container
+    does not (Matroska, MPEG-TS, MOV…): the review copy is then the same streams copied into an MP4."""
+    video, audio = streams(info, "video"), streams(info, "audio")
+    return (len(video) == 1 and video[0].get("codec_name") == "h264" and video[0].get("pix_fmt") == "yuv420p"
+            and all(a.get("codec_name") == "aac" for a in audio[:1]))
+
+
 def review_step(source: str, info: dict, options: dict, folder: str = "derived") -> Step:
-    """H.264/AAC MP4 that plays anywhere; even dimensions, as yuv420p requires."""
+    """H.264/AAC MP4 that plays anywhere; even dimensions, as yuv420p requires. When the original's streams
+    already play anywhere they are copied as they are (`can_remux`): nothing is decoded or re-encoded."""
     import ffmpeg
 
     src = ffmpeg.input(source)
-    video = src["v:0"].filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
     audio = streams(info, "audio")
+    if can_remux(info):
+        out = ffmpeg.output(src["v:0"], *([src["a:0"]] if audio else []), f"{folder}/review.mp4", c="copy",
+                            movflags="+faststart", bitexact=None)
+        return Step("review", f"{folder}/review.mp4", _compile(out), options={"remuxed": True}, node=out)
+    video = src["v:0"].filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
     inputs = [video] + ([src["a:0"]] if audio else [])
     audio_args = {}
     if audio:
@@ -538,7 +553,7 @@ def review_step(source: str, info: dict, options: dict, folder: str = "derived")
     out = ffmpeg.output(*inputs, f"{folder}/review.mp4", vcodec="libx264", preset=str(options["review_preset"]),
                         crf=options["review_crf"], pix_fmt="yuv420p", movflags="+faststart", bitexact=None,
                         **audio_args)
-    return Step("review", f"{folder}/review.mp4", _compile(out))
+    return Step("review", f"{folder}/review.mp4", _compile(out), node=out)
 
 
 def audio_step(source: str, info: dict, folder: str = "derived") -> Step:
@@ -550,22 +565,23 @@ def audio_step(source: str, info: dict, folder: str = "derived") -> Step:
                     "mp3": (f"{folder}/audio.mp3", {"acodec": "copy"})}.get(
         codec, (f"{folder}/audio.m4a", {"acodec": "aac", "b:a": "192k"}))
     out = ffmpeg.output(ffmpeg.input(source)["a:0"], target, vn=None, bitexact=None, **args)
-    return Step("audio", target, _compile(out))
+    return Step("audio", target, _compile(out), node=out)
 
 
-def keyframes_step(source: str, info: dict, options: dict, folder: str = "derived") -> Step:
+def keyframes_step(source: str, info: dict, options: dict, folder: str = "derived", *, one_pass: bool = False) -> Step:
     """The stream's key frames as JPEGs (only key frames are decoded), at most `keyframes_max`, evenly
-    thinned; `showinfo` reports each one's time, which goes into the manifest."""
+    thinned; `showinfo` reports each one's time, which goes into the manifest. In `one_pass`, every frame
+    is decoded for the other derivatives anyway, and the key frames are those the decoder marks as such."""
     import ffmpeg
 
     length = duration(info) or 0
     spacing = max(length / max(int(options["keyframes_max"]), 1), 0.0)
-    video = (ffmpeg.input(source, skip_frame="nokey")["v:0"]
-             .filter("select", f"isnan(prev_selected_t)+gte(t-prev_selected_t,{spacing:.3f})")
-             .filter("showinfo"))
+    thinned = f"isnan(prev_selected_t)+gte(t-prev_selected_t,{spacing:.3f})"
+    video = (ffmpeg.input(source)["v:0"].filter("select", f"key*({thinned})") if one_pass else
+             ffmpeg.input(source, skip_frame="nokey")["v:0"].filter("select", thinned)).filter("showinfo")
     out = ffmpeg.output(video, f"{folder}/keyframes/kf-%04d.jpg", vsync="vfr", bitexact=None,
                         frames=int(options["keyframes_max"]), **{"q:v": 2})
-    return Step("keyframes", f"{folder}/keyframes", _compile(out))
+    return Step("keyframes", f"{folder}/keyframes", _compile(out), node=out)
 
 
 def contact_sheet_step(source: str, info: dict, options: dict, folder: str = "derived") -> Step:
@@ -593,7 +609,7 @@ def contact_sheet_step(source: str, info: dict, options: dict, folder: str = "de
     video = video.filter("tile", f"{columns}x{rows}")
     out = ffmpeg.output(video, f"{folder}/contact-sheet.jpg", vframes=1, update=1, bitexact=None, **{"q:v": 3})
     return Step("contact-sheet", f"{folder}/contact-sheet.jpg", _compile(out), note=note,
-                options={"tiles": tiles, "timestamps": bool(font)})
+                options={"tiles": tiles, "timestamps": bool(font)}, node=out)
 
 
 @functools.lru_cache(maxsize=None)
@@ -670,3 +686,111 @@ def step_outputs(step: Step, cwd: Path) -> list[str]:
 def keyframe_times(stderr: str) -> list[float]:
     """Each output key frame's time in the original, from showinfo's log."""
     return [float(t) for t in re.findall(r"Parsed_showinfo.*?pts_time:\s*([0-9.]+)", stderr)]
+
+
+# ------------------------------------------------------------------------------------------ one pass
+
+@dataclass
+class Pass:
+    """Several derivatives of one original made by one ffmpeg process, which decodes it once: `command`
+    (relative paths, run in the capture folder) makes every file of every step, and is what the manifest
+    records for each of them (`made_together` names them all)."""
+
+    source: str
+    steps: list[Step]
+    command: list[str]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [step.output for step in self.steps]
+
+
+@dataclass
+class Reading:
+    """What a caller reads from the same decode, beside the derivatives (the fingerprints' frames and
+    sound): filter chains added to the graph (`[0:N]` names the input's streams), outputs added to the
+    command, and, when `frame_bytes` is set, `on_frame` called with each raw frame ffmpeg writes on
+    stdout. None of it makes a file of the capture, so none of it is in the recorded command."""
+
+    graph: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    frame_bytes: int = 0
+    on_frame: Callable[[bytes], None] | None = None
+    seconds_per_frame: float = 1.0
+
+
+def plan_pass(source: str, info: dict, kind: str, options: dict, folder: str = "derived",
+              roles: set[str] | None = None) -> Pass:
+    """The derivatives of one original (`plan_derivatives`, those in `roles` when given) as one command.
+    A video's picture is decoded once and filtered into each derivative. Only pictures should be made this
+    way: their bytes depend on the decoded frames alone, whereas an MP4's interleaving and a copied sound's
+    timestamps follow what else the process reads and decodes. With no derivative to make, the command only
+    reads `source` (for a `Reading`)."""
+    import ffmpeg
+
+    steps = [] if roles == set() else [step for step in plan_derivatives(source, info, kind, options, folder,
+                                                                          one_pass=True)
+                                       if roles is None or step.role in roles]
+    if not steps:
+        return Pass(source, [], ["ffmpeg", "-nostdin", "-hide_banner", "-i", source])
+    if len(steps) == 1:
+        return Pass(source, steps, steps[0].command)
+    return Pass(source, steps, _compile(ffmpeg.merge_outputs(*[step.node for step in steps])))
+
+
+def run_pass(plan: Pass, cwd: Path, *, reading: Reading | None = None,
+             on_seconds: Callable[[float], None] | None = None) -> str:
+    """Run `plan` in the capture folder `cwd`, with `reading`'s chains and outputs added, passing each
+    raw frame to `reading.on_frame` as it comes; its stderr on success. Progress as `run_step` gives it
+    (from the frames read, when there are any). Raises DiskFull, or StepFailed with ffmpeg's reason; on
+    any failure the caller removes what the steps made (`step_outputs`)."""
+    for step in plan.steps:
+        target = cwd / step.output
+        (target if step.role == "keyframes" else target.parent).mkdir(parents=True, exist_ok=True)
+    command = _with_reading(plan.command, reading) if reading else list(plan.command)
+    frames = reading is not None and reading.frame_bytes > 0 and reading.on_frame is not None
+    if on_seconds is not None and not frames:
+        command[1:1] = ["-progress", "pipe:1", "-nostats"]
+    try:
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+            with processes.popen(command, cwd=cwd, stderr=errors,
+                                 stdout=subprocess.PIPE if frames or on_seconds else subprocess.DEVNULL) as process:
+                if frames:
+                    count = 0
+                    while len(data := process.stdout.read(reading.frame_bytes)) == reading.frame_bytes:
+                        reading.on_frame(data)
+                        count += 1
+                        if on_seconds is not None:
+                            on_seconds(count * reading.seconds_per_frame)
+                    process.stdout.read()  # whatever is left, so that ffmpeg is never blocked writing
+                elif on_seconds is not None:
+                    for raw in process.stdout:
+                        line = raw.decode("ascii", "replace")
+                        if line.startswith("out_time_us=") and line[12:].strip().isdigit():
+                            on_seconds(int(line[12:].strip()) / 1_000_000)
+                returncode = process.wait()
+            errors.seek(0)
+            stderr = errors.read()
+    except OSError as exc:
+        raise StepFailed(f"could not run ffmpeg ({exc.strerror})") from None
+    if "No space left on device" in stderr:
+        raise disk_full(cwd / (plan.outputs[0] if plan.steps else "."))
+    if returncode != 0:
+        raise StepFailed(ffmpeg_reason(stderr, returncode))
+    empty = [step.role for step in plan.steps if not step_outputs(step, cwd)]
+    if empty:
+        raise StepFailed(f"ffmpeg wrote no {', '.join(empty)}")
+    return stderr
+
+
+def _with_reading(command: list[str], reading: Reading) -> list[str]:
+    """`command` with `reading`'s filter chains joined to its graph and its outputs after the others."""
+    command = list(command)
+    if reading.graph:
+        if "-filter_complex" in command:
+            at = command.index("-filter_complex") + 1
+            command[at] = ";".join([command[at], *reading.graph])
+        else:
+            at = len(command) - command[::-1].index("-i") + 1  # after the (one) input
+            command[at:at] = ["-filter_complex", ";".join(reading.graph)]
+    return command + reading.outputs

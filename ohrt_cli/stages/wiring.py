@@ -13,5 +13,5 @@ from .library import matching
 
 def install() -> None:
     """Register every post-capture hook (idempotent: registering again replaces, it never doubles)."""
-    capture.hooks.register("fingerprints", matching.on_capture, result="matches")
+    capture.hooks.register("fingerprints", matching.on_capture, result="matches", fingerprints=True)
     capture.hooks.register("timestamp", anchor.on_capture, result="timestamps", recorded=False)

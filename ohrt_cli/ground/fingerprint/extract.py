@@ -17,28 +17,130 @@ from ..errors import Failure
 from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, ZOOM, Fingerprint, empty_frames
 
 
-def fingerprint_file(path: Path, info: dict | None = None) -> Fingerprint:
-    """Hash the pictures and the sound of a media file (video, audio or image). `info` is ffprobe's
-    answer when the caller has it. Failure (one line) when ffmpeg cannot read the file."""
+def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None = None) -> Fingerprint:
+    """Hash the pictures and the sound of a media file (video, audio or image), both read from one decode
+    (`Reader`). `info` is ffprobe's answer when the caller has it. With `sha256`, the fingerprint already
+    read from these bytes in this process (`remember`, by the decode that made a capture's derivatives)
+    is taken instead. Failure (one line) when ffmpeg cannot read the file."""
     from .. import media
 
+    if sha256 and sha256 in _READ:
+        return _READ.pop(sha256)
     path = Path(path)
     info = info or media.probe(path)
-    kind = media.media_kind(info)
-    if kind is None:
-        raise Failure(f"{path.name} holds no pictures or sound to fingerprint: check the file.")
-    crop = None
-    positions, quality, pdq = empty_frames()
-    with ThreadPoolExecutor(1) as pool:  # the sound is fingerprinted by its own ffmpeg meanwhile
-        sound = pool.submit(audio_fingerprint, path) if media.streams(info, "audio") else None
-        if kind in ("video", "image"):
+    with Reader(path, info) as reader:
+        try:
+            media.run_pass(media.plan_pass(str(path), info, reader.kind, media.DEFAULTS, roles=set()), path.parent,
+                           reading=reader.reading())
+        except media.StepFailed as exc:
+            raise Failure(f"ffmpeg could not read {path.name} ({exc.reason}): check the file.") from None
+        return reader.fingerprint()
+
+
+_READ: dict[str, Fingerprint] = {}
+
+
+def remember(sha256: str, fp: Fingerprint) -> None:
+    """Keep, for this process, the fingerprint read from the file with these bytes; `fingerprint_file`
+    hands it over once instead of decoding the file again."""
+    _READ[sha256] = fp
+
+
+class Reader:
+    """The fingerprint of one file, read from a decode that may make other things too (`media.run_pass`):
+    its frames for PDQ come raw on ffmpeg's stdout (cropped, one a second, 512 × 512 RGB) and are hashed
+    as they come, on a thread of their own so that ffmpeg never waits for the hashing; its sound goes
+    through ffmpeg's chromaprint muxer into a scratch file (or fpcalc afterwards, where ffmpeg lacks it).
+    The border to crop is found first (`detect_crop`: the key frames only, as a rule). `kind` is the
+    file's media kind; a file with none is a Failure here."""
+
+    BACKLOG = 16  # frames read but not yet hashed, at most (12 MB)
+
+    def __init__(self, path: Path, info: dict):
+        from .. import media
+
+        self.path, self.info = Path(path), info
+        self.kind = media.media_kind(info)
+        if self.kind is None:
+            raise Failure(f"{self.path.name} holds no pictures or sound to fingerprint: check the file.")
+        self.sound = bool(media.streams(info, "audio"))
+        self.stream = self.crop = None
+        if self.kind in ("video", "image"):
             video = media.streams(info, "video")[0]  # the first picture stream that is not cover art
-            stream = f"0:{video.get('index', 0)}"
-            crop = detect_crop(path, video, stream) if kind == "video" else None
-            positions, quality, pdq = frame_hashes(path, crop=crop, still=(kind == "image"), stream=stream)
-        audio = sound.result() if sound else np.zeros(0, np.uint32)
-    return Fingerprint(duration=media.duration(info), positions=positions, quality=quality, pdq=pdq, audio=audio,
-                       crop=crop, tools=tool_versions())
+            self.stream = f"0:{video.get('index', 0)}"
+            self.crop = detect_crop(self.path, video, self.stream) if self.kind == "video" else None
+        self._scratch = tempfile.TemporaryDirectory(prefix="ohrt-fingerprint-")
+        self._hashing = ThreadPoolExecutor(1, thread_name_prefix="ohrt-pdq")
+        self._pending: list = []
+        self._frames: list[tuple[int, tuple[np.ndarray, int]]] = []
+        self._count = 0
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._hashing.shutdown(wait=True)
+        self._scratch.cleanup()
+
+    @property
+    def _chromaprint(self) -> Path:
+        return Path(self._scratch.name) / "sound.chromaprint"
+
+    def reading(self):
+        """What to add to the decode: the frames' chain and raw output, the sound's output."""
+        from .. import media
+
+        graph, outputs = [], []
+        if self.stream is not None:
+            still = self.kind == "image"
+            chain = ([f"crop={self.crop}"] if self.crop else []) + ([] if still else [f"fps={PDQ_FPS}"])
+            chain += [f"scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area", "format=rgb24"]
+            graph.append(f"[{self.stream}]{','.join(chain)}[fingerprint_frames]")
+            outputs += ["-map", "[fingerprint_frames]", *(["-frames:v", "1"] if still else []), "-f", "rawvideo",
+                        "pipe:1"]
+        if self.sound and chromaprint_muxer():
+            outputs += ["-map", "0:a:0", "-ac", "1", "-f", "chromaprint", "-fp_format", "raw", str(self._chromaprint)]
+        return media.Reading(graph=graph, outputs=outputs,
+                             frame_bytes=FRAME_SIZE * FRAME_SIZE * 3 if self.stream is not None else 0,
+                             on_frame=self._frame, seconds_per_frame=1 / PDQ_FPS)
+
+    def _frame(self, data: bytes) -> None:
+        while len(self._pending) >= self.BACKLOG:
+            self._collect(self._pending.pop(0))
+        index = self._count
+        self._count += 1
+        frame = np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3)
+        self._pending.append(self._hashing.submit(lambda: (index, hash_frame(frame))))
+
+    def _collect(self, future) -> None:
+        self._frames.append(future.result())
+
+    def fingerprint(self) -> Fingerprint:
+        """The fingerprint read (once the decode has ended well)."""
+        from .. import media
+
+        while self._pending:
+            self._collect(self._pending.pop(0))
+        kept = [(index, hashed) for index, hashed in self._frames if hashed[1] >= MIN_QUALITY]
+        positions, quality, pdq = empty_frames()
+        if kept:
+            positions = np.asarray([index / PDQ_FPS for index, _ in kept], np.float32)
+            quality = np.asarray([q for _, (_, q) in kept], np.uint8)
+            pdq = np.stack([variants for _, (variants, _) in kept]).astype(np.uint8)
+        audio = np.zeros(0, np.uint32)
+        if self.sound:
+            if chromaprint_muxer():
+                raw = self._chromaprint.read_bytes() if self._chromaprint.is_file() else b""
+                audio = np.frombuffer(raw[: len(raw) // 4 * 4], "<u4").astype(np.uint32)
+            else:
+                audio = audio_fingerprint(self.path)
+        return Fingerprint(duration=media.duration(self.info), positions=positions, quality=quality, pdq=pdq,
+                           audio=audio, crop=self.crop, tools=tool_versions())
 
 
 @functools.lru_cache(maxsize=None)

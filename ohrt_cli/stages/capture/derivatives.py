@@ -12,6 +12,7 @@ from ...ground import media, store
 from ...ground.context import Context
 from ...ground.errors import Failure
 from ...ground.times import iso
+from . import hooks
 from .draft import Draft, Progress, record
 
 
@@ -37,7 +38,8 @@ def complete(ctx: Context, draft: Draft, derivatives: bool, progress: Progress |
         if kind != "image":  # ffprobe gives a still one frame's duration; it has none
             durations.append(media.duration(info) or (None if several else _number(draft.info.get("duration"))))
         made += make_derivatives(ctx, draft.stage.path, original, kind, make=derivatives, progress=progress,
-                                 into=item_folder(number) if several else "derived")
+                                 into=item_folder(number) if several else "derived",
+                                 fingerprints=derivatives and hooks.fingerprinted())
         original.update(kind=kind, duration=durations[-1] if kind != "image" else None)
     draft.kind = kind_of_post(kinds)
     draft.duration = max((d for d in durations if d), default=None)
@@ -98,21 +100,48 @@ def _share(new: Path, earlier: Path) -> bool:
 
 def make_derivatives(ctx: Context, folder: Path, original: dict, kind: str, *, make: bool = True,
                      roles: set[str] | None = None, progress: Progress | None = None,
-                     into: str = "derived") -> list[dict]:
+                     into: str = "derived", fingerprints: bool = False) -> list[dict]:
     """The review derivatives of one original (SOP 9.1: "video analysis software to assist"), made in
     `folder` (which holds `original/`), under `into` (`derived/`; an item of a post of several has its
     own folder there). Each failure is recorded as a failed entry and costs nothing else; with make=False each is
-    recorded as not made, for `capture finish` to make later. Each entry names its original's item."""
+    recorded as not made, for `capture finish` to make later. Each entry names its original's item.
+
+    A video's keyframes and contact sheet are made by one ffmpeg process that decodes it once
+    (`media.plan_pass`); with `fingerprints`, the same decode also gives the original's fingerprints, kept
+    for the hook that stores them (`fingerprint.remember`). When that one process fails, each derivative
+    is made by its own command, so that each failure is recorded with its own reason."""
     info = original["probe"]
     options = media.settings_with_defaults(ctx.settings)
-    entries = []
     named = original.get("item") if into != "derived" else None  # the progress names the item of a post of several
-    for step in media.plan_derivatives(original["path"], info, kind, options, into):
-        if roles is not None and step.role not in roles:
-            continue
-        if not make:
-            entries.append(_pending(step, original, "not-made", None))
-            continue
+    steps = [step for step in media.plan_derivatives(original["path"], info, kind, options, into)
+             if roles is None or step.role in roles]
+    # the pictures made from one decode depend on the decoded frames alone; the review copy and the audio
+    # do not: an MP4's interleaving, and a copied sound's last timestamps, follow what else the process
+    # reads and decodes, so each has a command of its own (which, a copy or re-encoding of streams, takes
+    # no more than it did)
+    alone = [step for step in steps if step.role in ("review", "audio")]
+    together = [step for step in steps if step.role not in ("review", "audio")]
+    if not make:
+        entries = [_pending(step, original, "not-made", None) for step in steps]
+    elif kind == "video" and (len(together) > 1 or fingerprints):
+        entries = _each(folder, original, alone, progress, named)
+        made = _one_pass(folder, original, kind, options, into, {s.role for s in together}, progress, named,
+                         fingerprints)
+        entries += made if made is not None else _each(folder, original, together, progress, named)
+    else:
+        entries = _each(folder, original, steps, progress, named)
+    for entry in entries:
+        if original.get("item") is not None:
+            entry["item"] = original["item"]
+    return entries
+
+
+def _each(folder: Path, original: dict, steps: list[media.Step], progress: Progress | None,
+          named: int | None) -> list[dict]:
+    """Each derivative by its own command."""
+    info = original["probe"]
+    entries = []
+    for step in steps:
         if progress:
             progress({"event": "step", "role": step.role, "status": "started", "item": named})
         seconds = None
@@ -126,9 +155,54 @@ def make_derivatives(ctx: Context, folder: Path, original: dict, kind: str, *, m
             progress({"event": "step", "role": step.role, "status": entry[0]["status"], "error": entry[0]["error"],
                       "item": named})
         entries += entry
-    for entry in entries:
-        if original.get("item") is not None:
-            entry["item"] = original["item"]
+    return entries
+
+
+def _one_pass(folder: Path, original: dict, kind: str, options: dict, into: str, roles: set[str],
+              progress: Progress | None, named: int | None, fingerprints: bool) -> list[dict] | None:
+    """Every derivative in `roles` (and the fingerprints) from one decode; None when that failed, with
+    nothing of it left behind."""
+    info = original["probe"]
+    plan = media.plan_pass(original["path"], info, kind, options, into, roles)
+    reader = None
+    if fingerprints:
+        from ...ground import fingerprint
+
+        reader = fingerprint.Reader(folder / original["path"], info)
+    total = media.duration(info)
+    for step in plan.steps:
+        if progress:
+            progress({"event": "step", "role": step.role, "status": "started", "item": named})
+
+    def seconds(done: float) -> None:
+        for step in plan.steps:
+            progress({"event": "step", "role": step.role, "status": "running", "done": min(done, total or done),
+                      "total": total})
+
+    try:
+        log = media.run_pass(plan, folder, reading=reader.reading() if reader else None,
+                             on_seconds=seconds if progress else None)
+        if reader:
+            fingerprint.remember(original["sha256"], reader.fingerprint())
+    except media.StepFailed:
+        for step in plan.steps:
+            _remove_outputs(folder, step)
+            if progress:
+                progress({"event": "step", "role": step.role, "status": "retrying", "error": None, "item": named})
+        return None
+    except BaseException:
+        for step in plan.steps:
+            _remove_outputs(folder, step)
+        raise
+    finally:
+        if reader:
+            reader.close()
+    entries = []
+    together = plan.outputs if len(plan.steps) > 1 else None
+    for step in plan.steps:
+        entries += _recorded(folder, step, original, plan.command, log, together)
+        if progress:
+            progress({"event": "step", "role": step.role, "status": "ok", "error": None, "item": named})
     return entries
 
 
@@ -144,7 +218,16 @@ def _run(folder: Path, step: media.Step, original: dict,
     except media.StepFailed as exc:
         _remove_outputs(folder, step)
         return [_pending(step, original, "failed", exc.reason)]
-    extra = {"parent_sha256": original["sha256"], "command": step.command}
+    return _recorded(folder, step, original, step.command, log)
+
+
+def _recorded(folder: Path, step: media.Step, original: dict, command: list[str], log: str,
+              together: list[str] | None = None) -> list[dict]:
+    """The manifest entries of what `step` made, each naming its parent and the command that makes it
+    (`together`: every output that one command makes, when it makes several)."""
+    extra = {"parent_sha256": original["sha256"], "command": command}
+    if together:
+        extra["made_together"] = together
     if step.note:
         extra["note"] = step.note
     outputs = media.step_outputs(step, folder)

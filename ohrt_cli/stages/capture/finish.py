@@ -42,7 +42,10 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
     derived = pending - hooks.names() - {"page", "photos"}
     if derived:
         media.require_tools()
-        made, failed = _remake(ctx, capture["id"], folder, manifest, originals, derived, progress, failed)
+        # the fingerprints, when they are to be made too, are read by the same decode as the derivatives
+        fingerprints = any(h.fingerprints and h.name in pending for h in hooks.registered())
+        made, failed = _remake(ctx, capture["id"], folder, manifest, originals, derived, progress, failed,
+                               fingerprints)
     if "page" in pending:
         error = _remake_page(ctx, capture, folder, progress)
         if error:
@@ -70,7 +73,7 @@ def _check_original(folder: Path, original: dict, capture_id: str) -> None:
 
 
 def _remake(ctx: Context, capture_id: str, folder: Path, manifest: dict, originals: list[dict], roles: set[str],
-            progress: Progress | None, failed: list[dict]) -> tuple[set, list]:
+            progress: Progress | None, failed: list[dict], fingerprints: bool = False) -> tuple[set, list]:
     """Make `roles` (of each original that lacks them) in a scratch folder beside the store, then move them
     in and re-seal in one transaction."""
     store.sweep(ctx.captures_dir)
@@ -89,7 +92,8 @@ def _remake(ctx: Context, capture_id: str, folder: Path, manifest: dict, origina
                 continue
             kind = original.get("kind") if several else manifest["media_kind"]
             entries += make_derivatives(ctx, scratch.path, original, kind, roles=wanted, progress=progress,
-                                        into=item_folder(original.get("item") or number) if several else "derived")
+                                        into=item_folder(original.get("item") or number) if several else "derived",
+                                        fingerprints=fingerprints)
         made = {e["role"] for e in entries if e["status"] == "ok"}
         failed = failed + [{"role": e["role"], "error": e["error"]} for e in entries if e["status"] != "ok"]
         if not made:

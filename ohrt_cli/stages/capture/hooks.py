@@ -33,16 +33,19 @@ class Hook:
     run: Callable[[Context, str], list | None]
     result: str = "matches"
     recorded: bool = True
+    fingerprints: bool = False  # it fingerprints each original: the derivatives' decode reads them for it
 
 
 _HOOKS: dict[str, Hook] = {}
 
 
 def register(name: str, run: Callable[[Context, str], list | None], *, result: str = "matches",
-             recorded: bool = True) -> Hook:
+             recorded: bool = True, fingerprints: bool = False) -> Hook:
     """Register (or replace) the hook called `name`; hooks run in the order they were first registered,
-    those not `recorded` after all the others."""
-    hook = Hook(name, run, result, recorded)
+    those not `recorded` after all the others. A hook that fingerprints each original says so
+    (`fingerprints`): the one decode that makes a capture's derivatives then reads the fingerprints too
+    (`ground.fingerprint.Reader`), and `fingerprint_file(path, sha256=…)` hands them to the hook."""
+    hook = Hook(name, run, result, recorded, fingerprints)
     _HOOKS[name] = hook
     return hook
 
@@ -62,6 +65,11 @@ def unrecorded() -> list[Hook]:
 
 def names() -> set[str]:
     return {h.name for h in registered()}
+
+
+def fingerprinted() -> bool:
+    """Whether a registered hook fingerprints each original (see `register`)."""
+    return any(h.fingerprints for h in _HOOKS.values())
 
 
 def after_commit(ctx: Context, result: dict, progress: Progress | None = None) -> dict:

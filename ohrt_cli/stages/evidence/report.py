@@ -171,8 +171,7 @@ def _capture(capture: dict, root: Path, officer, clock_limit: float) -> dict:
         "signature_sha256": _sha256(folder / "manifest.sig"),
         "files": [f for f in files if f["status"] == "ok"],
         "not_made": [f for f in files if f["status"] != "ok"],
-        "commands": [f for f in files if f["command"] and f["status"] == "ok" and f["role"] != "keyframes"]
-        + _keyframe_command(files),
+        "commands": _commands(files),
         "contact_sheet": _picture(manifest, folder, capture["id"]),
         "ingested": _ingested(manifest),
         "page": _page(manifest),
@@ -215,10 +214,22 @@ def _file_row(entry: dict) -> dict:
             "command": " ".join(shlex.quote(str(c)) for c in command) if command else None}
 
 
-def _keyframe_command(files: list[dict]) -> list[dict]:
-    """The keyframes are many files of one command: show it once."""
-    frames = [f for f in files if f["role"] == "keyframes" and f["command"] and f["status"] == "ok"]
-    return [{**frames[0], "path": f"derived/keyframes/ ({len(frames)} frames)"}] if frames else []
+def _commands(files: list[dict]) -> list[dict]:
+    """Each command once, with what it made: the keyframes are many files of one command, and one command
+    may make several derivatives (one decode for the keyframes and the contact sheet)."""
+    made: dict[str, list[dict]] = {}
+    for f in files:
+        if f["command"] and f["status"] == "ok":
+            made.setdefault(f["command"], []).append(f)
+    rows = []
+    for group in made.values():
+        frames = [f for f in group if f["role"] == "keyframes"]
+        paths = [f["path"] for f in group if f["role"] != "keyframes"]
+        if frames:
+            paths.insert(0, f"{frames[0]['path'].rsplit('/', 1)[0]}/ ({len(frames)} frames)")
+        roles = list(dict.fromkeys(f["role"] for f in group))
+        rows.append({**group[0], "path": ", ".join(paths), "role": ", ".join(roles)})
+    return rows
 
 
 def _picture(manifest: dict, folder: Path, capture_id: str) -> dict | None:
