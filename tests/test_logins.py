@@ -60,3 +60,11 @@ def test_each_login_acts_as_its_own_officer_and_only_a_sergeant_changes_the_rost
     assert checked.returncode == 0, checked.stderr + checked.stdout
     report = json.loads(checked.stdout)
     assert report["intact"] and report["signatures"] == report["entries"] == 4 and report["checkpoints"]["checked"] >= 3
+
+    # what is exported inside the team's home is the team's (a teammate's purge deletes it); elsewhere the writer's
+    inside = logins.run(constable, home, "audit", "export", home / "exports" / "chain.jsonl")
+    assert inside.returncode == 0, inside.stderr
+    assert stat.S_IMODE((home / "exports" / "chain.jsonl").stat().st_mode) == 0o660
+    outside = logins.folder() / "chain.jsonl"
+    assert logins.run(constable, home, "audit", "export", outside).returncode == 0
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o600 and outside.stat().st_uid == pwd.getpwnam(constable).pw_uid
