@@ -160,6 +160,12 @@ def test_the_player_seeks_to_a_key_frame_when_it_is_clicked(workspaces, page, sc
     assert page.locator(".now").first.inner_text() == "00:04.00"
     page.keyboard.press(".")  # one frame on, at the manifest's 25 frames a second
     assert abs(wait_time(page, "player-1", 4.04) - 4.04) < 0.02
+    # the contact sheet: 16 tiles, 4 by 4, one every 0.625 s; the third of the second row is tile 6, 3.75 s
+    page.click("details.sheet summary")
+    sheet = page.locator("img.contact-sheet")
+    box = sheet.bounding_box()
+    sheet.click(position={"x": box["width"] * 2.5 / 4, "y": box["height"] * 1.5 / 4})
+    assert abs(wait_time(page, "player-1", 3.76) - 3.76) < 0.02  # 3.75 s is frame 93.75: the nearest frame
     # the police-only research is there, in its own marked panel
     panel = page.locator("#police-only")
     assert "POLICE ONLY" in panel.locator("summary").inner_text()
@@ -273,6 +279,18 @@ def test_a_request_without_the_token_or_from_another_origin_is_refused(home, wor
     assert rows(ohrt, "SELECT id FROM reviews WHERE reason = 'forged'") == []
     # files only by id: a path is not found
     assert _request(ws.url + "media/..%2F..%2Fohrt.db") == 404
+    # the players' byte ranges
+    media = re.search(r'/media/([0-9a-f]{16})"', page.content())[1]
+    request = urllib.request.Request(ws.url + f"media/{media}", headers={"Range": "bytes=100-199"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 206 and len(answer.read()) == 100
+        assert re.fullmatch(r"bytes 100-199/\d+", answer.headers["Content-Range"])
+    # it listens on 127.0.0.1 alone (the kernel's own table of listening sockets)
+    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == ws.port]
+    assert listening == [f"0100007F:{ws.port:04X}"]
+    assert not any(int(line.split()[1].split(":")[1], 16) == ws.port and line.split()[3] == "0A"
+                   for line in Path("/proc/net/tcp6").read_text().splitlines()[1:])
 
 
 def test_the_match_view_seeks_both_players_to_the_aligned_ranges(home, workspaces, page, screens):
