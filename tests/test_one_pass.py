@@ -38,6 +38,15 @@ def stored(ohrt, capture_id: str) -> F.Fingerprint:
     return F.Fingerprint.from_blobs(next(ohrt.db()["fingerprints"].rows_where("capture_id = ?", [capture_id])))
 
 
+def stored_standard(ohrt, capture_id: str) -> F.StandardHashes:
+    return F.StandardHashes.from_blobs(next(ohrt.db()["standard_hashes"].rows_where("capture_id = ?", [capture_id])))
+
+
+def same_standard(a: F.StandardHashes, b: F.StandardHashes) -> bool:
+    return (a.frames > 0 and np.array_equal(a.hashes, b.hashes) and np.array_equal(a.qualities, b.qualities)
+            and np.array_equal(a.times, b.times) and np.array_equal(a.frame_numbers, b.frame_numbers))
+
+
 def same(a: F.Fingerprint, b: F.Fingerprint) -> bool:
     return (a.crop == b.crop and np.array_equal(a.positions, b.positions) and np.array_equal(a.quality, b.quality)
             and np.array_equal(a.pdq, b.pdq) and np.array_equal(a.audio, b.audio))
@@ -91,6 +100,9 @@ def test_a_capture_fingerprinted_by_its_one_decode_matches_one_fingerprinted_the
     assert new.crop is not None and new.frames >= 10 and len(new.audio) > 50
     assert same(new, old)
     assert F.match(new, old)["kind"] == "same video" and F.match(old, new)["kind"] == "same video"
+    # the standard hashes (vPDQ) come from the same decode, the same as vPDQ's own reading gives them
+    assert same_standard(stored_standard(ohrt, result["id"]),
+                         F.vpdq_hashes(clip, media.streams(media.probe(clip), "video")[0]))
     # and it is what `library match` would read from the file on its own
     assert same(F.fingerprint_file(clip), old)
 
@@ -101,6 +113,8 @@ def test_capture_finish_reads_derivatives_and_fingerprints_in_one_decode_as_capt
     done = ohrt.json("capture", "finish", late["id"])
     assert sorted(done["made"]) == ["audio", "contact-sheet", "fingerprints", "keyframes"]
     assert same(stored(ohrt, late["id"]), old_way(clip))
+    assert same_standard(stored_standard(ohrt, late["id"]),
+                         F.vpdq_hashes(clip, media.streams(media.probe(clip), "video")[0]))
 
 
 def test_a_fingerprint_read_with_the_derivatives_is_handed_over_once():
@@ -110,3 +124,14 @@ def test_a_fingerprint_read_with_the_derivatives_is_handed_over_once():
     assert F.fingerprint_file(Path("/nonexistent/clip.mp4"), sha256="ab" * 32) is fp
     with pytest.raises(Failure):  # then it is read from the file again, which here does not exist
         F.fingerprint_file(Path("/nonexistent/clip.mp4"), sha256="ab" * 32)
+
+
+@pytest.mark.parametrize("how", ["letterboxed", "mirrored"])
+def test_one_decode_reads_the_fingerprints_and_vpdq_as_their_own_readers_do(library_media, how):
+    clip = library_media.reupload(how)
+    info = media.probe(clip)
+    with F.Reader(clip, info, standard=True) as reader:
+        media.run_pass(media.plan_pass(str(clip), info, "video", media.DEFAULTS, roles=set()), clip.parent,
+                       reading=reader.reading())
+        assert same(reader.fingerprint(), old_way(clip))
+        assert same_standard(reader.standard_hashes(), F.vpdq_hashes(clip, media.streams(info, "video")[0]))

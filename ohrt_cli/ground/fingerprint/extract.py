@@ -38,12 +38,20 @@ def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None
 
 
 _READ: dict[str, Fingerprint] = {}
+_STANDARD: dict[str, object] = {}
 
 
-def remember(sha256: str, fp: Fingerprint) -> None:
-    """Keep, for this process, the fingerprint read from the file with these bytes; `fingerprint_file`
-    hands it over once instead of decoding the file again."""
+def remember(sha256: str, fp: Fingerprint, standard=None) -> None:
+    """Keep, for this process, the fingerprint (and the standard hashes, when read) of the file with these
+    bytes; `fingerprint_file` and `standard_hashes` hand each over once instead of decoding the file again."""
     _READ[sha256] = fp
+    if standard is not None:
+        _STANDARD[sha256] = standard
+
+
+def remembered_standard(sha256: str | None):
+    """The standard hashes `remember` kept for these bytes (handed over once), or None."""
+    return _STANDARD.pop(sha256, None) if sha256 else None
 
 
 class Reader:
@@ -52,11 +60,15 @@ class Reader:
     as they come, on a thread of their own so that ffmpeg never waits for the hashing; its sound goes
     through ffmpeg's chromaprint muxer into a scratch file (or fpcalc afterwards, where ffmpeg lacks it).
     The border to crop is found first (`detect_crop`: the key frames only, as a rule). `kind` is the
-    file's media kind; a file with none is a Failure here."""
+    file's media kind; a file with none is a Failure here.
+
+    With `standard`, a video's vPDQ frames (`standard.py`) come from the same decode too, whole and at
+    their own size, through a second pipe; not for a video with a rotation tag, which vPDQ reads unturned
+    and ohrt's own fingerprints turned (`standard_hashes()` is then None, for the caller to make them)."""
 
     BACKLOG = 16  # frames read but not yet hashed, at most (12 MB)
 
-    def __init__(self, path: Path, info: dict):
+    def __init__(self, path: Path, info: dict, *, standard: bool = False):
         from .. import media
 
         self.path, self.info = Path(path), info
@@ -74,6 +86,25 @@ class Reader:
         self._pending: list = []
         self._frames: list[tuple[int, tuple[np.ndarray, int]]] = []
         self._count = 0
+        self._vpdq = self._vpdq_shape(info) if standard and self.kind == "video" else None
+        self._vpdq_frames: list[tuple[np.ndarray, int]] = []
+
+    def _vpdq_shape(self, info: dict) -> tuple[int, int, int, float] | None:
+        """(every, width, height, rate) of the vPDQ frames, or None when they are not read here."""
+        from .. import media
+        from . import standard
+
+        video = media.streams(info, "video")[0]
+        turned = video.get("tags", {}).get("rotate") not in (None, "0") or any(
+            d.get("rotation") for d in video.get("side_data_list") or [])
+        width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+        try:
+            rate = standard.frame_rate(video)
+        except Failure:
+            return None
+        if turned or width <= 0 or height <= 0:
+            return None
+        return max(1, int(standard.SECONDS_PER_HASH * rate)), width, height, rate
 
     def __enter__(self) -> "Reader":
         return self
@@ -105,9 +136,36 @@ class Reader:
                         "pipe:1"]
         if self.sound and chromaprint_muxer():
             outputs += ["-map", "0:a:0", "-ac", "1", "-f", "chromaprint", "-fp_format", "raw", str(self._chromaprint)]
+        side = None
+        if self._vpdq:
+            # as standard.vpdq_hashes reads them: every `every`-th decoded frame, none dropped or repeated,
+            # converted to RGB at its own size by swscale's area
+            every, width, height, _ = self._vpdq
+            graph.append(f"[{self.stream}]select=not(mod(n\\,{every})),scale=flags=area,format=rgb24[vpdq_frames]")
+            side = (width * height * 3, self._vpdq_frame,
+                    lambda fd: ["-map", "[vpdq_frames]", "-fps_mode", "passthrough", "-f", "rawvideo", f"pipe:{fd}"])
         return media.Reading(graph=graph, outputs=outputs,
                              frame_bytes=FRAME_SIZE * FRAME_SIZE * 3 if self.stream is not None else 0,
-                             on_frame=self._frame, seconds_per_frame=1 / PDQ_FPS)
+                             on_frame=self._frame, seconds_per_frame=1 / PDQ_FPS, side=side)
+
+    def _vpdq_frame(self, data: bytes) -> None:
+        import pdqhash
+
+        _, width, height, _ = self._vpdq
+        bits, quality = pdqhash.compute(np.frombuffer(data, np.uint8).reshape(height, width, 3))
+        self._vpdq_frames.append((np.packbits(bits.astype(np.uint8)), int(quality)))
+
+    def standard_hashes(self):
+        """The vPDQ frames read (a StandardHashes), or None when they were not read here."""
+        from .standard import StandardHashes
+
+        if not self._vpdq:
+            return None
+        every, _, _, rate = self._vpdq
+        numbers = np.arange(len(self._vpdq_frames), dtype=np.uint32) * every
+        return StandardHashes(frame_numbers=numbers, times=(numbers / np.float32(rate)).astype(np.float32),
+                              qualities=np.asarray([q for _, q in self._vpdq_frames], np.uint8),
+                              hashes=np.asarray([h for h, _ in self._vpdq_frames], np.uint8).reshape(-1, 32))
 
     def _frame(self, data: bytes) -> None:
         while len(self._pending) >= self.BACKLOG:

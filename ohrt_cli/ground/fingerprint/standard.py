@@ -103,10 +103,16 @@ def pdq_bytes(text: str) -> list[int]:
     return list(bytes.fromhex(text))
 
 
-def standard_hashes(path: Path, info: dict) -> StandardHashes:
+def standard_hashes(path: Path, info: dict, *, sha256: str | None = None) -> StandardHashes:
     """The standard hashes of one original: PDQ for a photo, vPDQ for a video, none for sound alone.
-    `info` is ffprobe's answer (media.probe)."""
+    `info` is ffprobe's answer (media.probe). With `sha256`, those already read from these bytes by the
+    decode that made the capture's derivatives (`extract.remember`) are taken instead."""
     from .. import media
+    from .extract import remembered_standard
+
+    found = remembered_standard(sha256)
+    if found is not None:
+        return found
 
     kind = media.media_kind(info)
     if kind == "image":

@@ -168,7 +168,7 @@ def _one_pass(folder: Path, original: dict, kind: str, options: dict, into: str,
     if fingerprints:
         from ...ground import fingerprint
 
-        reader = fingerprint.Reader(folder / original["path"], info)
+        reader = fingerprint.Reader(folder / original["path"], info, standard=True)
     total = media.duration(info)
     for step in plan.steps:
         if progress:
@@ -183,7 +183,7 @@ def _one_pass(folder: Path, original: dict, kind: str, options: dict, into: str,
         log = media.run_pass(plan, folder, reading=reader.reading() if reader else None,
                              on_seconds=seconds if progress else None)
         if reader:
-            fingerprint.remember(original["sha256"], reader.fingerprint())
+            fingerprint.remember(original["sha256"], reader.fingerprint(), reader.standard_hashes())
     except media.StepFailed:
         for step in plan.steps:
             _remove_outputs(folder, step)

@@ -58,12 +58,11 @@ def fingerprint_capture(ctx: Context, capture_id: str) -> list[tuple[int, object
     capture = _capture_row(ctx, capture_id)
     paths = _original_paths(ctx, capture)
     # an original whose derivatives were just made was fingerprinted by the same decode: known by its bytes
-    sha256 = dict(ctx.db.execute("SELECT path, sha256 FROM capture_files WHERE capture_id = ? AND role = 'original'",
-                                 [capture["id"]]).fetchall())
-    fps = [(item, fpmod.fingerprint_file(path, sha256=sha256.get(path.relative_to(ctx.home / capture["folder"])
-                                                                  .as_posix())))
-           for item, path in paths]
-    hashes = standard.compute(paths)   # the standard hashes (PDQ, vPDQ) are made in the same step
+    known = dict(ctx.db.execute("SELECT path, sha256 FROM capture_files WHERE capture_id = ? AND role = 'original'",
+                                [capture["id"]]).fetchall())
+    sha256 = {path: known.get(path.relative_to(ctx.home / capture["folder"]).as_posix()) for _, path in paths}
+    fps = [(item, fpmod.fingerprint_file(path, sha256=sha256[path])) for item, path in paths]
+    hashes = standard.compute(paths, sha256)   # the standard hashes (PDQ, vPDQ) are made in the same step
     with transaction(ctx.db):
         _capture_row(ctx, capture["id"])  # not purged while we were hashing
         standard.store_for_capture(ctx, capture["id"], hashes)

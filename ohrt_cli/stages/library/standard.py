@@ -28,12 +28,17 @@ VPDQ_POSSIBLE_PERCENT = 40.0
 
 # ------------------------------------------------------------------------------------------- storing
 
-def compute(paths: list[tuple[int, object]]) -> list[tuple[int, object]]:
-    """[(item, StandardHashes)] of a capture's originals [(item, path)]."""
+def compute(paths: list[tuple[int, object]], sha256: dict | None = None) -> list[tuple[int, object]]:
+    """[(item, StandardHashes)] of a capture's originals [(item, path)]; `sha256` (path → sha256) lets
+    those read by the decode that made the derivatives be taken as they are (`fingerprint.remember`)."""
     from ...ground import fingerprint as fpmod
     from ...ground import media
 
-    return [(item, fpmod.standard_hashes(path, media.probe(path))) for item, path in paths]
+    found = []
+    for item, path in paths:
+        known = fpmod.remembered_standard((sha256 or {}).get(path))
+        found.append((item, known if known is not None else fpmod.standard_hashes(path, media.probe(path))))
+    return found
 
 
 def store_for_capture(ctx: Context, capture_id: str, hashes: list[tuple[int, object]]) -> None:
