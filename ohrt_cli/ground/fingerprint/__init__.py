@@ -24,12 +24,12 @@ from .base import (PDQ_FPS, FRAME_SIZE, MIN_QUALITY, ZOOM, VARIANTS, AUDIO_STEP_
                    PDQ_POSSIBLE, MIN_FRAMES, FRAME_GAP_S, AUDIO_MATCH, AUDIO_POSSIBLE, AUDIO_MIN_S,
                    AUDIO_MIN_CHANGE, KINDS, WORDS, BANDS, INDEX_REPS, REP_SPACING, REP_EVERY_S, INDEX_PDQ,
                    AUDIO_STRIDE, AUDIO_KEY_BITS, AUDIO_VOTES, Fingerprint, audio_seconds, empty_frames)
-from .extract import (fingerprint_file, remember, remembered_standard, Reader, tool_versions, detect_crop,
+from .extract import (fingerprint_file, remember, Reader, tool_versions, detect_crop,
                       frame_hashes, hash_frame, chromaprint_muxer, audio_fingerprint)
 from .matching import (as_words, distances, picture_distances, Segment, picture_segments, sound_segments, match,
                        expand)
 from .index import representatives, index_columns, Index, save_index
-from .standard import StandardHashes, standard_hashes, photo_pdq, vpdq_hashes, pdq_bytes
+from .standard import StandardHashes, remembered_standard, standard_hashes, photo_pdq, vpdq_hashes, pdq_bytes
 
 __all__ = ["Reader", "remember", "remembered_standard", "AUDIO_KEY_BITS", "AUDIO_MATCH", "AUDIO_MIN_CHANGE", "AUDIO_MIN_S", "AUDIO_POSSIBLE", "AUDIO_SPAN_S",
            "AUDIO_STEP_S", "AUDIO_STRIDE", "AUDIO_VOTES", "BANDS", "FRAME_GAP_S", "FRAME_SIZE", "Fingerprint",

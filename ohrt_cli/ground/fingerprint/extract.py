@@ -38,20 +38,16 @@ def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None
 
 
 _READ: dict[str, Fingerprint] = {}
-_STANDARD: dict[str, object] = {}
 
 
 def remember(sha256: str, fp: Fingerprint, standard=None) -> None:
     """Keep, for this process, the fingerprint (and the standard hashes, when read) of the file with these
     bytes; `fingerprint_file` and `standard_hashes` hand each over once instead of decoding the file again."""
+    from .standard import keep
+
     _READ[sha256] = fp
     if standard is not None:
-        _STANDARD[sha256] = standard
-
-
-def remembered_standard(sha256: str | None):
-    """The standard hashes `remember` kept for these bytes (handed over once), or None."""
-    return _STANDARD.pop(sha256, None) if sha256 else None
+        keep(sha256, standard)
 
 
 class Reader:

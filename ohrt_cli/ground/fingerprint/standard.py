@@ -103,12 +103,25 @@ def pdq_bytes(text: str) -> list[int]:
     return list(bytes.fromhex(text))
 
 
+_KEPT: dict[str, StandardHashes] = {}
+
+
+def keep(sha256: str, hashes: StandardHashes) -> None:
+    """Keep, for this process, the standard hashes read from the file with these bytes by another decode
+    (`extract.remember`)."""
+    _KEPT[sha256] = hashes
+
+
+def remembered_standard(sha256: str | None) -> StandardHashes | None:
+    """The standard hashes kept for these bytes (handed over once), or None."""
+    return _KEPT.pop(sha256, None) if sha256 else None
+
+
 def standard_hashes(path: Path, info: dict, *, sha256: str | None = None) -> StandardHashes:
     """The standard hashes of one original: PDQ for a photo, vPDQ for a video, none for sound alone.
     `info` is ffprobe's answer (media.probe). With `sha256`, those already read from these bytes by the
     decode that made the capture's derivatives (`extract.remember`) are taken instead."""
     from .. import media
-    from .extract import remembered_standard
 
     found = remembered_standard(sha256)
     if found is not None:
