@@ -3,6 +3,8 @@ change audited and signed by who made it."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import tomllib
 
 from support.home import CONSTABLE, INSPECTOR, SERGEANT, as_officer, audit_entries, start_ohrt
@@ -53,6 +55,30 @@ def test_two_officer_adds_at_once_both_land(ohrt):
     numbers = {o["number"] for o in tomllib.loads((ohrt.home / "config.toml").read_text())["officers"]}
     assert {f"5{p}{i}" for p in range(4) for i in range(2)} <= numbers
     assert len(audit_entries(ohrt, "officer.add")) == 2 + 8
+
+
+def test_a_roster_change_cut_short_is_undone_or_kept_as_the_chain_says(ohrt):
+    """A roster change killed between saving config.toml and its commit leaves config.toml naming an officer
+    the chain never added, and its journal: the next command puts config.toml back. Killed after its commit,
+    the journal goes and the change stays. Either way the roster and the chain agree."""
+    path, journal = ohrt.home / "config.toml", ohrt.home / ".roster-change"
+    before = path.read_text(encoding="utf-8")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # the pid of a command that died
+    next_seq = len(ohrt.json("audit", "list")) + 1
+    journal.write_text(json.dumps({"pid": gone.pid, "seq": next_seq, "hash": "0" * 64, "before": before}))
+    path.write_text(before + '\n[[officers]]\nname = "PC Ghost"\nnumber = "4444"\nrole = "constable"\n')
+    assert "4444" not in roster(ohrt)
+    assert path.read_text(encoding="utf-8") == before and not journal.exists()
+    ohrt.ok("audit", "verify")
+
+    ohrt.ok("officer", "add", "PC Ghost", "--number", "4444", "--role", "constable")
+    [entry] = [e for e in audit_entries(ohrt, "officer.add") if e["object_id"] == "4444"]
+    after = path.read_text(encoding="utf-8")
+    journal.write_text(json.dumps({"pid": gone.pid, "seq": entry["seq"], "hash": entry["hash"], "before": before}))
+    assert roster(ohrt)["4444"]["name"] == "PC Ghost"
+    assert path.read_text(encoding="utf-8") == after and not journal.exists()
+    ohrt.ok("audit", "verify")
 
 
 def test_a_training_home_marks_every_entry_and_lets_any_officer_be_chosen(ohrt):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import audit, checkpoints, config, officer_keys, signing
 from .context import Context, resolve_home
-from .layout import CONFIG_NAME, DB_NAME, KEYS_DIR, MADE_AT_INIT
+from .layout import CONFIG_NAME, DB_NAME, KEYS_DIR, MADE_AT_INIT, ROSTER_JOURNAL
 from .db import connect, transaction
 from .errors import HomeError, InputError
 
@@ -122,7 +122,10 @@ def open_context(home: str | os.PathLike | None = None, officer: str | None = No
     also makes their personal key in their own data folder."""
     from . import context, roster
 
-    ctx = context.open_context(home, officer)
+    root = context.resolve_home(home)
+    if (root / ROSTER_JOURNAL).exists():  # a roster change was cut short: keep or undo it first
+        roster.finish_interrupted_change(root)
+    ctx = context.open_context(root, officer)
     chosen = ctx.officer
     if chosen is not None and chosen.active and chosen.fingerprint is None and not ctx.settings.training:
         try:

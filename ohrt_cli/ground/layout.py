@@ -15,6 +15,7 @@ KEYS_DIR = "keys"
 CAPTURES_DIR = "captures"
 EXPORTS_DIR = "exports"
 REFERRALS_DIR = "referrals"
+ROSTER_JOURNAL = ".roster-change"  # a roster change between saving config.toml and its commit (ground/roster.py)
 MADE_AT_INIT = (CAPTURES_DIR, EXPORTS_DIR)  # the others appear when first written
 
 # What `ohrt export` writes into EXPORTS_DIR: the package folder TASK-evidence-DATE[-n], its zip and the
