@@ -376,15 +376,26 @@ def test_a_post_of_two_videos_shows_them_side_by_side_with_its_page_and_marks_na
     ohrt, _ = home
     site.put("ws/one.mp4", make_clip("ws-one", seconds=2))
     site.put("ws/two.webm", make_clip("ws-two", seconds=3, freq=880, fmt="webm"))
-    url = site.put("ws/post.html", "<html><head><title>Two clips</title></head><body><p>Words of the post</p>"
-                   '<video src="one.mp4"></video><video src="two.webm"></video></body></html>')
-    capture = ohrt.json("capture", url, "--reason", "Two clips goading a rival", env=env(LATER, CONSTABLE))
+    site.put("ws/one.en.srt", "1\n00:00:00,500 --> 00:00:01,500\nRun up on them\n")
+    from support.comments import LD
+
+    url = site.put("ws/post.html", "<html><head><title>Two clips</title><script type='application/ld+json'>"
+                   f"{json.dumps(LD)}</script></head><body><p>Words of the post</p>"
+                   '<video src="one.mp4"><track kind="subtitles" src="one.en.srt" srclang="en"></video>'
+                   '<video src="two.webm"></video></body></html>')
+    capture = ohrt.json("capture", url, "--reason", "Two clips goading a rival", "--comments",
+                        env=env(LATER, CONSTABLE))
     ws = Workspace(ohrt, capture["task_id"])
     try:
         page.goto(ws.url)
         playable(page, "#player-1")
         playable(page, "#player-2")
         assert page.locator(".items.several figure.item").count() == 2
+        # the subtitles yt-dlp kept of the first video, as WebVTT, on its own player only
+        page.wait_for_function("() => { const t = document.getElementById('player-1').textTracks[0];"
+                               " return t && t.cues && t.cues.length > 0; }", timeout=10_000)
+        assert page.evaluate("document.getElementById('player-1').textTracks[0].cues[0].text") == "Run up on them"
+        assert page.evaluate("document.getElementById('player-2').textTracks.length") == 0
         assert page.locator("img.screenshot").count() == 1
         assert "Words of the post" in page.text_content("pre.page-text")
         # marks made on the second player name its item
@@ -399,15 +410,22 @@ def test_a_post_of_two_videos_shows_them_side_by_side_with_its_page_and_marks_na
         assert row.locator("[name=finding_at]").input_value() == "item 2 at 00:01-00:03"
         row.locator("select").select_option("public-safety")
         row.locator("[name=finding_note]").fill("Names a rival's street")
+        # a comment kept with the capture, cited from its list
+        assert "@kaydee_007" in page.inner_text(".comments") and "you lot are next" in page.inner_text(".comments")
+        page.click("button.cite[data-cite='comment 1']")
+        cited = page.locator("#finding-rows .finding").last
+        assert cited.locator("[name=finding_at]").input_value() == "comment 1"
+        cited.locator("select").select_option("public-safety")
+        cited.locator("[name=finding_note]").fill("A threat under the post")
         page.check("input[name=decision][value=nfa]")
         page.select_option("select[name=format]", "video")
         page.fill("input[name=reason]", "Not enough to refer on its own")
         page.screenshot(path=screens / "7-two-items.png", full_page=True)
         page.click("#save")
         page.wait_for_selector("#saved")
-        [finding] = rows(ohrt, "SELECT f.at FROM findings f JOIN reviews r ON r.id = f.review_id WHERE r.task_id = ?",
-                         [capture["task_id"]])
-        assert finding["at"] == "item 2 at 00:01-00:03"
+        found = rows(ohrt, "SELECT f.at FROM findings f JOIN reviews r ON r.id = f.review_id WHERE r.task_id = ? "
+                     "ORDER BY f.id", [capture["task_id"]])
+        assert [f["at"] for f in found] == ["item 2 at 00:01-00:03", "comment 1"]
     finally:
         _, _, err = ws.stop()
     assert "Traceback" not in err

@@ -114,7 +114,7 @@ def capture_view(ctx, capture: dict, files: Files) -> dict:
                                      "spacing": round((view["duration"] or tiles) / tiles, 4)}
         for entry in (f for f in capture["files"] if f["role"] == "subtitle" and f["status"] == "ok"):
             path = folder / entry["path"]
-            if path.suffix.lower() not in SUBTITLE_SUFFIXES or (several and entry.get("item") not in (None, number)):
+            if path.suffix.lower() not in SUBTITLE_SUFFIXES or (several and _item_of(entry) != number):
                 continue
             parts = path.name.split(".")
             lang = parts[-2] if len(parts) > 2 else "und"
@@ -136,6 +136,17 @@ def capture_view(ctx, capture: dict, files: Files) -> dict:
     return {"id": capture["id"], "status": capture["status"], "media_kind": capture["media_kind"],
             "duration": capture.get("duration"), "title": capture.get("title"), "items": items, "page": page,
             "comments": comments, "several": several}
+
+
+def _item_of(entry: dict) -> int | None:
+    """The item a file of a post of several belongs to: its own `item`, else the number yt-dlp put before its
+    name (`source/02-….en.vtt`: the second entry of the post)."""
+    if entry.get("item") is not None:
+        return entry["item"]
+    import re
+
+    found = re.match(r"(\d{2,})-", Path(entry["path"]).name)
+    return int(found[1]) if found else None
 
 
 def task_view(ctx, task_id: str, files: Files) -> dict:
