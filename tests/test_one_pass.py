@@ -28,8 +28,8 @@ def old_way(path: Path) -> F.Fingerprint:
     info = media.probe(path)
     video = media.streams(info, "video")[0]
     stream = f"0:{video['index']}"
-    crop = F.detect_crop(path, video, stream)
-    positions, quality, pdq = F.frame_hashes(path, crop=crop, stream=stream)
+    crop = F.detect_crop(path, video, stream, media.duration(info))
+    positions, quality, pdq = F.frame_hashes(path, crop=crop, stream=stream, fps=F.sampling_rate(media.duration(info)))
     return F.Fingerprint(duration=media.duration(info), positions=positions, quality=quality, pdq=pdq,
                          audio=F.audio_fingerprint(path), crop=crop)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import processes
 from ..errors import Failure
-from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, ZOOM, Fingerprint, empty_frames
+from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, SHORT_FPS, SHORT_S, Fingerprint, empty_frames
 
 
 def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None = None) -> Fingerprint:
@@ -52,8 +52,8 @@ def remember(sha256: str, fp: Fingerprint, standard=None) -> None:
 
 class Reader:
     """The fingerprint of one file, read from a decode that may make other things too (`media.run_pass`):
-    its frames for PDQ come raw on ffmpeg's stdout (cropped, one a second, 512 × 512 RGB) and are hashed
-    as they come, on a thread of their own so that ffmpeg never waits for the hashing; its sound goes
+    its frames for PDQ come raw on ffmpeg's stdout (cropped, `sampling_rate` a second, FRAME_SIZE² RGB) and are
+    hashed as they come, on a thread of their own so that ffmpeg never waits for the hashing; its sound goes
     through ffmpeg's chromaprint muxer into a scratch file (or fpcalc afterwards, where ffmpeg lacks it).
     The border to crop is found first (`detect_crop`: the key frames only, as a rule). `kind` is the
     file's media kind; a file with none is a Failure here.
@@ -76,7 +76,9 @@ class Reader:
         if self.kind in ("video", "image"):
             video = media.streams(info, "video")[0]  # the first picture stream that is not cover art
             self.stream = f"0:{video.get('index', 0)}"
-            self.crop = detect_crop(self.path, video, self.stream) if self.kind == "video" else None
+            self.crop = detect_crop(self.path, video, self.stream, media.duration(info)) if self.kind == "video" \
+                else None
+        self.fps = sampling_rate(media.duration(info))
         self._scratch = tempfile.TemporaryDirectory(prefix="ohrt-fingerprint-")
         self._hashing = ThreadPoolExecutor(1, thread_name_prefix="ohrt-pdq")
         self._pending: list = []
@@ -125,7 +127,7 @@ class Reader:
         graph, outputs = [], []
         if self.stream is not None:
             still = self.kind == "image"
-            chain = ([f"crop={self.crop}"] if self.crop else []) + ([] if still else [f"fps={PDQ_FPS}"])
+            chain = ([f"crop={self.crop}"] if self.crop else []) + ([] if still else [f"fps={self.fps:g}"])
             chain += [f"scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area", "format=rgb24"]
             graph.append(f"[{self.stream}]{','.join(chain)}[fingerprint_frames]")
             outputs += ["-map", "[fingerprint_frames]", *(["-frames:v", "1"] if still else []), "-f", "rawvideo",
@@ -142,7 +144,7 @@ class Reader:
                     lambda fd: ["-map", "[vpdq_frames]", "-fps_mode", "passthrough", "-f", "rawvideo", f"pipe:{fd}"])
         return media.Reading(graph=graph, outputs=outputs,
                              frame_bytes=FRAME_SIZE * FRAME_SIZE * 3 if self.stream is not None else 0,
-                             on_frame=self._frame, seconds_per_frame=1 / PDQ_FPS, side=side)
+                             on_frame=self._frame, seconds_per_frame=1 / self.fps, side=side)
 
     def _vpdq_frame(self, data: bytes) -> None:
         import pdqhash
@@ -183,7 +185,7 @@ class Reader:
         kept = [(index, hashed) for index, hashed in self._frames if hashed[1] >= MIN_QUALITY]
         positions, quality, pdq = empty_frames()
         if kept:
-            positions = np.asarray([index / PDQ_FPS for index, _ in kept], np.float32)
+            positions = np.asarray([index / self.fps for index, _ in kept], np.float32)
             quality = np.asarray([q for _, (_, q) in kept], np.uint8)
             pdq = np.stack([variants for _, (variants, _) in kept]).astype(np.uint8)
         audio = np.zeros(0, np.uint32)
@@ -211,35 +213,97 @@ def _ffmpeg(*args: str) -> list[str]:
     return ["ffmpeg", "-nostdin", "-hide_banner", *args]
 
 
-def detect_crop(path: Path, video: dict, stream: str = "0:v:0") -> str | None:
-    """The black border to cut off, as ffmpeg's `cropdetect` finds it over the key frames (over every
-    frame at 2 a second when there are few key frames): the largest picture area seen, so that a dark
-    scene does not shrink it. None when there is no border, or when nearly all is black. `video` is
-    ffprobe's description of the stream."""
-    def run(sample: list[str], vf: str) -> list[tuple[int, ...]]:
-        done = processes.run(_ffmpeg(*sample, "-i", str(path), "-map", stream, "-vf", vf, "-f", "null", "-"),
-                              capture_output=True, text=True)
-        return [tuple(map(int, m)) for m in re.findall(r"crop=(\d+):(\d+):(\d+):(\d+)", done.stderr)]
+BORDER_STD = 3.0          # a row or column of a border is this even (standard deviation, of 255) ...
+BORDER_DARK = 24          # ... and this dark (black is 16), in every frame looked at
+BORDER_FRAMES = 40        # frames looked at, spread over the video (key frames where there are enough)
 
-    detect = "cropdetect=limit=24:round=2:reset=0:skip=0"
-    found = run(["-skip_frame", "nokey"], detect)
-    if len(found) < 5:
-        found = run([], f"fps=2,{detect}")
-    if not found:
+
+def detect_crop(path: Path, video: dict, stream: str = "0:v:0", duration: float | None = None) -> str | None:
+    """The black border to cut off (w:h:x:y for ffmpeg's crop), or None when there is none or nearly
+    all is black. A row or column is border only if it is even and dark in every frame looked at
+    (BORDER_FRAMES, spread over the video), and one side is cut no more than its opposite (plus 1 %):
+    a dark scene, a fade or a caption band on one side is not taken for a border. `video` is ffprobe's description of the stream."""
+    rate = min(2.0, BORDER_FRAMES / duration) if duration else 2.0
+    found = _border_rows(path, stream, ["-skip_frame", "nokey"], rate)
+    if found is None or found[2] < 5:   # few key frames: look at decoded frames instead
+        found = _border_rows(path, stream, [], rate)
+    if found is None:
         return None
-    w, h, x, y = found[-1]
-    full_w, full_h = int(video.get("width") or 0), int(video.get("height") or 0)
-    if w <= 0 or h <= 0 or (w, h) == (full_w, full_h) or w * h < 0.1 * full_w * full_h:
+    rows, columns, _ = found
+    top, bottom = _leading(rows), _leading(rows[::-1])
+    left, right = _leading(columns), _leading(columns[::-1])
+    height, width = len(rows), len(columns)
+    # Bars come in pairs of (nearly) one size; an even dark band on one side only is part of the picture
+    # (a caption band, a dark floor), so neither side is cut more than the other plus 1 %.
+    top, bottom = min(top, bottom + height // 100), min(bottom, top + height // 100)
+    left, right = min(left, right + width // 100), min(right, left + width // 100)
+    w, h = width - left - right, height - top - bottom
+    if w % 2 and w < width:   # an even size, by cutting a line less
+        w, left = w + 1, left - (right == 0)
+    if h % 2 and h < height:
+        h, top = h + 1, top - (bottom == 0)
+    if (w, h) == (width, height) or w <= 0 or h <= 0 or w * h < 0.1 * width * height:
         return None
-    return f"{w}:{h}:{x}:{y}"
+    return f"{w}:{h}:{left}:{top}"
 
 
-def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False,
-                 stream: str = "0:v:0") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PDQ hashes of one frame a second (or of the one picture of a still): positions (s), qualities,
-    and the hashes of each frame as is, mirrored and zoomed (VARIANTS). Frames below MIN_QUALITY are
-    dropped."""
-    chain = ([f"crop={crop}"] if crop else []) + ([] if still else [f"fps={PDQ_FPS}"])
+def _leading(border: np.ndarray) -> int:
+    """How many of the first values are True."""
+    return int(np.argmin(border)) if not border.all() else len(border)
+
+
+def _border_rows(path: Path, stream: str, sample: list[str], rate: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Which rows and which columns are even and dark in every frame sampled, and how many frames were."""
+    command = _ffmpeg("-v", "error", *sample, "-i", str(path), "-map", stream, "-vf", f"fps={rate:g},format=gray",
+                      "-f", "image2pipe", "-c:v", "pgm", "-")
+    rows = columns = None
+    frames = 0
+    with tempfile.TemporaryFile() as errors, processes.popen(command, stdout=subprocess.PIPE, stderr=errors) as proc:
+        while (frame := _read_pgm(proc.stdout)) is not None:
+            picture = frame.astype(np.float32)
+            row_even = (picture.std(axis=1) <= BORDER_STD) & (picture.mean(axis=1) <= BORDER_DARK)
+            column_even = (picture.std(axis=0) <= BORDER_STD) & (picture.mean(axis=0) <= BORDER_DARK)
+            if rows is None or rows.shape != row_even.shape or columns.shape != column_even.shape:
+                rows, columns = row_even, column_even
+            else:
+                rows, columns = rows & row_even, columns & column_even
+            frames += 1
+        proc.wait()
+    return None if rows is None else (rows, columns, frames)
+
+
+def _read_pgm(stream) -> np.ndarray | None:
+    """One binary PGM picture from a pipe (ffmpeg's image2pipe), or None at the end."""
+    fields: list[bytes] = []
+    token = b""
+    while len(fields) < 4:
+        char = stream.read(1)
+        if not char:
+            return None
+        if char.isspace():
+            if token:
+                fields.append(token)
+                token = b""
+        else:
+            token += char
+    width, height = int(fields[1]), int(fields[2])
+    data = stream.read(width * height)
+    if len(data) < width * height:
+        return None
+    return np.frombuffer(data, np.uint8).reshape(height, width)
+
+
+def sampling_rate(duration: float | None) -> float:
+    """Frames hashed a second: SHORT_FPS for a video shorter than SHORT_S (an excerpt needs frames
+    enough to match), else PDQ_FPS."""
+    return SHORT_FPS if duration is not None and duration < SHORT_S else PDQ_FPS
+
+
+def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False, stream: str = "0:v:0",
+                 fps: float = PDQ_FPS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PDQ hashes of `fps` frames a second (or of the one picture of a still): positions (s), qualities,
+    and the hashes of each frame's VARIANTS. Frames below MIN_QUALITY are dropped."""
+    chain = ([f"crop={crop}"] if crop else []) + ([] if still else [f"fps={fps:g}"])
     chain += [f"scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area", "format=rgb24"]
     command = _ffmpeg("-v", "error", "-i", str(path), "-map", stream, *(["-frames:v", "1"] if still else []),
                       "-vf", ",".join(chain), "-f", "rawvideo", "-")
@@ -251,7 +315,7 @@ def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False,
         while len(data := proc.stdout.read(size)) == size:
             variants, quality = hash_frame(np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3))
             if quality >= MIN_QUALITY:
-                positions.append(index / PDQ_FPS)
+                positions.append(index / fps)
                 qualities.append(quality)
                 hashes.append(variants)
             index += 1
@@ -268,14 +332,9 @@ def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False,
 
 def hash_frame(frame: np.ndarray) -> tuple[np.ndarray, int]:
     """The PDQ hashes (VARIANTS × 32 bytes) of one RGB frame, and its quality."""
-    import pdqhash
+    from .variants import frame_variants
 
-    size = frame.shape[0]
-    margin = int(round(size * (1 - ZOOM) / 2))
-    bits, quality = pdqhash.compute(frame)
-    mirrored, _ = pdqhash.compute(np.ascontiguousarray(frame[:, ::-1]))
-    zoomed, _ = pdqhash.compute(np.ascontiguousarray(frame[margin:size - margin, margin:size - margin]))
-    return np.packbits(np.stack([bits, mirrored, zoomed]).astype(np.uint8), axis=1), int(quality)
+    return frame_variants(frame)
 
 
 @functools.lru_cache(maxsize=None)

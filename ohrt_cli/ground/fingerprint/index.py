@@ -10,29 +10,37 @@ from typing import Iterable
 
 import numpy as np
 
-from .base import (AUDIO_KEY_BITS, AUDIO_STRIDE, AUDIO_VOTES, BANDS, INDEX_PDQ, INDEX_REPS, PDQ_FPS, REP_EVERY_S,
-                   REP_SPACING, WORDS, Fingerprint)
+from .base import (AUDIO_KEY_BITS, AUDIO_STRIDE, AUDIO_VOTES, BANDS, INDEX_PDQ, INDEX_REPS, INDEX_ZOOM_REPS,
+                   INDEX_ZOOMS, REP_EVERY_S, REP_SPACING, VARIANTS, WORDS, Fingerprint, frame_step)
 from .matching import as_words, expand
 
 
 # --------------------------------------------------------------------------------------------- index
 
 def representatives(fp: Fingerprint) -> np.ndarray:
-    """The distinct frames of an item (as is), for the index: the first, each frame more than
-    REP_SPACING bits from the one before (a cut, fast movement) and one every REP_EVERY_S at least
-    (slow drift); then those too close to the one kept before them are dropped, and at most INDEX_REPS
-    are kept, spread evenly. (k, 32) uint8."""
+    """The distinct frames of an item, for the index: the first, each frame more than REP_SPACING bits
+    from the one before (a cut, fast movement) and one every REP_EVERY_S at least (slow drift); then
+    those too close to the one kept before them are dropped, and at most INDEX_REPS are kept, spread
+    evenly; then INDEX_ZOOM_REPS of them, spread evenly, zoomed in each of INDEX_ZOOMS (so that a cropped
+    re-upload finds the item). (k, 32) uint8."""
+    keep = _distinct_frames(fp)
+    spread = keep[np.unique(np.linspace(0, len(keep) - 1, min(len(keep), INDEX_ZOOM_REPS)).round().astype(int))]
+    zoomed = [fp.pdq[spread, VARIANTS.index(name)] for name in INDEX_ZOOMS]
+    return np.concatenate([fp.pdq[keep, 0], *zoomed]) if len(keep) else fp.pdq[:0, 0]
+
+
+def _distinct_frames(fp: Fingerprint) -> np.ndarray:
     words = as_words(fp.pdq[:, 0])
     if not len(words):
-        return fp.pdq[:0, 0]
+        return np.zeros(0, np.int64)
     step = np.bitwise_count(words[1:] ^ words[:-1]).sum(axis=1)
-    every = np.maximum(1, int(round(REP_EVERY_S * PDQ_FPS)))
+    every = np.maximum(1, int(round(REP_EVERY_S / frame_step(fp.positions))))
     keep = np.flatnonzero(np.concatenate([[True], step > REP_SPACING]) | (np.arange(len(words)) % every == 0))
     apart = np.bitwise_count(words[keep[1:]] ^ words[keep[:-1]]).sum(axis=1) > REP_SPACING
     keep = keep[np.concatenate([[True], apart])]
     if len(keep) > INDEX_REPS:
         keep = keep[np.linspace(0, len(keep) - 1, INDEX_REPS).round().astype(int)]
-    return fp.pdq[keep, 0]
+    return keep
 
 
 def index_columns(fp: Fingerprint) -> dict:
@@ -121,7 +129,7 @@ class Index:
         return len(self.owners)
 
     def candidates(self, query: Fingerprint) -> list[str]:
-        """The owners worth comparing with `query` in full: a frame (as is, mirrored or zoomed) within
+        """The owners worth comparing with `query` in full: a frame (any of its VARIANTS) within
         INDEX_PDQ bits of one of theirs, or AUDIO_VOTES sound values agreeing on one alignment."""
         found = set(self._by_pictures(query).tolist()) | set(self._by_sound(query).tolist())
         return [self.owners[i] for i in sorted(found)]

@@ -7,7 +7,28 @@ import dataclasses
 import numpy as np
 
 from .base import (AUDIO_KEY_BITS, AUDIO_MATCH, AUDIO_MIN_CHANGE, AUDIO_MIN_S, AUDIO_POSSIBLE, AUDIO_SPAN_S,
-                   AUDIO_STEP_S, FRAME_GAP_S, MIN_FRAMES, PDQ_FPS, PDQ_MATCH, PDQ_POSSIBLE, WORDS, Fingerprint)
+                   AUDIO_STEP_S, FRAME_GAP_S, HALVES, MIN_FRAMES, PDQ_MATCH, PDQ_POSSIBLE, VARIANTS, WORDS, ZOOMS,
+                   Fingerprint, frame_step)
+
+
+def _pairs() -> list[tuple[str, str, bool]]:
+    """The (capture's variant, item's variant, mirrored) pairs compared: the frames as they are; either
+    one mirrored; one zoomed further than the other (whichever was cropped, by up to ~10 % a side: the
+    ratio of the two zooms is the crop's), the mirrored frame against the other's zooms too; half against
+    the same half (a caption or logo on the other); the picture inside a picture against the frame."""
+    levels = {"frame": 1.0, **ZOOMS}
+    pairs = [("frame", "frame", False), ("mirror", "frame", True), ("frame", "mirror", True)]
+    for a, za in levels.items():
+        for b, zb in levels.items():
+            if zb < za and zb / za >= 0.78:
+                pairs += [(a, b, False), (b, a, False)]
+    pairs += [(pair, "mirror", True) for pair in ZOOMS] + [("mirror", pair, True) for pair in ZOOMS]
+    pairs += [(half, half, False) for half in HALVES]
+    return pairs + [("inner", "frame", False), ("frame", "inner", False)]
+
+
+PAIRS = _pairs()
+_AT = {name: n for n, name in enumerate(VARIANTS)}
 
 
 # ------------------------------------------------------------------------------------------ matching
@@ -28,14 +49,17 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def picture_distances(query: Fingerprint, item: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
     """For every (query frame, item frame): the smallest distance over the ways one may have been made
-    from the other — as is, mirrored, cropped either way, mirrored and cropped — and whether that way was
-    the mirror."""
+    from the other (PAIRS: as is, mirrored, cropped either way, a half alone, a picture in a picture),
+    and whether that way was the mirror."""
     q, i = as_words(query.pdq), as_words(item.pdq)
-    straight = distances(q[:, 0], i[:, 0])
-    mirror = np.minimum(distances(q[:, 1], i[:, 0]), distances(q[:, 1], i[:, 2]))  # mirrored, and cropped too
-    cropped = np.minimum(distances(q[:, 0], i[:, 2]), distances(q[:, 2], i[:, 0]))
-    best = np.minimum(np.minimum(straight, cropped), mirror)
-    return best, mirror < np.minimum(straight, cropped)
+    best = np.full((query.frames, item.frames), 256, np.int32)
+    mirrored = np.zeros(best.shape, bool)
+    for mine, theirs, mirror in PAIRS:
+        found = distances(q[:, _AT[mine]], i[:, _AT[theirs]])
+        better = found < best
+        best = np.where(better, found, best)
+        mirrored = np.where(better, mirror, mirrored)
+    return best, mirrored
 
 
 @dataclasses.dataclass
@@ -67,6 +91,7 @@ def picture_segments(query: Fingerprint, item: Fingerprint) -> list[Segment]:
     if not query.frames or not item.frames:
         return []
     dist, mirrored = picture_distances(query, item)
+    step = max(frame_step(query.positions), frame_step(item.positions))  # either may be sampled faster
     offsets = item.positions[None, :] - query.positions[:, None]
     found: list[Segment] = []
     open_rows = np.ones(query.frames, bool)
@@ -74,12 +99,13 @@ def picture_segments(query: Fingerprint, item: Fingerprint) -> list[Segment]:
         candidates = (dist <= PDQ_MATCH) & open_rows[:, None]
         if not candidates.any():
             break
-        offset = _best_offset(offsets[candidates])
-        near = np.abs(offsets - offset) <= 1.0 / PDQ_FPS + 0.01
+        offset = _best_offset(offsets[candidates], step)
+        near = np.abs(offsets - offset) <= step + 0.01
         best = np.where(near, dist, 256).min(axis=1)
         column = np.where(near, dist, 256).argmin(axis=1)
         rows = np.flatnonzero(open_rows & (best <= PDQ_POSSIBLE))
-        runs = [run for run in _runs(query.positions, rows, FRAME_GAP_S) if (best[run] <= PDQ_MATCH).any()]
+        runs = [run for run in _runs(query.positions, rows, max(FRAME_GAP_S, 2 * step))
+                if (best[run] <= PDQ_MATCH).any()]
         if not runs:
             break
         for run in runs:
@@ -88,9 +114,8 @@ def picture_segments(query: Fingerprint, item: Fingerprint) -> list[Segment]:
     return sorted(found, key=lambda s: (-s.strong, -s.count, s.query))
 
 
-def _best_offset(values: np.ndarray) -> float:
+def _best_offset(values: np.ndarray, step: float) -> float:
     """The time offset most matching frames agree on (to the nearest frame interval)."""
-    step = 1.0 / PDQ_FPS
     bins = np.round(values / step).astype(np.int64)
     uniq, counts = np.unique(bins, return_counts=True)
     return float(uniq[counts.argmax()] * step)
@@ -107,17 +132,23 @@ def _runs(positions: np.ndarray, rows: np.ndarray, gap: float) -> list[np.ndarra
 def _picture_segment(query: Fingerprint, item: Fingerprint, run: np.ndarray, best: np.ndarray, column: np.ndarray,
                      mirrored: np.ndarray) -> Segment:
     """A run of capture frames as a segment: its range in the capture and, shifted by the offset its
-    matched frames agree on, in the item."""
+    matched frames agree on, in the item. Frames are counted, and the median distance taken, on the
+    side sampled the sparser: each item frame by the closest capture frame near it, and the other way."""
     matched = run[best[run] <= PDQ_MATCH]
+    columns, distance = column[run], best[run]
+    order = np.lexsort((distance, columns))
+    first = np.concatenate([[True], columns[order][1:] != columns[order][:-1]])
+    per_frame = distance[order][first] if len(np.unique(columns)) < len(run) else distance
     need = min(MIN_FRAMES, query.frames, item.frames)
-    median = float(np.median(best[run]))
-    strong = len(matched) >= need and median <= PDQ_MATCH
-    step = 1.0 / PDQ_FPS
+    median = float(np.median(per_frame))
+    count = int((per_frame <= PDQ_MATCH).sum())
+    strong = count >= need and median <= PDQ_MATCH
+    step = frame_step(query.positions)
     offset = float(np.median(item.positions[column[matched]] - query.positions[matched]))
     q0, q1 = float(query.positions[run[0]]), float(query.positions[run[-1]]) + step
     q1 = min(q1, query.duration or q1)
     i0, i1 = max(0.0, q0 + offset), q1 + offset
-    return Segment("pictures", (q0, q1), (i0, min(i1, item.duration or i1)), median, len(matched), strong,
+    return Segment("pictures", (q0, q1), (i0, min(i1, item.duration or i1)), median, count, strong,
                    bool(mirrored[run, column[run]].mean() > 0.5))
 
 

@@ -28,8 +28,8 @@ def settings() -> dict:
     """The fingerprinting settings a file was made with; an importer must use the same."""
     from ...ground import fingerprint as fp
 
-    return {"pdq": {"fps": fp.PDQ_FPS, "frame_size": fp.FRAME_SIZE, "min_quality": fp.MIN_QUALITY, "zoom": fp.ZOOM,
-                    "variants": list(fp.VARIANTS)},
+    return {"pdq": {"fps": fp.PDQ_FPS, "short_fps": fp.SHORT_FPS, "short_s": fp.SHORT_S, "frame_size": fp.FRAME_SIZE,
+                    "min_quality": fp.MIN_QUALITY, "zooms": fp.ZOOMS, "variants": list(fp.VARIANTS)},
             "chromaprint": {"algorithm": 1, "step_s": round(fp.AUDIO_STEP_S, 6)}}
 
 
