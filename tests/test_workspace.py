@@ -66,10 +66,11 @@ def home(tmp_path_factory, library_media):
 class Workspace:
     """`ohrt review open TASK --no-browser` as its own process, and the address it printed."""
 
-    def __init__(self, ohrt, task: str):
-        self.proc = start_ohrt(ohrt.home, "review", "open", task, "--reason", REASON, "--no-browser",
+    def __init__(self, ohrt, task: str, *, browser: str | None = None):
+        self.proc = start_ohrt(ohrt.home, "review", "open", task, "--reason", REASON,
+                               *([] if browser else ["--no-browser"]),
                                extra_env={"OHRT_OFFICER": CONSTABLE, "OHRT_NOW": f"{LATER}T10:00:00+00:00",
-                                          "OHRT_DEBUG": "1"})
+                                          "OHRT_DEBUG": "1", **({"BROWSER": browser} if browser else {})})
         self.started = time.monotonic()
         ready, _, _ = select.select([self.proc.stdout], [], [], 20)
         line = self.proc.stdout.readline() if ready else ""
@@ -509,3 +510,26 @@ def test_a_protected_key_is_unlocked_once_at_the_terminal_and_the_pages_sign_wit
     signed = rows(ohrt, "SELECT officer FROM audit_signatures WHERE seq = ?", [entry["seq"]])
     assert [s["officer"] for s in signed] == [INSPECTOR]
     assert ohrt.ok("audit", "verify").exit_code == 0
+
+
+def test_the_browser_is_opened_on_a_private_file_so_the_token_stands_on_no_command_line(home, tmp_path):
+    ohrt, tasks = home
+    seen = tmp_path / "seen"
+    script = tmp_path / "browser.sh"  # $BROWSER, as webbrowser honours it: records what it was given
+    script.write_text(f'#!/bin/sh\necho "$1" > {seen}.arg\nstat -c %a "${{1#file://}}" > {seen}.mode\n'
+                      f'cp "${{1#file://}}" {seen}.html\n')
+    script.chmod(0o755)
+    ws = Workspace(ohrt, tasks["clip"], browser=str(script))
+    try:
+        end = time.monotonic() + 15
+        while not (tmp_path / "seen.html").exists() and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        code, out, err = ws.stop()
+    given = (tmp_path / "seen.arg").read_text().strip()
+    token = ws.url.split("/")[3]
+    assert given.startswith("file:///") and token not in given
+    assert (tmp_path / "seen.mode").read_text().strip() == "600"
+    assert f'url={ws.url}"' in (tmp_path / "seen.html").read_text()
+    assert not Path(given[len("file://"):]).exists()  # gone with the workspace
+    assert "Traceback" not in err

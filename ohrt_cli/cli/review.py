@@ -161,6 +161,10 @@ def review_open(
     app = workspace.App(home=STATE.home, officer=STATE.officer, task_id=opened["task_id"], reason=reason,
                         idle_seconds=idle * 60, keys=keys)
 
+    import tempfile
+
+    private = tempfile.TemporaryDirectory(prefix="ohrt-workspace-")  # 0700: this login's alone
+
     def ready(url: str) -> None:
         typer.echo(f"workspace for {opened['task_id']}: {url}")
         typer.echo("it stops when the page is closed, after "
@@ -169,14 +173,15 @@ def review_open(
         if not no_browser:
             import webbrowser
 
-            if not webbrowser.open(url):
+            if not webbrowser.open(workspace.launcher(private.name, url).as_uri()):
                 typer.secho("note: no browser could be opened here: open the address above yourself.",
                             fg=typer.colors.YELLOW, err=True)
 
     try:
-        why = workspace.serve(app, ready=ready)
-    except KeyboardInterrupt:
-        typer.echo("workspace closed (Ctrl-C); what was saved in it is kept.")
+        with private:
+            why = workspace.serve(app, ready=ready)
+    except KeyboardInterrupt as exc:
+        typer.echo(f"workspace closed ({getattr(exc, 'name', 'Ctrl-C')}); what was saved in it is kept.")
         raise typer.Exit(130)
     typer.echo(f"workspace closed: {why}.")
 

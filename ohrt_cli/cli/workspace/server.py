@@ -108,8 +108,11 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(403, "refused: a change must come from the workspace's own page")
 
     def _form(self) -> dict[str, list[str]]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_FORM_BYTES:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise Refused(400, "refused: a form of unknown length") from None
+        if length < 0 or length > MAX_FORM_BYTES:
             raise Refused(413, "refused: the form is too large")
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if kind != "application/x-www-form-urlencoded":
