@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,6 +73,9 @@ class Reader:
         if self.kind is None:
             raise Failure(f"{self.path.name} holds no pictures or sound to fingerprint: check the file.")
         self.sound = bool(media.streams(info, "audio"))
+        # what ffmpeg can do and which versions it is are asked meanwhile (each is a process of its own)
+        asking = threading.Thread(target=lambda: (chromaprint_muxer(), tool_versions()), daemon=True)
+        asking.start()
         self.stream = self.crop = None
         if self.kind in ("video", "image"):
             video = media.streams(info, "video")[0]  # the first picture stream that is not cover art
@@ -86,6 +90,7 @@ class Reader:
         self._count = 0
         self._vpdq = self._vpdq_shape(info) if standard and self.kind == "video" else None
         self._vpdq_frames: list[tuple[np.ndarray, int]] = []
+        asking.join()
 
     def _vpdq_shape(self, info: dict) -> tuple[int, int, int, float] | None:
         """(every, width, height, rate) of the vPDQ frames, or None when they are not read here."""

@@ -42,6 +42,7 @@ def finish_capture(ctx: Context, capture_id: str, *, progress: Progress | None =
     derived = pending - hooks.names() - {"page", "photos"}
     if derived:
         media.require_tools()
+        media.prefetch_versions()  # asked on a side thread while the derivatives are made
         # the fingerprints, when they are to be made too, are read by the same decode as the derivatives
         fingerprints = any(h.fingerprints and h.name in pending for h in hooks.registered())
         made, failed = _remake(ctx, capture["id"], folder, manifest, originals, derived, progress, failed,
