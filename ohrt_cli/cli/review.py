@@ -122,8 +122,9 @@ def review_open(
     task: str = typer.Argument(..., metavar="TASK", help="Task id, e.g. T-2026-000001."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why you consult its material (required, DPA 2018 "
                                          "s.62); asked for when not given on a terminal."),
-    idle: float = typer.Option(30, "--idle", metavar="MINUTES", help="Stop after this long with nothing done in "
-                               "the page.", show_default=True),
+    # text, parsed here: a float option would have typer import pydantic, a tenth of a second of every start
+    idle_text: str = typer.Option("30", "--idle", metavar="MINUTES", help="Stop after this long with nothing "
+                                  "done in the page (fractions allowed).", show_default=True),
     no_browser: bool = typer.Option(False, "--no-browser", help="Print the address only; do not open a browser."),
 ) -> None:
     """Open the review workspace of a task in your browser: the capture in a player with frame-accurate
@@ -144,8 +145,12 @@ def review_open(
     from . import workspace
     from ._common import STATE
 
-    if not idle > 0:
-        raise InputError(f"--idle {idle:g} is not a positive number of minutes: e.g. --idle 30.")
+    try:
+        idle = float(idle_text)
+    except ValueError:
+        idle = float("nan")
+    if not 0 < idle < 10_000_000:
+        raise InputError(f"--idle {idle_text} is not a positive number of minutes: e.g. --idle 30.")
     if reason is None and sys.stdin.isatty():
         reason = typer.prompt("Why are you consulting this material (DPA 2018 s.62)")
     keys: dict = {}
@@ -181,9 +186,17 @@ def review_open(
         with private:
             why = workspace.serve(app, ready=ready)
     except KeyboardInterrupt as exc:
-        typer.echo(f"workspace closed ({getattr(exc, 'name', 'Ctrl-C')}); what was saved in it is kept.")
+        _last_word(f"workspace closed ({getattr(exc, 'name', 'Ctrl-C')}); what was saved in it is kept.")
         raise typer.Exit(130)
-    typer.echo(f"workspace closed: {why}.")
+    _last_word(f"workspace closed: {why}.")
+
+
+def _last_word(line: str) -> None:
+    """The workspace's closing line; nobody may be left to read it (its terminal closed: SIGHUP)."""
+    try:
+        typer.echo(line)
+    except OSError:
+        pass
 
 
 @review_app.command("show")
