@@ -94,6 +94,8 @@ def capture_view(ctx, capture: dict, files: Files) -> dict:
         mine = [f for f in capture["files"] if f["status"] == "ok" and (not several or f.get("item") == number)]
         original = entries.get(item["path"]) or {}
         kind = item["kind"] or capture["media_kind"]
+        if kind == "page":  # a page is shown as the page (its screenshot and text), not played
+            continue
         copy = item.get("review_copy")
         view = {"item": item["item"], "kind": kind, "duration": item.get("duration") or capture.get("duration"),
                 "fps": frame_rate(original.get("probe")), "media": files.id_for(folder / copy) if copy else None,
