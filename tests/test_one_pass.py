@@ -135,3 +135,11 @@ def test_one_decode_reads_the_fingerprints_and_vpdq_as_their_own_readers_do(libr
                        reading=reader.reading())
         assert same(reader.fingerprint(), old_way(clip))
         assert same_standard(reader.standard_hashes(), F.vpdq_hashes(clip, media.streams(info, "video")[0]))
+
+
+def test_fingerprinting_a_file_by_its_bytes_keeps_its_vpdq_frames_from_the_same_decode(library_media):
+    clip = library_media.song(2)
+    F.fingerprint_file(clip, sha256="cd" * 32)
+    kept = F.remembered_standard("cd" * 32)
+    assert kept is not None and same_standard(kept, F.vpdq_hashes(clip, media.streams(media.probe(clip), "video")[0]))
+    assert F.remembered_standard("cd" * 32) is None  # handed over once

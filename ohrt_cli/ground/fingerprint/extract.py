@@ -22,19 +22,23 @@ def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None
     """Hash the pictures and the sound of a media file (video, audio or image), both read from one decode
     (`Reader`). `info` is ffprobe's answer when the caller has it. With `sha256`, the fingerprint already
     read from these bytes in this process (`remember`, by the decode that made a capture's derivatives)
-    is taken instead. Failure (one line) when ffmpeg cannot read the file."""
+    is taken instead; otherwise the same decode reads a video's standard hashes too and keeps them for
+    `standard_hashes(…, sha256=…)`. Failure (one line) when ffmpeg cannot read the file."""
     from .. import media
+    from .standard import keep
 
     if sha256 and sha256 in _READ:
         return _READ.pop(sha256)
     path = Path(path)
     info = info or media.probe(path)
-    with Reader(path, info) as reader:
+    with Reader(path, info, standard=bool(sha256)) as reader:
         try:
             media.run_pass(media.plan_pass(str(path), info, reader.kind, media.DEFAULTS, roles=set()), path.parent,
                            reading=reader.reading())
         except media.StepFailed as exc:
             raise Failure(f"ffmpeg could not read {path.name} ({exc.reason}): check the file.") from None
+        if sha256 and reader.standard_hashes() is not None:
+            keep(sha256, reader.standard_hashes())
         return reader.fingerprint()
 
 
