@@ -298,7 +298,11 @@ def test_the_match_view_seeks_both_players_to_the_aligned_ranges(home, workspace
     ohrt, tasks = home
     ws = workspaces("reupload")
     page.goto(ws.url)
+    library_capture = rows(ohrt, "SELECT capture_id FROM library_items WHERE id = ?", [tasks["item"]])[0]["capture_id"]
     page.click(f"a.match-link:text('{tasks['item']}')")
+    # reading the comparison consults nothing of the other task; showing its capture is a POST, audited
+    assert [e for e in audit_entries(ohrt, "capture.open") if e["object_id"] == library_capture] == []
+    page.click("#consult")
     playable(page, "#playerA-1")
     playable(page, "#playerB-1")
     buttons = page.locator("button.segment")
@@ -311,8 +315,8 @@ def test_the_match_view_seeks_both_players_to_the_aligned_ranges(home, workspace
         assert abs(wait_time(page, "playerA-1", a) - a) < 0.05 and abs(wait_time(page, "playerB-1", b) - b) < 0.05
     assert page.locator(".pdq").count() >= 1 and page.locator(".ber").count() >= 1
     page.screenshot(path=screens / "6-match.png", full_page=True)
-    # the library item's capture was consulted too, with the same reason
-    library_capture = rows(ohrt, "SELECT capture_id FROM library_items WHERE id = ?", [tasks["item"]])[0]["capture_id"]
+    # the library item's capture was consulted too, once, with the same reason
+    page.reload()
     assert [e["reason"] for e in audit_entries(ohrt, "capture.open") if e["object_id"] == library_capture] == [REASON]
 
 
@@ -534,3 +538,31 @@ def test_the_browser_is_opened_on_a_private_file_so_the_token_stands_on_no_comma
     assert f'url={ws.url}"' in (tmp_path / "seen.html").read_text()
     assert not Path(given[len("file://"):]).exists()  # gone with the workspace
     assert "Traceback" not in err
+
+
+def test_the_workspace_waits_for_its_last_open_page_only():
+    from ohrt_cli.cli.workspace.server import BYE_GRACE_SECONDS, GONE_SECONDS, Lifetime
+
+    now = [0.0]
+    two_tabs = Lifetime(1800, clock=lambda: now[0])
+    two_tabs.seen("a", active=True)
+    two_tabs.seen("b", active=False)
+    two_tabs.bye("a")
+    now[0] += BYE_GRACE_SECONDS + 1
+    assert two_tabs.why_stop() is None  # b is still open
+    two_tabs.bye("b")
+    now[0] += BYE_GRACE_SECONDS
+    assert two_tabs.why_stop() == "the page was closed"
+    # a page closed at once: its goodbye may come in before its hello
+    hasty = Lifetime(1800, clock=lambda: now[0])
+    hasty.bye("c")
+    hasty.seen("c", active=True)
+    now[0] += BYE_GRACE_SECONDS
+    assert hasty.why_stop() == "the page was closed"
+    # a page that stops saying it is open (its browser killed) is let go
+    killed = Lifetime(1800, clock=lambda: now[0])
+    killed.seen("d", active=True)
+    now[0] += GONE_SECONDS - 1
+    assert killed.why_stop() is None
+    now[0] += 1
+    assert killed.why_stop() == "the page was closed"

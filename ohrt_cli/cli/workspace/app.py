@@ -94,8 +94,8 @@ class App:
         with self.lock:
             if capture_id in self.consulted:
                 return
+            review.consult_capture(ctx, capture_id, reason=self.reason)
             self.consulted.add(capture_id)
-        review.consult_capture(ctx, capture_id, reason=self.reason)
 
     def render(self, name: str, status: int = 200, **values) -> Reply:
         page = self.env.get_template(name).render(base=self.base(), csrf=self.csrf, heartbeat=HEARTBEAT_SECONDS,
@@ -152,7 +152,9 @@ class App:
             latest = capture_stage.latest_capture(ctx, self.task_id)
             if latest is None:
                 raise Refused(404, "this task has no capture to compare")
-            data = match_view(ctx, latest["id"], item_id.upper(), self.files, lambda cid: self.consult(ctx, cid))
+            with self.lock:
+                consulted = set(self.consulted)
+            data = match_view(ctx, latest["id"], item_id.upper(), self.files, consulted)
             task = {"id": self.task_id}
         if data is None:
             raise Refused(404, f"capture {latest['id']} does not match {item_id.upper()}")
@@ -183,7 +185,23 @@ class App:
             return self.save_review(form)
         if path == "/draft":
             return self.draft(form)
+        if path.startswith("/consult/"):
+            return self.consult_item(path.split("/")[2].upper())
         raise Refused(404, "not found")
+
+    def consult_item(self, item_id: str) -> Reply:
+        """Open the capture of a library item this task's capture matches, beside it: a consultation of
+        another task's material, audited with the workspace's reason (as `capture open` audits it)."""
+        from ...stages import capture as capture_stage
+
+        with self.context() as ctx:
+            latest = capture_stage.latest_capture(ctx, self.task_id)
+            data = match_view(ctx, latest["id"], item_id, self.files, set()) if latest else None
+            if data is None:
+                raise Refused(404, "this task's capture does not match that library item")
+            if data["to_consult"]:
+                self.consult(ctx, data["to_consult"])
+        return Reply(b"", status=303, location=f"{self.base()}/match/{quote(item_id)}")
 
     def save_review(self, form: dict) -> Reply:
         """Record the review as `ohrt review` does (the same function, checks, errors and audit); a refusal

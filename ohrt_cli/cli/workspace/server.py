@@ -222,12 +222,13 @@ class Lifetime:
         self.lock = threading.Lock()
         self.last_activity = clock()
         self.pages: dict[str, float] = {}  # page id -> when it last said it is open
+        self.gone: set[str] = set()  # pages that said goodbye (a hello may come in after it)
         self.left_at: float | None = None  # when the last page said goodbye
 
     def seen(self, page: str | None, *, active: bool) -> None:
         with self.lock:
             now = self.clock()
-            if page:
+            if page and page[:64] not in self.gone:
                 self.pages[page[:64]] = now
                 self.left_at = None
             if active:
@@ -236,6 +237,8 @@ class Lifetime:
     def bye(self, page: str | None) -> None:
         with self.lock:
             self.pages.pop((page or "")[:64], None)
+            if page and len(self.gone) < 10_000:
+                self.gone.add(page[:64])
             if not self.pages:
                 self.left_at = self.clock()
 

@@ -193,9 +193,11 @@ def matches_of(ctx, capture_id: str) -> list[dict]:
     return matching.find_matches(ctx, fps, exclude_capture=capture_id)
 
 
-def match_view(ctx, capture_id: str, item_id: str, files: Files, consult) -> dict | None:
+def match_view(ctx, capture_id: str, item_id: str, files: Files, consulted: set[str]) -> dict | None:
     """The re-upload comparison of a capture with one library item it matches: both players (the item's only
-    when its capture is kept here) and every matched range, aligned. None when they do not match."""
+    when its capture is kept here, and once consulted: `consulted` holds the captures this workspace has
+    opened, with their audit entries; else `to_consult` names it) and every matched range, aligned. None
+    when they do not match."""
     from ...stages import capture as capture_stage
 
     match = next((m for m in matches_of(ctx, capture_id) if m["item_id"] == item_id), None)
@@ -203,12 +205,14 @@ def match_view(ctx, capture_id: str, item_id: str, files: Files, consult) -> dic
         return None
     capture = capture_view(ctx, capture_stage.get_capture(ctx, capture_id), files)
     row = ctx.db.execute("SELECT capture_id FROM library_items WHERE id = ?", [item_id]).fetchone()
-    other = None
+    other = to_consult = None
     if row and row[0]:
         theirs = capture_stage.get_capture(ctx, row[0])
         if not theirs["purged_at"]:
-            consult(theirs["id"])
-            other = capture_view(ctx, theirs, files)
+            if theirs["id"] in consulted:
+                other = capture_view(ctx, theirs, files)
+            else:
+                to_consult = theirs["id"]
     mine_item = match.get("capture_item") or 1
     their_item = match.get("library_item_item") or 1
     segments = []
@@ -218,7 +222,7 @@ def match_view(ctx, capture_id: str, item_id: str, files: Files, consult) -> dic
             "pdq_distance": seg.get("pdq_distance"), "bit_error_rate": seg.get("bit_error_rate"),
             "frames": seg.get("frames"), "seconds": seg.get("seconds"), "strong": seg.get("strong"),
             "mirrored": seg.get("mirrored")})
-    return {"match": match, "capture": capture, "other": other, "segments": segments,
+    return {"match": match, "capture": capture, "other": other, "to_consult": to_consult, "segments": segments,
             "capture_item": _item(capture, mine_item), "other_item": _item(other, their_item) if other else None}
 
 
