@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import faultlib
+
 BIN = str(Path(sys.executable).parent / "ohrt")
 
 
@@ -58,13 +60,18 @@ def main(n: int) -> None:
                     "lavfi", "-i", "sine=duration=8", "-pix_fmt", "yuv420p", "-shortest", str(clip)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
     env.update(OHRT_HOME=str(home), OHRT_OFFICER="2345")
+    # one capture timed, so that the kills fall anywhere in a run, its commit and hooks included
+    started = time.monotonic()
+    run(home, "capture", "--file", str(clip), "--url", "https://www.tiktok.com/@drill/video/6999999999", "--reason",
+        "rec")
+    took = time.monotonic() - started
     counts = dict(kills=0, committed=0, pending=0, finished=0, orphan_rows=0, orphan_folders=0, ffmpeg_alive=0,
                   verify_failed=0)
     for i in range(n):
         url = f"https://www.tiktok.com/@drill/video/{7000000000 + i}"
         proc = subprocess.Popen([BIN, "capture", "--file", str(clip), "--url", url, "--reason", "rec"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + random.uniform(0.3, 3.0)
+        deadline = time.monotonic() + random.uniform(0.3, took)
         seen: set[int] = set()
         while time.monotonic() < deadline and proc.poll() is None:
             seen.update(children(proc.pid))
@@ -96,7 +103,7 @@ def main(n: int) -> None:
         db.close()
         counts["orphan_folders"] += len(folders - known)
         counts["verify_failed"] += int(run(home, "verify").returncode != 0)
-    print(json.dumps(counts))
+    faultlib.table(f"capture --file killed at random ({n} trials; one run takes {took:.1f} s)", counts)
     shutil.rmtree(work, ignore_errors=True)
 
 
