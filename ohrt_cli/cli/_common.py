@@ -72,11 +72,20 @@ def _text_options_without_pydantic() -> None:
     """typer checks each option's value with a pydantic TypeAdapter built on first use, and importing pydantic
     costs every command about a tenth of a second. An option of plain text, or a flag, needs no checking
     (its value is the text given, or a bool), so it gets typer's own pass-through instead, which refuses
-    anything else; other types still go through pydantic."""
+    anything else; an option of another type builds its adapter only when it is given a value (left out,
+    its value is None and needs none)."""
+    import dataclasses
     import typing
 
     from typer import core
-    from typer._coercion import PassThroughRuntimeParam
+    from typer._coercion import PassThroughRuntimeParam, RuntimeParam, build_runtime_param
+
+    @dataclasses.dataclass(frozen=True)
+    class WhenGiven(RuntimeParam):
+        described: typing.Any = None
+
+        def _coerce_value(self, value, param, ctx):
+            return build_runtime_param(self.described)._coerce_value(value, param=param, ctx=ctx)
 
     built = core._TyperParameter.get_runtime_param
     if getattr(built, "_ohrt_text", False):
@@ -88,9 +97,13 @@ def _text_options_without_pydantic() -> None:
         if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
             inner = [a for a in typing.get_args(annotation) if a is not type(None)]
             annotation = inner[0] if len(inner) == 1 else annotation
-        if self._runtime_param is None and annotation in (str, bool) and described.file_annotation is None:
-            self._runtime_param = PassThroughRuntimeParam(annotation=annotation,
-                                                          parameter_info=described.parameter_info)
+        if self._runtime_param is None and described.file_annotation is None:
+            if annotation in (str, bool):
+                self._runtime_param = PassThroughRuntimeParam(annotation=annotation,
+                                                              parameter_info=described.parameter_info)
+            else:
+                self._runtime_param = WhenGiven(annotation=described.annotation,
+                                                parameter_info=described.parameter_info, described=described)
         return built(self)
 
     get_runtime_param._ohrt_text = True
