@@ -202,7 +202,7 @@ def scale(work: Path) -> list[dict]:
     query = reedit("vtest", "crop 10 % every side", work)
     rows = []
     for size in SIZES:
-        need_gb = size * 140 / 1e9 * 1.6   # ~140 bytes an item's rows, and the build's sorting besides
+        need_gb = size * 16e3 / 1e9   # ~11 kB an item in the index, and the build's sorting besides
         available = _available_gb()
         if available < need_gb + 4:
             print(f"  {size:,} items: not run ({available:.0f} GB free, ~{need_gb:.0f} GB needed)", file=sys.stderr)

@@ -25,7 +25,9 @@ def segment(result: dict, what: str) -> dict:
 def test_the_original_is_fingerprinted_frame_by_frame_and_its_sound(media):
     original = fp(media.song(1))
     assert original.frames == 32 and original.pdq.shape == (32, len(F.VARIANTS), 32)  # 2 a second: it is short
-    assert list(original.positions[:3]) == [0.0, 0.5, 1.0]
+    # each frame is labelled with its own time: the last frames before 0.25, 0.75 and 1.25 s are hashed,
+    # frames 6, 18 and 31 at 25 a second
+    assert original.positions[:3] == pytest.approx([0.24, 0.72, 1.24], abs=1e-5)
     assert original.quality.min() >= F.MIN_QUALITY
     assert 100 <= len(original.audio) <= 112 and original.crop is None  # 16 s at 8 values a second
     assert original.tools["pdqhash"] and original.tools["ffmpeg"]

@@ -6,7 +6,9 @@ of a dark letterboxed copy; and real clips that must not match one another."""
 from __future__ import annotations
 
 import itertools
+import subprocess
 
+import numpy as np
 import pytest
 
 from support.home import ffmpeg
@@ -63,3 +65,18 @@ def test_the_border_of_a_dark_letterboxed_copy_is_cut_exactly_not_into_the_pictu
 def test_unrelated_real_clips_do_not_match_by_their_pictures(originals):
     for a, b in itertools.permutations(CLIPS, 2):
         assert not pictures(F.match(originals[a], originals[b])), (a, b)
+
+
+@pytest.mark.parametrize("name", ["box", "vtest"])
+def test_a_frame_is_labelled_with_the_time_of_the_frame_hashed(originals, name):
+    """The frame ffmpeg shows at each label's time (an exact seek, then the same crop and scaling) has the
+    very hash stored under that label."""
+    fp = originals[name]
+    chain = ([f"crop={fp.crop}"] if fp.crop else []) + [f"scale={F.FRAME_SIZE}:{F.FRAME_SIZE}:flags=area",
+                                                           "format=rgb24"]
+    for k in (0, len(fp.positions) // 2, len(fp.positions) - 1):
+        frame = subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{float(fp.positions[k]) - 0.001:.3f}", "-i", clip(name),
+                                "-frames:v", "1", "-vf", ",".join(chain), "-f", "rawvideo", "-"],
+                               capture_output=True, check=True).stdout
+        hashes, _ = F.hash_frame(np.frombuffer(frame, np.uint8).reshape(F.FRAME_SIZE, F.FRAME_SIZE, 3))
+        assert F.distances(F.as_words(hashes[:1]), F.as_words(fp.pdq[k, :1])).max() == 0, (name, k, float(fp.positions[k]))

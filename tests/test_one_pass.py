@@ -29,7 +29,8 @@ def old_way(path: Path) -> F.Fingerprint:
     video = media.streams(info, "video")[0]
     stream = f"0:{video['index']}"
     crop = F.detect_crop(path, video, stream, media.duration(info))
-    positions, quality, pdq = F.frame_hashes(path, crop=crop, stream=stream, fps=F.sampling_rate(media.duration(info)))
+    positions, quality, pdq = F.frame_hashes(path, crop=crop, stream=stream, fps=F.sampling_rate(media.duration(info)),
+                                             rate=F.standard.frame_rate(video))
     return F.Fingerprint(duration=media.duration(info), positions=positions, quality=quality, pdq=pdq,
                          audio=F.audio_fingerprint(path), crop=crop)
 

@@ -26,8 +26,10 @@ from __future__ import annotations
 from .base import (PDQ_FPS, SHORT_FPS, SHORT_S, ZOOMS, HALVES, FIRST_VARIANTS, full_variants, frame_step,
                    FRAME_SIZE, MIN_QUALITY, ZOOM, VARIANTS, AUDIO_STEP_S, AUDIO_SPAN_S, PDQ_MATCH,
                    PDQ_POSSIBLE, MIN_FRAMES, FRAME_GAP_S, AUDIO_MATCH, AUDIO_POSSIBLE, AUDIO_MIN_S,
-                   AUDIO_MIN_CHANGE, KINDS, WORDS, BANDS, INDEX_REPS, REP_SPACING, REP_EVERY_S, INDEX_PDQ,
-                   AUDIO_STRIDE, AUDIO_KEY_BITS, AUDIO_VOTES, Fingerprint, audio_seconds, empty_frames)
+                   AUDIO_MIN_CHANGE, KINDS, WORDS, BANDS, INDEX_REPS, INDEX_ZOOMS, INDEX_ZOOM_REPS, REP_SPACING,
+                   REP_EVERY_S, INDEX_PDQ,
+                   AUDIO_STRIDE, AUDIO_KEY_BITS, AUDIO_VOTES, Fingerprint, audio_seconds, empty_frames,
+                   sample_times)
 from .extract import (fingerprint_file, remember, Reader, tool_versions, detect_crop, frame_hashes, hash_frame,
                       chromaprint_muxer, audio_fingerprint, sampling_rate)
 from .variants import frame_variants, inner_picture
@@ -40,9 +42,9 @@ __all__ = ["FIRST_VARIANTS", "HALVES", "PAIRS", "SHORT_FPS", "SHORT_S", "ZOOMS",
            "full_variants", "inner_picture", "sampling_rate", "Reader", "remember", "remembered_standard",
            "AUDIO_KEY_BITS", "AUDIO_MATCH", "AUDIO_MIN_CHANGE", "AUDIO_MIN_S", "AUDIO_POSSIBLE", "AUDIO_SPAN_S",
            "AUDIO_STEP_S", "AUDIO_STRIDE", "AUDIO_VOTES", "BANDS", "FRAME_GAP_S", "FRAME_SIZE", "Fingerprint",
-           "INDEX_PDQ", "INDEX_REPS", "Index", "KINDS", "MIN_FRAMES", "MIN_QUALITY", "PDQ_FPS", "PDQ_MATCH",
+           "INDEX_PDQ", "INDEX_REPS", "INDEX_ZOOMS", "INDEX_ZOOM_REPS", "Index", "KINDS", "MIN_FRAMES", "MIN_QUALITY", "PDQ_FPS", "PDQ_MATCH",
            "PDQ_POSSIBLE", "REP_EVERY_S", "REP_SPACING", "Segment", "StandardHashes", "VARIANTS", "WORDS", "ZOOM", "as_words",
-           "audio_fingerprint", "audio_seconds", "chromaprint_muxer", "detect_crop", "distances", "empty_frames",
+           "audio_fingerprint", "audio_seconds", "chromaprint_muxer", "sample_times", "detect_crop", "distances", "empty_frames",
            "expand", "fingerprint_file", "frame_hashes", "hash_frame", "index_columns", "match",
            "pdq_bytes", "photo_pdq", "picture_distances", "picture_segments", "representatives", "save_index",
            "sound_segments", "standard_hashes", "tool_versions", "vpdq_hashes"]

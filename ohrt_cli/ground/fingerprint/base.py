@@ -132,7 +132,24 @@ def frame_step(positions: np.ndarray) -> float:
     """The time between hashed frames (1 / the sampling rate), from their positions."""
     if len(positions) < 2:
         return 1.0 / PDQ_FPS
-    return float(max(0.05, np.median(np.diff(positions))))
+    # labels are the frames' own times, a frame or so off the sampling grid: the step is the grid's
+    typical = float(np.median(np.diff(positions)))
+    if typical <= 0:
+        return 1.0 / PDQ_FPS
+    return max(0.05, 1.0 / max(1, round(1.0 / typical)) if typical <= 1 else float(round(typical)))
+
+
+def sample_times(indices, fps: float, rate: float | None) -> np.ndarray:
+    """The time of each frame ffmpeg's fps filter hands on as its `indices`-th at `fps` a second: it
+    rounds to the nearest, so the i-th is the last frame shown before (i + ½) ÷ fps. With the stream's
+    frame rate `rate` that is frame number ⌈(i + ½) × rate ÷ fps⌉ − 1, shown at its number ÷ rate (a
+    variable rate gives it within a frame or so); without one, the bound itself. Times are from the first
+    frame. A frame's label is thus the time of the frame hashed, not of the second it stands for."""
+    i = np.asarray(indices, np.float64)
+    if not rate or rate <= 0:
+        return ((i + 0.5) / fps).astype(np.float32)
+    numbers = np.maximum(0, np.ceil((i + 0.5) * rate / fps - 1e-6) - 1)
+    return (numbers / rate).astype(np.float32)
 
 
 def audio_seconds(values: int) -> float:

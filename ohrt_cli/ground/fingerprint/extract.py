@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import processes
 from ..errors import Failure
-from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, SHORT_FPS, SHORT_S, Fingerprint, empty_frames
+from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, SHORT_FPS, SHORT_S, Fingerprint, empty_frames, sample_times
 
 
 def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None = None) -> Fingerprint:
@@ -87,6 +87,7 @@ class Reader:
             self.crop = detect_crop(self.path, video, self.stream, media.duration(info)) if self.kind == "video" \
                 else None
         self.fps = sampling_rate(media.duration(info))
+        self.rate = _frame_rate(media.streams(info, "video")[0]) if self.kind == "video" else None
         self._scratch = tempfile.TemporaryDirectory(prefix="ohrt-fingerprint-")
         self._hashing = ThreadPoolExecutor(1, thread_name_prefix="ohrt-pdq")
         self._pending: list = []
@@ -194,7 +195,8 @@ class Reader:
         kept = [(index, hashed) for index, hashed in self._frames if hashed[1] >= MIN_QUALITY]
         positions, quality, pdq = empty_frames()
         if kept:
-            positions = np.asarray([index / self.fps for index, _ in kept], np.float32)
+            positions = np.zeros(1, np.float32) if self.kind == "image" else \
+                sample_times([index for index, _ in kept], self.fps, self.rate)
             quality = np.asarray([q for _, (_, q) in kept], np.uint8)
             pdq = np.stack([variants for _, (variants, _) in kept]).astype(np.uint8)
         audio = np.zeros(0, np.uint32)
@@ -309,9 +311,10 @@ def sampling_rate(duration: float | None) -> float:
 
 
 def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False, stream: str = "0:v:0",
-                 fps: float = PDQ_FPS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PDQ hashes of `fps` frames a second (or of the one picture of a still): positions (s), qualities,
-    and the hashes of each frame's VARIANTS. Frames below MIN_QUALITY are dropped."""
+                 fps: float = PDQ_FPS, rate: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PDQ hashes of `fps` frames a second (or of the one picture of a still): positions (s: the time of
+    each frame hashed, `sample_times` given the stream's frame `rate`), qualities, and the hashes of each
+    frame's VARIANTS. Frames below MIN_QUALITY are dropped."""
     chain = ([f"crop={crop}"] if crop else []) + ([] if still else [f"fps={fps:g}"])
     chain += [f"scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area", "format=rgb24"]
     command = _ffmpeg("-v", "error", "-i", str(path), "-map", stream, *(["-frames:v", "1"] if still else []),
@@ -324,7 +327,7 @@ def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False, st
         while len(data := proc.stdout.read(size)) == size:
             variants, quality = hash_frame(np.frombuffer(data, np.uint8).reshape(FRAME_SIZE, FRAME_SIZE, 3))
             if quality >= MIN_QUALITY:
-                positions.append(index / fps)
+                positions.append(index)
                 qualities.append(quality)
                 hashes.append(variants)
             index += 1
@@ -335,8 +338,18 @@ def frame_hashes(path: Path, *, crop: str | None = None, still: bool = False, st
         raise Failure(f"ffmpeg could not read the pictures of {path.name} ({_last_line(error)}): check the file.")
     if not hashes:
         return empty_frames()
-    return (np.asarray(positions, np.float32), np.asarray(qualities, np.uint8),
-            np.stack(hashes).astype(np.uint8))
+    times = np.zeros(1, np.float32) if still else sample_times(positions, fps, rate)
+    return times, np.asarray(qualities, np.uint8), np.stack(hashes).astype(np.uint8)
+
+
+def _frame_rate(video: dict) -> float | None:
+    """The stream's average frame rate (else its base rate), or None when it states neither."""
+    from .standard import frame_rate
+
+    try:
+        return frame_rate(video)
+    except Failure:
+        return None
 
 
 def hash_frame(frame: np.ndarray) -> tuple[np.ndarray, int]:

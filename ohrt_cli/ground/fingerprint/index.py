@@ -98,20 +98,26 @@ class Index:
             owners.append(owner)
             pdq.append(frames or b"")
             audio.append(sound or b"")
-        v_words = as_words(np.frombuffer(b"".join(pdq), np.uint8).reshape(-1, 32))
-        a_values = np.frombuffer(b"".join(audio), "<u4").astype(np.uint32)
         v_count = np.array([len(x) // 32 for x in pdq], np.int64)
         a_count = np.array([len(x) // 4 for x in audio], np.int64)
+        v_words = as_words(np.frombuffer(b"".join(pdq), np.uint8).reshape(-1, 32))
+        del pdq   # each item's bytes are no longer needed once joined (a million items' are gigabytes)
+        a_values = np.frombuffer(b"".join(audio), "<u4").astype(np.uint32)
+        del audio
         a_first = np.repeat(np.cumsum(a_count) - a_count, a_count)
         arrays = {"v_words": v_words, "v_owner": np.repeat(np.arange(len(owners), dtype=np.int32), v_count),
                   "a_values": a_values, "a_owner": np.repeat(np.arange(len(owners), dtype=np.int32), a_count),
                   "a_pos": ((np.arange(len(a_values)) - a_first) * AUDIO_STRIDE).astype(np.int32)}
-        bands = [_bucket(_band_keys(v_words, band)) for band in range(BANDS)]
-        arrays["v_rows"] = np.stack([rows for rows, _ in bands])
-        arrays["v_starts"] = np.stack([starts for _, starts in bands])
-        halves = [_bucket((a_values.astype(np.int64) >> shift) & 0xFFFF) for shift in (16, 0)]
-        arrays["a_rows"] = np.stack([rows for rows, _ in halves])
-        arrays["a_starts"] = np.stack([starts for _, starts in halves])
+        # each band's layout is written into its row of one array as it is made (stacking a list of them
+        # afterwards would hold every band twice)
+        arrays["v_rows"] = np.empty((BANDS, len(v_words)), np.uint32)
+        arrays["v_starts"] = np.empty((BANDS, 65537), np.int64)
+        for band in range(BANDS):
+            arrays["v_rows"][band], arrays["v_starts"][band] = _bucket(_band_keys(v_words, band))
+        arrays["a_rows"] = np.empty((2, len(a_values)), np.uint32)
+        arrays["a_starts"] = np.empty((2, 65537), np.int64)
+        for half, shift in enumerate((16, 0)):
+            arrays["a_rows"][half], arrays["a_starts"][half] = _bucket((a_values.astype(np.int64) >> shift) & 0xFFFF)
         return cls(owners, arrays)
 
     def save(self, folder: Path) -> None:

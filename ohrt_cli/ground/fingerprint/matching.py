@@ -145,8 +145,13 @@ def _picture_segment(query: Fingerprint, item: Fingerprint, run: np.ndarray, bes
     strong = count >= need and median <= PDQ_MATCH
     step = frame_step(query.positions)
     offset = float(np.median(item.positions[column[matched]] - query.positions[matched]))
-    q0, q1 = float(query.positions[run[0]]), float(query.positions[run[-1]]) + step
-    q1 = min(q1, query.duration or q1)
+    # A frame's label is its own time; the stretch it stands for is the step of sampling it was picked
+    # from (the fps filter's i-th frame is the last before (i + ½) × step), and the stretches are given
+    # in those steps on both sides.
+    q0 = np.floor(float(query.positions[run[0]]) / step + 1e-6) * step
+    q1 = min((np.floor(float(query.positions[run[-1]]) / step + 1e-6) + 1) * step, query.duration or np.inf)
+    snap = min(step, frame_step(item.positions))
+    offset = round(offset / snap) * snap
     i0, i1 = max(0.0, q0 + offset), q1 + offset
     return Segment("pictures", (q0, q1), (i0, min(i1, item.duration or i1)), median, count, strong,
                    bool(mirrored[run, column[run]].mean() > 0.5))
