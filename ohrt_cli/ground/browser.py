@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .browser_page import MB, Exchange, Limits, PageFailed, Session, Visit, iso, short
+from .browser_page import Session
+from .browser_visit import MB, Exchange, Limits, PageFailed, Visit, iso, short
 from .errors import Failure
 
 __all__ = ["BrowserMissing", "Exchange", "Limits", "MB", "PageFailed", "Visit", "find_executable", "limits_from",

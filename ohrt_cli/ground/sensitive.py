@@ -218,7 +218,7 @@ SOURCES = {s.code: s for s in (
     Source(5, APPLICANT, "tasks", "NULL", "applicant_name", "NULL"),
     Source(6, HOST, "tasks", "id", "platform", "NULL"),
 )}
-# The codes and columns must agree with the triggers of migration m008_guard_keys (ground/db.py).
+# The codes and columns must agree with the triggers of migration m008_guard_keys (ground/migrations/after_0_1_0.py).
 
 
 def refresh(db) -> None:
