@@ -5,7 +5,7 @@ with sensitive material, `sensitive/HANDLING.txt` (SOP 6.3).
 The report follows the West Midlands practice of preparing captured material for court presentation
 (seeds/000): what was captured, from where, when and by whom, with which tool versions; every hash; the
 contact sheet; the review's findings (SOP 9.2) with their time ranges; the referral history (SOP 10); and
-the exact commands to check all of it. The view is built field by field; subjects, incident references and
+the exact commands to check all of it (checks.py). The view is built field by field; subjects, incident references and
 indices research are never in it, whatever the package holds (`REPORT_FORBIDDEN` names them).
 """
 
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from ... import __version__
 from ...ground import signing, urls
-from .. import anchor
 from .. import capture as capture_stage
+from .checks import archives, check_commands, signed_acts
 from ...ground.times import duration_text
 from ...ground.context import Context
 from ...ground.render import Renderer
@@ -114,7 +114,7 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
         "officer_file": _officer_file(package, root, officer),
         "signed_acts": signed_acts(package, root, officer),
         "checks": check_commands(package.name, [c["id"] for c in package.captures],
-                                 {c["id"]: _archives(c["manifest"]) for c in package.captures},
+                                 {c["id"]: archives(c["manifest"]) for c in package.captures},
                                  signing.fingerprint(package.public_pem), package.timestamps),
         "timestamps": _timestamps(package),
     }
@@ -452,88 +452,3 @@ def _other_files(root: Path) -> list[dict]:
 
 def _sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-
-
-# ----------------------------------------------------------------------------------------- checking
-
-AUDIT_CHECK = """python3 -c 'import hashlib,json,sys
-F=["seq","at","officer","officer_name","action","object_type","object_id","reason","detail","prev_hash"]
-for line in open(sys.argv[1],encoding="utf-8"):
-    e=json.loads(line)
-    h=hashlib.sha256(json.dumps([e[k] for k in F],sort_keys=True,ensure_ascii=False,separators=(",",":")).encode()).hexdigest()
-    print(e["seq"],e["action"],"ok" if h==e["hash"] else "ALTERED")' {name}/data/audit/audit-excerpt.jsonl"""
-
-
-def _archives(manifest: dict) -> list[str]:
-    """The capture's WACZ files (a page's archive, or one ingested), which a reader can validate and replay."""
-    return [f["path"] for f in manifest.get("files", [])
-            if f.get("kind") == "wacz" and f.get("status") == "ok" and f.get("path")]
-
-
-def signed_acts(package: "Package", root: Path, officer) -> list[dict]:
-    """Who captured, approved, held…: each act whose writer's signature the package carries
-    (audit/signatures/), and each capture's manifest co-signed by its sealing officer, with the openssl
-    command that checks it against the officer's public key (officers/NUMBER.pem)."""
-    from .contents import OFFICERS_DIR, SIGNATURES_DIR, SIGNED_ACTS
-
-    name = package.name
-    rows = []
-
-    def key_of(number: str) -> dict:
-        pem = root / OFFICERS_DIR / f"{number}.pem"
-        return {"fingerprint": signing.fingerprint(pem.read_bytes()) if pem.is_file() else None,
-                "key": f"{name}/data/{OFFICERS_DIR}/{number}.pem",
-                "key_command": signing.FINGERPRINT_COMMAND.format(key=f"{name}/data/{OFFICERS_DIR}/{number}.pem")}
-
-    for entry in package.audit:
-        if entry["action"] in SIGNED_ACTS and (root / SIGNATURES_DIR / f"{entry['seq']}.sig").is_file():
-            where = f"{name}/data/{SIGNATURES_DIR}/{entry['seq']}"
-            key = key_of(entry["officer"])
-            rows.append({"what": f"{SIGNED_ACTS[entry['action']]} {entry['object_id']}"
-                         + (f" ({_detail(entry).get('verdict')})" if entry["action"] == "referral.qa" else ""),
-                         "who": officer(entry["officer"]), "at": entry["at"], "seq": entry["seq"], **key,
-                         "command": f"openssl pkeyutl -verify -pubin -inkey {key['key']} -rawin "
-                                    f"-in {where}.hash -sigfile {where}.sig"})
-    for capture in package.captures:
-        sealed = capture["manifest"].get("sealed_by") or {}
-        if sealed.get("number"):
-            folder = f"{name}/data/captures/{capture['id']}"
-            key = key_of(sealed["number"])
-            rows.append({"what": f"sealed the manifest of {capture['id']}", "who": officer(sealed["number"]),
-                         "at": capture["manifest"].get("finished_at"), "seq": None, **key,
-                         "command": f"openssl pkeyutl -verify -pubin -inkey {key['key']} -rawin "
-                                    f"-in {folder}/manifest.json -sigfile {folder}/manifest.officer.sig"})
-    return rows
-
-
-def _detail(entry: dict) -> dict:
-    detail = entry.get("detail") or {}
-    return json.loads(detail) if isinstance(detail, str) else detail
-
-
-def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[str]] | None = None,
-                   fingerprint: str = "FINGERPRINT", timestamps: dict | None = None) -> dict:
-    """The exact commands that check this package, to run in the folder that holds it."""
-    archives = archives or {}
-    stamps = {e["capture"]: e for e in anchor.verify_commands(name, timestamps or {})}
-    return {
-        "timestamp_ca": f"openssl x509 -in {name}/data/{timestamps['trusted_ca']} -noout -subject -fingerprint -sha256"
-        if (timestamps or {}).get("trusted_ca") else None,
-        "bag": f"bagit.py --validate {name}",
-        "ohrt": f"ohrt verify --package {name}",
-        "key": signing.FINGERPRINT_COMMAND.format(key=f"{name}/data/public.pem"),
-        "seal": (f"openssl pkeyutl -verify -pubin -inkey {name}/data/public.pem -rawin "
-                 f"-in {name}/tagmanifest-sha256.txt -sigfile {name}/seal/tagmanifest-sha256.txt.sig"),
-        "ohrt_pinned": f"ohrt verify --package {name} --key-fingerprint {fingerprint}",
-        "captures": [{
-            "id": capture_id,
-            "sums": f"(cd {name}/data/captures/{capture_id} && sha256sum -c SHA256SUMS)",
-            "signature": (f"openssl pkeyutl -verify -pubin -inkey {name}/data/public.pem -rawin "
-                          f"-in {name}/data/captures/{capture_id}/manifest.json "
-                          f"-sigfile {name}/data/captures/{capture_id}/manifest.sig"),
-            "archives": [f"wacz validate -f {name}/data/captures/{capture_id}/{path}"
-                         for path in archives.get(capture_id, [])],
-            "timestamp": stamps.get(capture_id),
-        } for capture_id in capture_ids],
-        "audit": AUDIT_CHECK.format(name=name),
-    }
