@@ -121,23 +121,32 @@ class _Follower(threading.Thread):
             return
         if handle is None:
             return
-        with handle:
+        # md5 on a second thread (hashlib lets go of the GIL for large chunks), so that the pair keeps up
+        # with a fast download as sha256 alone would; one chunk in flight at a time
+        with handle, ThreadPoolExecutor(1, thread_name_prefix="ohrt-md5") as pool:
             info = os.fstat(handle.fileno())
             self.inode = (info.st_dev, info.st_ino)
-            while not self.stop.is_set():
-                finishing = self.done.is_set()
-                chunk = handle.read(FOLLOW_BUFFER)
-                if chunk:
-                    self.sha.update(chunk)
-                    self.md5.update(chunk)
-                    self.size += len(chunk)
-                    continue
-                if os.fstat(handle.fileno()).st_size < self.size:
-                    self.valid = False  # truncated and rewritten: the bytes hashed are not the file's
-                    return
-                if finishing:
-                    return
-                time.sleep(0.005)
+            pending = None
+            try:
+                while not self.stop.is_set():
+                    finishing = self.done.is_set()
+                    chunk = handle.read(FOLLOW_BUFFER)
+                    if chunk:
+                        if pending is not None:
+                            pending.result()
+                        pending = pool.submit(self.md5.update, chunk)
+                        self.sha.update(chunk)
+                        self.size += len(chunk)
+                        continue
+                    if os.fstat(handle.fileno()).st_size < self.size:
+                        self.valid = False  # truncated and rewritten: the bytes hashed are not the file's
+                        return
+                    if finishing:
+                        return
+                    time.sleep(0.005)
+            finally:
+                if pending is not None:
+                    pending.result()
 
     def _open(self):
         while not self.stop.is_set():
