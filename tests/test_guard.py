@@ -1,7 +1,7 @@
 """One guard for everything that leaves (issue 11, point 4; SOP 6.3, 6.4, 6.5): every wording of every kind
 of sensitive value — of this task or another — fed to every outward path (referral draft, appeal, export
-without --include-sensitive, quarterly report, reasons written to the audit chain) is refused or kept out,
-and ordinary text is not."""
+without --include-sensitive, quarterly report, reasons and other free texts written to the audit chain) is
+refused or kept out, and ordinary text is not."""
 
 from __future__ import annotations
 
@@ -196,6 +196,38 @@ def test_every_wording_is_refused_as_a_reason_for_the_audit_chain(home, tmp_path
             assert not holds(chain, mark), what
     assert ohrt.db()["audit"].count == before  # nothing was written
     ohrt.ok("refer", "close", closable, "--reason", "No grounds for appeal", env=as_officer(CONSTABLE))
+    ohrt.ok("audit", "verify")
+
+
+def test_every_wording_is_refused_as_a_leavers_reason_or_a_hash_lists_source_and_provenance(home, tmp_path):
+    """`officer disable --reason` and `library import-hashes --source` / `--provenance` are written to the audit
+    chain too: one naming a subject, an incident reference or indices research is refused, and nothing changes."""
+    ohrt, tasks = home
+    signals = tmp_path / "signals.txt"
+    signals.write_text("pdq " + "f0" * 32 + "\n", encoding="utf-8")
+    roster = (ohrt.home / "config.toml").read_bytes()
+    before = ohrt.db()["audit"].count
+    for what, wording, kind, mark in WORDINGS:
+        if kind not in AUDITED:
+            continue
+        attempts = {
+            "--reason": ohrt("officer", "disable", SEEDCAP[1], "--reason", wording),
+            "--source": ohrt("library", "import-hashes", signals, "--source", wording, env=as_officer(CONSTABLE)),
+            "--provenance": ohrt("library", "import-hashes", signals, "--source", "GIFCT hash list", "--provenance",
+                                 f"received by email: {wording}", env=as_officer(CONSTABLE)),
+        }
+        for flag, result in attempts.items():
+            line = one_line_refusal(result)
+            assert line.startswith(f"error: {flag} holds ") and "audit chain" in line, (what, flag, line)
+            assert not holds(line, mark), (what, flag, line)
+    assert ohrt.db()["audit"].count == before  # nothing was written
+    assert (ohrt.home / "config.toml").read_bytes() == roster  # the officer is still on the team
+    assert ohrt.db()["hash_sources"].count == 0
+    assert not ohrt.db().execute("SELECT 1 FROM library_items WHERE source = 'import'").fetchall()
+    ohrt.ok("officer", "disable", SEEDCAP[1], "--reason", "moved to CID")
+    imported = ohrt.json("library", "import-hashes", signals, "--source", "GIFCT hash list", "--provenance",
+                         "received by email on 2 January", env=as_officer(CONSTABLE))
+    assert len(imported["added"]) == 1 and imported["provenance"] == "received by email on 2 January"
     ohrt.ok("audit", "verify")
 
 

@@ -167,10 +167,13 @@ def change_role(ctx: Context, number: str, role: str) -> config.Officer:
 
 
 def disable(ctx: Context, number: str, reason: str | None = None) -> config.Officer:
-    """A leaver: kept on the roster with the day they left, and may no longer act."""
+    """A leaver: kept on the roster with the day they left, and may no longer act. The reason goes into
+    the audit chain, so one naming a subject, an incident reference or indices research is refused."""
+    from .sensitive import check_reason
     from .times import iso
 
     ctx.actor(CHANGED_BY)
+    check_reason(ctx, reason)
     with _changing(ctx):
         _reload(ctx)
         actor = ctx.actor(CHANGED_BY)

@@ -22,7 +22,7 @@ import json
 import re
 from pathlib import Path
 
-from ...ground import audit, exports, tabular
+from ...ground import audit, exports, sensitive, tabular
 from ...ground.context import Context
 from ...ground.db import next_ids, transaction
 from ...ground.errors import InputError
@@ -107,6 +107,9 @@ def import_list(ctx: Context, path: Path, *, fmt: str, source: str | None, prove
                          "file does not say).")
     if len(name) > 200 or any(ord(c) < 32 for c in name):
         raise InputError("--source is over 200 characters or holds control characters: give a short name.")
+    # both go into the audit chain (its reason and detail), which is never purged
+    sensitive.check_reason(ctx, name, "--source")
+    sensitive.check_reason(ctx, provenance, "--provenance")
     today = ctx.today()
     default_expiry = _expiry(expires, today) if expires else add_months(today, _months(ctx))
     if default_expiry <= today:
