@@ -1,6 +1,7 @@
 """The face of ohrt: typer commands that parse, call one domain function, and render (rich or --json).
 
 Each stage of the flow has its own module here, registered below; none of them does domain work.
+No SOP paragraph of its own: each command module names those of the stage it faces.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`ohrt anchor …`: trusted time (RFC 3161) for captures, packages and the audit chain, online or offline."""
+"""`ohrt anchor …`: trusted time (RFC 3161) for captures, packages and the audit chain, online or offline
+(SOP 9.1, the standalone computer; 6.3: stages/anchor.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`ohrt export`: the evidence package for the officer in the case; and the `--package` check that
-`ohrt verify` offers for a package that comes back."""
+`ohrt verify` offers for a package that comes back (SOP 6.3, 6.4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`ohrt exhibit list|label`, `ohrt exhibits` and `ohrt statement`: the officer in the case's file — exhibit
-references, the exhibit list (MG12) and the capturing officer's witness statement (MG11)."""
+references, the exhibit list (MG12) and the capturing officer's witness statement (MG11) (SOP 6.3, 9.1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """`ohrt config check`: every table and key of the home's config.toml checked against what ohrt reads,
-each problem with its line and how to mend it (the settings themselves: ground/config.py)."""
+each problem with its line and how to mend it (the settings themselves: ground/config.py). No SOP
+paragraph of its own: it checks the settings by which others are kept — the roster (SOP 3.6), the retention
+period (2.2), the platforms' routes (10.5)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ A document is a list of blocks: headings, paragraphs, tables and signature lines
 of pieces: text from a record, or a `Blank` where the record is missing. A blank is printed as a line to
 fill in with what is missing named beside it (`________ [not recorded: …]`), never as a guess, so that a
 reader sees at once what the records did not hold.
+
+No SOP paragraph of its own: stages/evidence (SOP 6.3, 9.1) says what the documents hold.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ for its origin and its CSRF token, files only by id, ranges for the players, and
 
 The standard library's ThreadingHTTPServer is enough for one officer's browser on the same machine; the
 pages are rendered here from templates/workspace/ and the work is done by the stages (see `app.py`).
+No SOP paragraph of its own: the pages' paragraphs (SOP 9.1-9.4, 10.3, 10.8) are named in `app.py`.
 """
 
 from __future__ import annotations

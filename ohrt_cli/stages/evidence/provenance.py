@@ -6,6 +6,7 @@ captures with its size and hashes; and one provenance record per exhibit referen
 
 It is built from the same records as the report and must pass `case_validate` (the `case-utils` package)
 against the CASE ontology. Node identifiers are stable: the same package gives the same graph.
+SOP 6.3 (material shared with the officer in the case) and 9.1 (how the content was captured).
 """
 
 from __future__ import annotations

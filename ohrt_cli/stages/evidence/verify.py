@@ -1,4 +1,5 @@
-"""Checking an evidence package that comes back: bag, captures' sums and signatures, audit excerpt, drafts (ACPO 3)."""
+"""Checking an evidence package that comes back: bag, captures' sums and signatures, audit excerpt, drafts
+(SOP 6.3; ACPO 3)."""
 
 from __future__ import annotations
 
