@@ -30,6 +30,7 @@ SHIPPED = {
     "m013_capture_items": "646520240aee4335ac6d8cbdc6e8bb7ae3f3fd110032783f5c1948bbce5fb5a8",
     "m014_audit_signatures": "32454f339078aa9adfc01598191f629e286e1fca99186ff6e98af34177bf465d",
     "m015_standard_hashes": "242d44004ccb52bad96c0dc12740f4a15471bbc30e4ea1c51fa14c5bb0e1d03d",
+    "m016_anchor_ots": "bb5cd6174303e45436da00c7f4b74429f45bf7658264d9411fa4c5efb540e335",
 }
 RELEASE_0_1_0 = list(SHIPPED)[:6]
 FIXTURE = Path(__file__).parent / "fixtures" / "home-0.1.0"

@@ -1,5 +1,5 @@
-"""`ohrt anchor …`: trusted time (RFC 3161) for captures, packages and the audit chain, online or offline
-(SOP 9.1, the standalone computer; 6.3: stages/anchor.py)."""
+"""`ohrt anchor …`: trusted time (RFC 3161, and OpenTimestamps beside it) for captures, packages and the audit
+chain, online or offline (SOP 9.1, the standalone computer; 6.3: stages/anchor.py, stages/ots.py)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,23 @@ import typer
 
 from ._common import json_option, mode_option, new_app, print_json, print_table, run
 
-anchor_app = new_app("Trusted time: RFC 3161 stamps over captures' manifests, packages' seals and the audit "
-                     "chain's head.\n\nExample: ohrt anchor list")
+anchor_app = new_app("Trusted time: RFC 3161 stamps (and OpenTimestamps proofs beside them) over captures' "
+                     "manifests, packages' seals and the audit chain's head.\n\nExample: ohrt anchor list")
 
 
 @anchor_app.command("request")
 def anchor_request(
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Also write the request here (a .tsq "
-                                       "on the stick you carry), e.g. /media/usb/ohrt.tsq.", show_default=False),
+                                       "on the stick you carry), e.g. /media/usb/ohrt.tsq, and its root beside it "
+                                       "for `ots stamp` (ohrt.root.txt).", show_default=False),
     mode: Optional[str] = mode_option(),
     as_json: bool = json_option("Print the request as JSON."),
 ) -> None:
     """Write one time-stamp request (.tsq, as `openssl ts -query` makes) over a Merkle root of everything not
     yet stamped: each capture's manifest, each package's seal and the audit chain's head. Carry it to a
     networked machine, get the authority's reply (see the README), and bring the .tsr back to `ohrt anchor
-    import`.
+    import`. The same root is written as a small file (root.txt) that `ots stamp` can stamp there too, for
+    an OpenTimestamps proof (.ots) to import the same way.
 
     Example: ohrt anchor request --out /media/usb/ohrt.tsq
     """
@@ -39,8 +41,11 @@ def anchor_request(
                f"{kinds['package']} package(s), audit chain head {'yes' if kinds['chain'] else 'no'})")
     typer.echo(f"  request: {result['request']}" + (f"\n  copied to: {result['copy']}" if result["copy"] else ""))
     typer.echo(f"  Merkle root (the digest stamped): {result['root']}")
+    typer.echo(f"  root for OpenTimestamps: {result['subject_copy'] or result['subject']}")
     typer.echo("on a networked machine: curl -sS -H 'Content-Type: application/timestamp-query' --data-binary "
                "@ohrt.tsq https://AUTHORITY -o ohrt.tsr ; then: ohrt anchor import ohrt.tsr")
+    typer.echo("  and, optionally: ots stamp ohrt.root.txt ; then: ohrt anchor import ohrt.root.txt.ots")
+    _print_ots(result["ots"])
 
 
 @anchor_app.command("stamp")
@@ -57,25 +62,48 @@ def anchor_stamp(as_json: bool = json_option("Print the stamp as JSON.")) -> Non
         print_json(result)
         return
     _print_stamped(result)
+    _print_ots(result["ots"])
 
 
 @anchor_app.command("import")
 def anchor_import(
-    file: Path = typer.Argument(..., metavar="FILE.tsr", help="The authority's reply to a request of this home."),
+    file: Path = typer.Argument(..., metavar="FILE.tsr|FILE.ots", help="The authority's reply to a request of "
+                                "this home, or the OpenTimestamps proof of its root."),
     as_json: bool = json_option("Print the stamp as JSON."),
 ) -> None:
     """Keep an authority's reply to a request of this home, once it is shown to answer that request (its
-    digest and nonce) and to be signed by the authority in `[timestamp] ca_file`.
+    digest and nonce) and to be signed by the authority in `[timestamp] ca_file`. Or keep an OpenTimestamps
+    proof (`ots stamp ohrt.root.txt` wrote ohrt.root.txt.ots) once it is shown to commit to a request's
+    root: pending until a Bitcoin block attests it; an upgraded proof (`ots upgrade`) replaces it.
 
     Example: ohrt anchor import /media/usb/ohrt.tsr
+
+    Example: ohrt anchor import /media/usb/ohrt.root.txt.ots
     """
     from ..stages import anchor
 
-    result = run(lambda ctx: anchor.import_reply(ctx, file))
+    result = run(lambda ctx: anchor.import_file(ctx, file))
     if as_json:
         print_json(result)
         return
+    if result["kind"] == "ots":
+        _print_ots(result)
+        for item in result["items"]:
+            typer.echo(f"  {item['kind']:<8} {item['object_id']}")
+        return
     _print_stamped(result)
+
+
+def _print_ots(result: dict | None) -> None:
+    """What became of the OpenTimestamps proof of a request."""
+    if not result or result["state"] == "off":
+        return
+    if result["state"] == "failed":
+        typer.echo(f"OpenTimestamps: not stamped ({result['error']}); stays without a proof: stamp "
+                   "root.txt by hand with `ots stamp`, then `ohrt anchor import root.txt.ots`")
+        return
+    typer.echo(f"{result['id']}: OpenTimestamps proof {'replaced' if result['replaced'] else 'kept'}: "
+               f"{result['described']}; kept in {result['proof']}")
 
 
 def _print_stamped(result: dict) -> None:
@@ -88,7 +116,7 @@ def _print_stamped(result: dict) -> None:
 @anchor_app.command("list")
 def anchor_list(as_json: bool = json_option()) -> None:
     """What is stamped (and at the authority's time), what was requested and not answered yet, and what is
-    pending and since when.
+    pending and since when; beside each, its OpenTimestamps state (pending until a Bitcoin block attests it).
 
     Example: ohrt anchor list --json
     """
@@ -98,15 +126,31 @@ def anchor_list(as_json: bool = json_option()) -> None:
     if as_json:
         print_json(result)
         return
-    typer.echo(f"authority: {result['authority'] or 'none set ([timestamp] url): offline requests only'}; "
-               f"trusted certificate: {result['trusted_ca'] or 'none set ([timestamp] ca_file)'}")
-    print_table(result["stamped"], [("kind", "Kind"), ("object_id", "Item"), ("gen_time", "Existed no later than"),
-                                    ("anchor", "Stamp")], title="Stamped", empty="nothing stamped yet")
-    print_table([{**r, "requested_in": r["requested_in"] or "—"} for r in result["pending"]],
+    import textwrap
+
+    typer.echo(textwrap.fill(f"authority: {result['authority'] or 'none set ([timestamp] url): offline requests only'}"
+                             f"; trusted certificate: {result['trusted_ca'] or 'none set ([timestamp] ca_file)'}",
+                             width=80, subsequent_indent="  "))
+    print_table([{**r, "ots": _ots_cell(r["ots"])} for r in result["stamped"]],
+                [("kind", "Kind"), ("object_id", "Item"), ("gen_time", "Existed no later than"),
+                 ("anchor", "Stamp"), ("ots", "OpenTimestamps")], title="Stamped", empty="nothing stamped yet",
+                drop=("anchor",))
+    print_table([{**r, "requested_in": r["requested_in"] or "—", "ots": _ots_cell(r["ots"])} for r in result["pending"]],
                 [("kind", "Kind"), ("object_id", "Item"), ("since", "Pending since"),
-                 ("requested_in", "Requested in")], title="Pending", empty="nothing pending")
+                 ("requested_in", "Requested in"), ("ots", "OpenTimestamps")], title="Pending",
+                empty="nothing pending", drop=("requested_in",))
+    if any(r["ots"] for r in result["stamped"] + result["pending"]):
+        typer.echo(textwrap.fill("OpenTimestamps: pending until a Bitcoin block attests it; a block shown is "
+                                 "confirmed with `ots verify` (ohrt runs no Bitcoin node)", width=80,
+                                 subsequent_indent="  "))
     for failed in result["failed"]:
         typer.echo(f"online attempt {failed['id']} at {failed['made_at']} failed: {failed['error']}")
+
+
+def _ots_cell(entry: dict | None) -> str:
+    if entry is None:
+        return "—"
+    return f"block {entry['bitcoin_block']}" if entry["state"] == "bitcoin" else "pending"
 
 
 def register(app: typer.Typer) -> None:

@@ -331,20 +331,26 @@ def capture_list(task: Optional[str] = typer.Option(None, "--task", help="Only t
 @capture_app.command("show")
 def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
                  wide: bool = wide_option(), as_json: bool = json_option()) -> None:
-    """Show one capture with every file, its role, size, hash and state.
+    """Show one capture with every file, its role, size, hash and state, and its trusted time: the RFC 3161
+    stamp over its manifest and the OpenTimestamps proof (pending until a Bitcoin block attests it).
 
     Example: ohrt capture show C-2026-000001 --json
     """
+    from ..stages.anchor import trusted_time
     from ..stages.capture import get_capture
 
-    capture = run(lambda ctx: get_capture(ctx, capture_id))
+    def shown(ctx) -> dict:
+        found = get_capture(ctx, capture_id)
+        return {**found, "trusted_time": None if found["purged"] else trusted_time(ctx, capture_id)}
+
+    capture = run(shown)
     if as_json:
         print_json(capture)
         return
     if capture["purged"]:
         # the folder and every file are gone: say so, not the state and path the record had
         capture = {**capture, "status": capture["purged"], "path": None, "folder": None, "review_copy": None}
-    hidden = ("files", "purged", "live", "clock", "items", "comments")
+    hidden = ("files", "purged", "live", "clock", "items", "comments", "trusted_time")
     print_record(capture, [(k, k.replace("_", " ")) for k in capture if k not in hidden])
     if capture.get("clock") and not capture["purged"]:
         import textwrap
@@ -355,6 +361,8 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
                     fg=typer.colors.YELLOW if capture["clock"]["flagged"] else None)
     import textwrap
 
+    if capture.get("trusted_time"):
+        typer.echo(textwrap.fill(trusted_time_line(capture["trusted_time"]), width=80, subsequent_indent="  "))
     if capture.get("live"):
         typer.echo(textwrap.fill(live_line(capture), width=80, subsequent_indent="  "))
     if len(capture.get("items") or []) > 1:
@@ -369,6 +377,22 @@ def capture_show(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="
         print_table(capture["files"], FILE_COLUMNS, drop=("bytes", "status"))
     for reason in dict.fromkeys(f"{f['role']} {f['status']}: {f['error']}" for f in capture["files"] if f["error"]):
         typer.echo(reason)
+
+
+def trusted_time_line(found: dict) -> str:
+    """The capture's trusted time in one line: the RFC 3161 stamp, and OpenTimestamps beside it."""
+    from ..stages.ots import words
+
+    rfc = found["rfc3161"]
+    if rfc is None:
+        stamp = "no RFC 3161 stamp yet (pending: `ohrt anchor list`)"
+    elif rfc["verified"]:
+        stamp = f"existed no later than {rfc['gen_time']} (RFC 3161, {rfc['anchor']}, {rfc['tsa'] or 'the authority'})"
+    else:
+        stamp = f"RFC 3161 stamp {rfc['anchor']} not verified: {rfc['detail']}"
+    proof = found["ots"]
+    beside = "none" if proof is None else f"{words(proof)} ({proof['anchor']})"
+    return f"trusted time: {stamp}; OpenTimestamps: {beside}"
 
 
 def _length(seconds) -> str:
@@ -446,15 +470,21 @@ def verify(
             if checked.get("status") == "partial" and not checked["purged_at"]:
                 typer.echo(f"{checked['id']} is partial: a live recording interrupted before its end or limit; "
                            "its files are what was recorded until then.")
+        from ..stages.ots import words
+
         for entry in report["captures"]:
             if entry.get("proven"):
                 typer.echo(f"{entry['id']}: existed no later than {entry['proven']['gen_time']} "
                            f"(time stamp {entry['proven']['anchor']}, {entry['proven']['tsa'] or 'the authority'})")
+            if entry.get("ots") and entry["ots"]["verified"]:
+                typer.echo(f"{entry['id']}: OpenTimestamps: {words(entry['ots'])} ({entry['ots']['anchor']})")
         if report["intact"]:
             checked = report["checked"] - len(gone)
             typer.echo(f"store intact: {checked} capture(s), {report['files']} file(s) re-hashed"
                        + (f"; {len(gone)} purged under retention, nothing left of them to check" if gone else "")
-                       + f"; {report['stamped']} with a trusted time stamp")
+                       + f"; {report['stamped']} with a trusted time stamp"
+                       + (f"; OpenTimestamps: {report['ots']['bitcoin']} attested in Bitcoin (confirm with `ots "
+                          f"verify`), {report['ots']['pending']} pending" if any(report["ots"].values()) else ""))
         else:
             typer.secho(f"store NOT intact: {len(report['problems'])} problem(s) in {report['checked']} capture(s)",
                         fg=typer.colors.RED, err=True)

@@ -125,6 +125,10 @@ def _print_package_report(report: dict) -> None:
         else:
             typer.echo(f"  time stamps checked against the certificate the package carries (sha256 {ca['sha256']}): "
                        "compare it with the one the authority publishes")
+    for proof in report.get("ots") or []:
+        from ..stages.ots import words
+
+        typer.echo(f"  {proof['capture']}: OpenTimestamps: {words(proof)}")
     stamp = report.get("seal_timestamp")
     if stamp:
         typer.echo(f"  the package as sealed existed no later than {stamp['gen_time']} (time stamp {stamp['anchor']}"

@@ -46,6 +46,16 @@ def _flag(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
+def _url(value: Any) -> str | None:
+    return _text(value) or (None if re.match(r"https?://", value) else "must be an http(s) URL")
+
+
+def _urls(value: Any) -> str | None:
+    if not isinstance(value, list) or not value or any(_url(v) for v in value):
+        return 'must be a list of http(s) URLs, e.g. ["https://a.pool.opentimestamps.org"]'
+    return None
+
+
 def _email(value: Any) -> str | None:
     return _text(value) or (None if EMAIL.fullmatch(value.strip()) or not value.strip() else "is not an email address")
 
@@ -75,8 +85,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "export": {"marking": _text},
     "check": {"per_host_interval_seconds": _not_negative, "time_budget_seconds": _positive,
               "timeout_seconds": _positive, "workers": _whole(1, 64), "host_failures": _whole(1), "metadata": _flag},
-    "timestamp": {"url": lambda v: _text(v) or (None if re.match(r"https?://", v) else "must be an http(s) URL"),
-                  "ca_file": _text, "timeout_seconds": _positive, "max_clock_skew_minutes": _positive},
+    "timestamp": {"url": _url, "ca_file": _text, "timeout_seconds": _positive, "max_clock_skew_minutes": _positive,
+                  "ots": _flag, "ots_calendars": _urls},
 }
 ROUTE_KEYS = {"route": _one_of(*ROUTES), "contact": _email, "contact_name": _text, "portal": _text}
 

@@ -12,7 +12,10 @@ authority's time. Three ways to get one (`ground/timestamp.py` does the protocol
   everything pending; any authority answers it on a networked machine; `ohrt anchor import FILE.tsr` checks
   the reply against the request and the trusted certificate (`[timestamp] ca_file`) and keeps it with each
   item's path to the root, so one capture can be shown alone;
-* `ohrt anchor list` says what is stamped, what is pending and since when.
+* `ohrt anchor list` says what is stamped, what is pending and since when;
+* OpenTimestamps, the second anchor (`stages/ots.py`): each request's root is also written as `root.txt`,
+  for `ots stamp`; `ohrt anchor import root.txt.ots` keeps the proof beside the request, pending until a
+  Bitcoin block attests it.
 
 The items: a capture's current `manifest.json` (digest = its sha256, which the capture row records), a
 package's `tagmanifest-sha256.txt` (the seal's subject, whose sha256 the disclosure's audit entry records),
@@ -30,11 +33,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..ground import audit, exports, timestamp
+from ..ground import audit, exports, otsfile, timestamp
 from ..ground.context import Context
 from ..ground.db import next_id, transaction
 from ..ground.errors import InputError, OhrtError, StateError
 from ..ground.times import iso
+from . import ots
 
 ANCHORS_DIR = "anchors"
 REQUEST = "request.tsq"
@@ -140,6 +144,7 @@ def _new_anchor(ctx: Context, items: list[Item], mode: str, url: str | None) -> 
             shutil.rmtree(folder)  # left by a request whose transaction did not commit
         folder.mkdir()
         (folder / REQUEST).write_bytes(tsq)
+        ots.write_subject(folder, root)  # the same root, for `ots stamp` (the second anchor)
         described = [{"kind": i.kind, "object_id": i.object_id, "leaf": i.digest, "proof": p, "root": root}
                      for i, p in zip(items, proofs)]
         (folder / ITEMS).write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
@@ -159,7 +164,9 @@ def _new_anchor(ctx: Context, items: list[Item], mode: str, url: str | None) -> 
 def request(ctx: Context, out: str | Path | None = None, mode: str | None = None) -> dict:
     """Write one request over the Merkle root of everything pending, to carry to a networked machine.
 
-    Returns {"id", "request" (path of the .tsq), "copy" (--out), "root", "items": [{kind, object_id, digest}]}."""
+    Returns {"id", "request" (path of the .tsq), "copy" (--out), "root", "subject" (the root as a file, for
+    `ots stamp`), "subject_copy" (beside --out: NAME.root.txt), "ots" (`ots.on_anchor`: {"state": "off"} unless
+    `[timestamp] ots = true`), "items": [{kind, object_id, digest}]}."""
     ctx.actor()
     target = Path(out).expanduser() if out else None
     if target is not None and (target.is_dir() or not target.parent.is_dir()):
@@ -172,10 +179,15 @@ def request(ctx: Context, out: str | Path | None = None, mode: str | None = None
         raise StateError("nothing is pending: every capture, package and the audit chain's head are stamped "
                          "(`ohrt anchor list`).")
     anchor_id, folder, tsq, _ = _new_anchor(ctx, items, "offline", None)
+    subject = folder / ots.SUBJECT
+    subject_copy = target.with_name(f"{target.stem}.{ots.SUBJECT}") if target is not None else None
     if target is not None:
         exports.write_bytes(target, tsq, permissions)
-    return {"id": anchor_id, "request": str(folder / REQUEST), "copy": str(target) if target else None,
-            "root": timestamp.merkle([i.digest for i in items])[0],
+        exports.write_bytes(subject_copy, subject.read_bytes(), permissions)
+    proof = ots.on_anchor(ctx, anchor_id)  # online only, when asked for: never fails the request
+    return {"ots": proof, "id": anchor_id, "request": str(folder / REQUEST), "copy": str(target) if target else None,
+            "root": timestamp.merkle([i.digest for i in items])[0], "subject": str(subject),
+            "subject_copy": str(subject_copy) if subject_copy else None,
             "items": [{"kind": i.kind, "object_id": i.object_id, "digest": i.digest} for i in items]}
 
 
@@ -192,9 +204,10 @@ def stamp(ctx: Context, kinds: tuple[str, ...] = KINDS, *, only: list[Item] | No
     if not items:
         raise StateError("nothing is pending: everything is stamped (`ohrt anchor list`).")
     anchor_id, folder, tsq, _ = _new_anchor(ctx, items, "online", url)
+    proof = ots.on_anchor(ctx, anchor_id)  # the second anchor, when asked for: never fails the stamp
     try:
         reply = timestamp.post(url, tsq, timeout=_timeout(ctx))
-        return _accept(ctx, anchor_id, folder, reply, ca)
+        return {**_accept(ctx, anchor_id, folder, reply, ca), "ots": proof}
     except OhrtError as exc:
         with transaction(ctx.db):
             ctx.db.execute("UPDATE anchors SET status = 'failed', error = ?, answered_at = ? WHERE id = ?",
@@ -244,6 +257,17 @@ def seal_time(ctx: Context, digest: str) -> dict | None:
     anchor_id, folder, root, gen_time, tsa, proof = row
     verified, detail = check_stamp(ctx.home / folder / REPLY, digest, json.loads(proof), root, trusted_ca(ctx))
     return {"anchor": anchor_id, "gen_time": gen_time, "tsa": tsa, "verified": verified, "detail": detail}
+
+
+def import_file(ctx: Context, path: str | Path) -> dict:
+    """`ohrt anchor import FILE`: an authority's reply (.tsr, `import_reply`) or an OpenTimestamps proof (.ots,
+    `ots.import_proof`), told apart by their first bytes. Adds "kind": "rfc3161" or "ots"."""
+    source = Path(path).expanduser()
+    if source.is_file():
+        with open(source, "rb") as handle:
+            if otsfile.is_proof(handle.read(len(otsfile.MAGIC))):
+                return {"kind": "ots", **ots.import_proof(ctx, source)}
+    return {"kind": "rfc3161", **import_reply(ctx, source)}
 
 
 def import_reply(ctx: Context, path: str | Path) -> dict:
@@ -302,9 +326,11 @@ def list_anchors(ctx: Context) -> dict:
     """What is stamped (by which request, at the authority's time), what was requested and not yet answered,
     and what is pending since when.
 
-    Returns {"stamped": [{kind, object_id, digest, anchor, gen_time, tsa}], "requested": [{id, made_at, mode,
-    items}], "failed": [{id, made_at, url, error}] (online attempts since the last success), "pending":
-    [{kind, object_id, digest, since, requested_in}], "authority": url or None, "trusted_ca": path or None}."""
+    Returns {"stamped": [{kind, object_id, digest, anchor, gen_time, tsa, ots}], "requested": [{id, made_at,
+    mode, items, ots}], "failed": [{id, made_at, url, error}] (online attempts since the last success),
+    "pending": [{kind, object_id, digest, since, requested_in, ots}], "authority": url or None, "trusted_ca":
+    path or None, "ots_online": whether requests are stamped with `ots` as they are made}; each "ots" is the
+    item's OpenTimestamps state ({anchor, state (pending|bitcoin), bitcoin_block, calendars}) or None."""
     stamped = [dict(r) for r in ctx.db.query(
         "SELECT i.kind, i.object_id, i.digest, a.id AS anchor, a.gen_time, a.tsa FROM anchor_items i "
         "JOIN anchors a ON a.id = i.anchor_id WHERE a.status = 'stamped' ORDER BY a.gen_time, a.id, i.position")]
@@ -319,11 +345,19 @@ def list_anchors(ctx: Context) -> dict:
             "SELECT i.kind, i.object_id, i.digest, a.id FROM anchor_items i JOIN anchors a ON a.id = i.anchor_id "
             "WHERE a.status = 'requested' ORDER BY a.id"):
         outstanding[(kind, object_id, digest)] = anchor_id
+    proofs = ots.item_states(ctx)
     waiting = [{"kind": i.kind, "object_id": i.object_id, "digest": i.digest, "since": i.since,
-                "requested_in": outstanding.get((i.kind, i.object_id, i.digest))} for i in pending(ctx)]
+                "requested_in": outstanding.get((i.kind, i.object_id, i.digest)),
+                "ots": proofs.get((i.kind, i.object_id, i.digest))} for i in pending(ctx)]
+    for entry in stamped:
+        entry["ots"] = proofs.get((entry["kind"], entry["object_id"], entry["digest"]))
+    states = {r[0]: r[1] for r in ctx.db.execute("SELECT anchor_id, state FROM anchor_ots")}
+    for entry in requested:
+        entry["ots"] = states.get(entry["id"])
     ca = trusted_ca(ctx)
     return {"stamped": stamped, "requested": requested, "failed": failed, "pending": waiting,
-            "authority": authority_url(ctx), "trusted_ca": str(ca) if ca else None}
+            "authority": authority_url(ctx), "trusted_ca": str(ca) if ca else None,
+            "ots_online": ots.enabled(ctx)}
 
 
 # ---------------------------------------------------------------------------------------- proving
@@ -346,6 +380,19 @@ def proven_times(ctx: Context, capture_id: str) -> list[dict]:
         found.append({"anchor": anchor_id, "gen_time": gen_time, "tsa": tsa, "manifest_sha256": digest,
                       "current": digest == row[0], "verified": verified, "detail": detail})
     return found
+
+
+def trusted_time(ctx: Context, capture_id: str) -> dict:
+    """For `capture show`: the capture's manifest as it is now, proven by an RFC 3161 stamp ({anchor,
+    gen_time, tsa, verified, detail}, the earliest verified, or None) and by OpenTimestamps
+    (`ots.capture_state`, or None)."""
+    row = ctx.db.execute("SELECT manifest_sha256 FROM captures WHERE id = ?", [capture_id]).fetchone()
+    if row is None or row[0] is None:
+        return {"rfc3161": None, "ots": None}
+    stamps = [s for s in proven_times(ctx, capture_id) if s["current"]]
+    good = [s for s in stamps if s["verified"]] or stamps
+    rfc = {k: good[0][k] for k in ("anchor", "gen_time", "tsa", "verified", "detail")} if good else None
+    return {"rfc3161": rfc, "ots": ots.capture_state(ctx, capture_id, row[0])}
 
 
 def check_stamp(reply: Path, leaf: str, proof: list, root: str, ca: Path | None) -> tuple[bool, str]:
@@ -386,7 +433,8 @@ def check_captures(ctx: Context, capture_ids: list[str] | None, manifests: dict[
 def verify_store(ctx: Context, capture_ids: list[str] | None = None, progress=None) -> dict:
     """`ohrt verify`: the store's own check (`capture.verify_captures`), and each capture's proven time with
     its stamps checked against the trusted authority; a manifest changed after it was stamped is a problem.
-    Adds "proven" ({gen_time, anchor, tsa} or None) to each capture's report, and "stamped" (how many)."""
+    Adds "proven" ({gen_time, anchor, tsa} or None) and "ots" (`ots.capture_state`, or None) to each
+    capture's report, "stamped" (how many are proven) and "ots" ({pending, bitcoin}: how many of each)."""
     from . import capture
 
     report = capture.verify_captures(ctx, capture_ids, progress=progress)
@@ -400,6 +448,11 @@ def verify_store(ctx: Context, capture_ids: list[str] | None = None, progress=No
     checked = check_captures(ctx, list(manifests), manifests)
     for entry in report["captures"]:
         entry["proven"] = checked["times"].get(entry["id"])
+        entry["ots"] = ots.capture_state(ctx, entry["id"], manifests[entry["id"]]) if entry["id"] in manifests \
+            else None
+        if entry["ots"] is not None and not entry["ots"]["verified"]:
+            checked["problems"].append({"capture": entry["id"], "path": entry["ots"]["proof"], "problem": "timestamp",
+                                        "detail": f"the OpenTimestamps proof: {entry['ots']['detail']}"})
         mine = [p for p in checked["problems"] if p["capture"] == entry["id"]]
         if mine:
             entry["intact"] = False
@@ -407,6 +460,8 @@ def verify_store(ctx: Context, capture_ids: list[str] | None = None, progress=No
     report["problems"] += checked["problems"]
     report["intact"] = not report["problems"]
     report["stamped"] = sum(1 for e in report["captures"] if e.get("proven"))
+    report["ots"] = {state: sum(1 for e in report["captures"] if (e.get("ots") or {}).get("state") == state)
+                     for state in ("pending", "bitcoin")}
     return report
 
 
@@ -419,7 +474,8 @@ def _recorded(ctx: Context, capture_id: str, digest: str) -> bool:
 def package_stamps(ctx: Context, capture_ids: list[str], target: Path, manifests: dict[str, str]) -> dict:
     """Copy into a package (`target` = data/timestamps/) each capture's stamp over the manifest it carries,
     with the reply, the item's proof and the trusted certificate, so each is checked with `openssl ts -verify`
-    alone. Returns what package.json records under "timestamps"."""
+    alone; and each capture's OpenTimestamps proof (`ots.package_proofs`, under "ots"). Returns what
+    package.json records under "timestamps"."""
     ca = trusted_ca(ctx)
     entries = []
     for capture_id in capture_ids:
@@ -444,7 +500,7 @@ def package_stamps(ctx: Context, capture_ids: list[str], target: Path, manifests
         shutil.copyfile(ca, target / "tsa-ca.pem")
     return {"trusted_ca": "timestamps/tsa-ca.pem" if entries and ca else None,
             "ca_sha256": hashlib.sha256(ca.read_bytes()).hexdigest() if entries and ca else None,
-            "captures": entries}
+            "captures": entries, "ots": ots.package_proofs(ctx, capture_ids, target, manifests)}
 
 
 def check_package(data: Path, recorded: dict, manifests: dict[str, str], ca: Path | None = None) -> tuple[list, list]:
@@ -495,6 +551,6 @@ def verify_commands(name: str, recorded: dict) -> list[dict]:
     return commands
 
 
-__all__ = ["Item", "check_captures", "check_package", "import_reply", "list_anchors", "on_capture", "on_package",
+__all__ = ["Item", "check_captures", "check_package", "import_file", "import_reply", "list_anchors", "on_capture", "on_package",
            "seal_time",
-           "package_stamps", "pending", "proven_times", "request", "stamp", "trusted_ca", "verify_commands"]
+           "package_stamps", "trusted_time", "pending", "proven_times", "request", "stamp", "trusted_ca", "verify_commands"]

@@ -191,3 +191,14 @@ def m015_standard_hashes(db):
                "provenance TEXT, expires_on TEXT, file_name TEXT, file_sha256 TEXT, imported_at TEXT NOT NULL, "
                "imported_by TEXT NOT NULL)")
     db["library_items"].add_column("hash_source", int)
+
+
+@migration
+def m016_anchor_ots(db):
+    # OpenTimestamps, the second anchor (stages/ots.py): at most one proof per anchor request, over the
+    # file holding its Merkle root (anchors/A-…/root.txt.ots). `state` is 'pending' (calendar attestations
+    # only, until confirmed) or 'bitcoin' (a Bitcoin block attestation, `bitcoin_block` its height, which
+    # `ots verify` confirms); an upgraded proof replaces the pending one. Only digests and calendar URLs.
+    db.execute("CREATE TABLE anchor_ots (anchor_id TEXT PRIMARY KEY REFERENCES anchors(id), state TEXT NOT NULL, "
+               "bitcoin_block INTEGER, calendars TEXT NOT NULL, proof_sha256 TEXT NOT NULL, source TEXT NOT NULL, "
+               "kept_at TEXT NOT NULL, officer TEXT)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...ground import signing
-from .. import anchor
+from .. import anchor, ots
 
 if TYPE_CHECKING:
     from .contents import Package
@@ -76,6 +76,7 @@ def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[s
     """The exact commands that check this package, to run in the folder that holds it."""
     archives = archives or {}
     stamps = {e["capture"]: e for e in anchor.verify_commands(name, timestamps or {})}
+    proofs = {e["capture"]: e for e in ots.verify_commands(name, (timestamps or {}).get("ots") or [])}
     return {
         "timestamp_ca": f"openssl x509 -in {name}/data/{timestamps['trusted_ca']} -noout -subject -fingerprint -sha256"
         if (timestamps or {}).get("trusted_ca") else None,
@@ -94,6 +95,7 @@ def check_commands(name: str, capture_ids: list[str], archives: dict[str, list[s
             "archives": [f"wacz validate -f {name}/data/captures/{capture_id}/{path}"
                          for path in archives.get(capture_id, [])],
             "timestamp": stamps.get(capture_id),
+            "ots": proofs.get(capture_id),
         } for capture_id in capture_ids],
         "audit": AUDIT_CHECK.format(name=name),
     }

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ... import __version__
 from ...ground import signing, urls
 from .. import capture as capture_stage
+from .. import ots
 from .checks import archives, check_commands, signed_acts
 from ...ground.times import duration_text
 from ...ground.context import Context
@@ -121,11 +122,14 @@ def view(ctx: Context, package: "Package", root: Path) -> dict:
 
 
 def _timestamps(package: "Package") -> dict:
-    """Each capture's trusted time (RFC 3161) as the package carries it, and the authority's certificate."""
+    """Each capture's trusted time (RFC 3161) as the package carries it, and the authority's certificate; and
+    its OpenTimestamps state in words (pending until a Bitcoin block attests it), or None."""
     stamps = package.timestamps or {}
     by_capture = {e["capture"]: e for e in stamps.get("captures") or []}
+    proofs = {e["capture"]: e for e in stamps.get("ots") or []}
     return {"captures": [{"id": c["id"], "gen_time": by_capture[c["id"]]["gen_time"] if c["id"] in by_capture else None,
-                          "tsa": by_capture[c["id"]]["tsa"] if c["id"] in by_capture else None}
+                          "tsa": by_capture[c["id"]]["tsa"] if c["id"] in by_capture else None,
+                          "ots": ots.words(proofs[c["id"]]) if c["id"] in proofs else None}
                          for c in package.captures],
             "ca": stamps.get("trusted_ca"), "ca_sha256": stamps.get("ca_sha256")}
 

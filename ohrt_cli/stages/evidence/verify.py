@@ -15,7 +15,7 @@ from typing import Callable
 from ...ground import audit, signing, store
 from ...ground.context import Context
 from ...ground.errors import InputError
-from .. import anchor
+from .. import anchor, ots
 from . import seal
 from .bag import bagit_module
 from .contents import EXCERPT, INDEX, PUBLIC_KEY
@@ -35,7 +35,8 @@ def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_f
     ("--key-fingerprint", "home" or None), "sealed", "bagit_version", "key_matches_home", "export",
     "timestamps": [{capture, gen_time, tsa, verified, detail}], "timestamp_ca": {checked_with (home, package),
     path, sha256} or None, "seal_timestamp" (in the issuing home: the stamp of the package's seal, {anchor,
-    gen_time, tsa, verified, detail}, or None),
+    gen_time, tsa, verified, detail}, or None), "ots": [{capture, state (pending|bitcoin), bitcoin_block,
+    verified, detail}] (each capture's OpenTimestamps proof),
     "problems": [{check (package, bag, seal, capture, audit, referral, key, timestamp), path, problem (changed, missing,
     unexpected, signature, sums, manifest, bag, key), detail}]}."""
     pinned = None
@@ -79,7 +80,7 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
     result = {"package": str(folder), "intact": False, "bag_valid": False, "task_id": None, "captures": [],
               "audit_entries": 0, "public_key_fingerprint": None, "key_pinned": None, "key_pinned_by": None,
               "sealed": False, "bagit_version": None, "key_matches_home": None, "export": None, "timestamps": [],
-              "timestamp_ca": None, "seal_timestamp": None, "problems": problems}
+              "timestamp_ca": None, "seal_timestamp": None, "ots": [], "problems": problems}
     if pinned is not None:
         result["key_pinned"], result["key_pinned_by"] = pinned, "--key-fingerprint"
     elif ctx is not None:
@@ -102,6 +103,7 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
         result["sealed"] = seal.check(folder, public, reporter("seal"))
         result["captures"] = _check_captures(data, public, index, reporter("capture"))
     result["timestamps"], result["timestamp_ca"] = _check_timestamps(data, index, ctx, reporter("timestamp"))
+    result["ots"] = _check_ots(data, index, reporter("timestamp"))
     result["audit_entries"] = _check_excerpt(data / EXCERPT, index.get("audit") or {}, reporter("audit"))
     _check_drafts(data, index, reporter("referral"))
     if ctx is not None and public is not None:
@@ -137,6 +139,21 @@ def _check_timestamps(data: Path, index: dict, ctx: Context | None, problem: Cal
     which = "home" if ca is not None and ca == home_ca else "package"
     return found, {"checked_with": which, "path": str(ca) if ca else None,
                    "sha256": hashlib.sha256(ca.read_bytes()).hexdigest() if ca and ca.is_file() else None}
+
+
+def _check_ots(data: Path, index: dict, problem: Callable) -> list:
+    """Each capture's OpenTimestamps proof the package carries: its manifest leads to the root in root.txt,
+    and the .ots commits to that file. What it attests is read from the proof, confirmed by `ots verify`."""
+    recorded = (index.get("timestamps") or {}).get("ots") or []
+    manifests = {}
+    for entry in recorded:
+        path = data / "captures" / entry["capture"] / "manifest.json"
+        if path.is_file():
+            manifests[entry["capture"]] = hashlib.sha256(path.read_bytes()).hexdigest()
+    found, problems = ots.check_package(data, recorded, manifests)
+    for where, kind, detail in problems:
+        problem(where, kind, detail)
+    return found
 
 
 def _bagit_version(folder: Path, problem: Callable) -> str | None:
