@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,15 @@ def test_a_package_carries_the_proof_with_the_commands_that_check_it(carried, tm
     assert elsewhere.exit_code == 0, elsewhere.stderr
     assert f"{ids[1]}: OpenTimestamps: attested in Bitcoin block {BLOCK}" in elsewhere.stdout
     assert Ohrt(tmp_path / "no-home").json("verify", "--package", str(package))["ots"][0]["verified"]
+    # a reader without the opentimestamps library: the package is still intact, the proof not checked
+    script = ("import sys; sys.modules['opentimestamps'] = None\nfrom ohrt_cli.cli import main\n"
+              f"sys.argv = ['ohrt', 'verify', '--package', {str(package)!r}]\nmain()")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OHRT_")}
+    bare = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**env, "OHRT_HOME": str(tmp_path / "bare")}, cwd=Path(__file__).parent.parent)
+    assert bare.returncode == 0, bare.stderr
+    assert f"{ids[1]}: OpenTimestamps: attested in Bitcoin block {BLOCK}" in bare.stdout
+    assert "not checked: the opentimestamps library is not installed" in bare.stdout
 
 
 def calendar(site: Loopback) -> str:

@@ -391,7 +391,8 @@ def trusted_time_line(found: dict) -> str:
     else:
         stamp = f"RFC 3161 stamp {rfc['anchor']} not verified: {rfc['detail']}"
     proof = found["ots"]
-    beside = "none" if proof is None else f"{words(proof)} ({proof['anchor']})"
+    beside = "none" if proof is None else f"{words(proof)} ({proof['anchor']}" + (
+        ")" if proof["verified"] else f"; {'NOT verified: ' if proof['verified'] is False else ''}{proof['detail']})")
     return f"trusted time: {stamp}; OpenTimestamps: {beside}"
 
 
@@ -476,8 +477,9 @@ def verify(
             if entry.get("proven"):
                 typer.echo(f"{entry['id']}: existed no later than {entry['proven']['gen_time']} "
                            f"(time stamp {entry['proven']['anchor']}, {entry['proven']['tsa'] or 'the authority'})")
-            if entry.get("ots") and entry["ots"]["verified"]:
-                typer.echo(f"{entry['id']}: OpenTimestamps: {words(entry['ots'])} ({entry['ots']['anchor']})")
+            if entry.get("ots") and entry["ots"]["verified"] is not False:
+                typer.echo(f"{entry['id']}: OpenTimestamps: {words(entry['ots'])} ({entry['ots']['anchor']}"
+                           + ("" if entry["ots"]["verified"] else f"; {entry['ots']['detail']}") + ")")
         if report["intact"]:
             checked = report["checked"] - len(gone)
             typer.echo(f"store intact: {checked} capture(s), {report['files']} file(s) re-hashed"

@@ -128,7 +128,8 @@ def _print_package_report(report: dict) -> None:
     for proof in report.get("ots") or []:
         from ..stages.ots import words
 
-        typer.echo(f"  {proof['capture']}: OpenTimestamps: {words(proof)}")
+        typer.echo(f"  {proof['capture']}: OpenTimestamps: {words(proof)}"
+                   + ("" if proof["verified"] else f" ({proof['detail']})"))
     stamp = report.get("seal_timestamp")
     if stamp:
         typer.echo(f"  the package as sealed existed no later than {stamp['gen_time']} (time stamp {stamp['anchor']}"

@@ -73,6 +73,18 @@ def subject_sha256(root: str) -> str:
     return hashlib.sha256(subject(root)).hexdigest()
 
 
+def available() -> bool:
+    """Whether the opentimestamps library is installed (the `ots` extra)."""
+    try:
+        import opentimestamps.core.timestamp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+NOT_CHECKED = "not checked: the opentimestamps library is not installed (pip install 'ohrt[ots]')"
+
+
 def _library():
     try:
         from opentimestamps.core import notary, serialize, timestamp

@@ -450,7 +450,7 @@ def verify_store(ctx: Context, capture_ids: list[str] | None = None, progress=No
         entry["proven"] = checked["times"].get(entry["id"])
         entry["ots"] = ots.capture_state(ctx, entry["id"], manifests[entry["id"]]) if entry["id"] in manifests \
             else None
-        if entry["ots"] is not None and not entry["ots"]["verified"]:
+        if entry["ots"] is not None and entry["ots"]["verified"] is False:
             checked["problems"].append({"capture": entry["id"], "path": entry["ots"]["proof"], "problem": "timestamp",
                                         "detail": f"the OpenTimestamps proof: {entry['ots']['detail']}"})
         mine = [p for p in checked["problems"] if p["capture"] == entry["id"]]

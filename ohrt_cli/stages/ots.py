@@ -172,7 +172,8 @@ def words(entry: dict | None) -> str:
 def capture_state(ctx: Context, capture_id: str, digest: str) -> dict | None:
     """The OpenTimestamps state of a capture's manifest (`digest`, its sha256), checked now: the kept proof
     still commits to the request's root and the manifest leads to it. {anchor, state, bitcoin_block,
-    calendars, verified, detail, proof (path in the home)} or None when no request with a proof covers it."""
+    calendars, verified (None: not checked, no opentimestamps library here), detail, proof (path in the
+    home)} or None when no request with a proof covers it."""
     entry = item_states(ctx).get(("capture", capture_id, digest))
     if entry is None:
         return None
@@ -184,15 +185,19 @@ def capture_state(ctx: Context, capture_id: str, digest: str) -> dict | None:
     return {**entry, "verified": ok, "detail": detail, "proof": f"{folder}/{PROOF}"}
 
 
-def check(proof_file: Path, leaf: str, proof: list, root: str, subject: Path | None = None) -> tuple[bool, str]:
+def check(proof_file: Path, leaf: str, proof: list, root: str,
+          subject: Path | None = None) -> tuple[bool | None, str]:
     """Whether `leaf` leads by `proof` to `root` and the `.ots` at `proof_file` commits to the root's file
-    (and, with `subject`, that file holds the root). What the attestations say is not confirmed here."""
+    (and, with `subject`, that file holds the root). What the attestations say is not confirmed here. None
+    when the proof cannot be read here (no opentimestamps library): not checked, which is not a problem."""
     if timestamp.root_from(leaf, proof) != root:
         return False, "the item's proof does not lead to the stamped root"
     if subject is not None and (not subject.is_file() or subject.read_bytes() != otsfile.subject(root)):
         return False, f"{subject.name} does not hold the root"
     if not proof_file.is_file():
         return False, f"the OpenTimestamps proof {proof_file.name} is missing"
+    if not otsfile.available():
+        return None, otsfile.NOT_CHECKED
     try:
         found = otsfile.read(proof_file.read_bytes(), what=proof_file.name)
     except OhrtError as exc:
@@ -250,7 +255,7 @@ def check_package(data: Path, recorded: list[dict], manifests: dict[str, str]) -
         else:
             ok, detail = check(data / entry["ots"], item["leaf"], item.get("proof") or [], item.get("root"),
                                data / entry["subject"])
-            if not ok:
+            if ok is False:
                 problems.append((f"data/{entry['ots']}", "timestamp", detail))
         state = {"state": entry.get("state"), "bitcoin_block": entry.get("bitcoin_block")}
         if ok:  # what the proof itself holds now, not what package.json says
