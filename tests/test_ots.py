@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("opentimestamps", reason="the test extras (pip install -e '.[test]') bring the ots extra")
 from opentimestamps.core.notary import BitcoinBlockHeaderAttestation, PendingAttestation
 from opentimestamps.core.op import OpAppend, OpSHA256
 from opentimestamps.core.serialize import BytesSerializationContext

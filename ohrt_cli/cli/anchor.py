@@ -26,7 +26,8 @@ def anchor_request(
     yet stamped: each capture's manifest, each package's seal and the audit chain's head. Carry it to a
     networked machine, get the authority's reply (see the README), and bring the .tsr back to `ohrt anchor
     import`. The same root is written as a small file (root.txt) that `ots stamp` can stamp there too, for
-    an OpenTimestamps proof (.ots) to import the same way.
+    an OpenTimestamps proof (.ots) to import the same way (with `[timestamp] ots = true` and a network,
+    ohrt runs `ots stamp` itself).
 
     Example: ohrt anchor request --out /media/usb/ohrt.tsq
     """
@@ -51,7 +52,9 @@ def anchor_request(
 @anchor_app.command("stamp")
 def anchor_stamp(as_json: bool = json_option("Print the stamp as JSON.")) -> None:
     """Stamp everything not yet stamped, now, with the authority in `[timestamp] url` (one request over a
-    Merkle root). When it cannot be reached, everything stays pending and the attempt is listed.
+    Merkle root). When it cannot be reached, everything stays pending and the attempt is listed. With
+    `[timestamp] ots = true` the request's root is stamped with `ots stamp` too (OpenTimestamps: pending
+    until a Bitcoin block attests it); calendars that fail fail nothing.
 
     Example: ohrt anchor stamp
     """
