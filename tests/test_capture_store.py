@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ohrt_cli.ground import signing, store
+from ohrt_cli.ground import signing, store, store_check
 
 
 @pytest.mark.parametrize("size", [0, 1, store.HASH_BUFFER - 1, store.HASH_BUFFER, 3 * store.HASH_BUFFER + 7])
@@ -95,7 +95,7 @@ def _sealed_folder(tmp_path: Path, keys: Path) -> Path:
 def test_a_sealed_folder_verifies_with_openssl_sha256sum_and_verify_folder(tmp_path, keys):
     folder = _sealed_folder(tmp_path, keys)
     public = (keys / signing.PUBLIC_NAME).read_bytes()
-    report = store.verify_folder(folder, public)
+    report = store_check.verify_folder(folder, public)
     assert report["intact"] and report["files"] == 3  # the original, manifest.json, manifest.sig
     assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True).returncode == 0
     assert subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", keys / signing.PUBLIC_NAME, "-rawin",
@@ -109,12 +109,12 @@ def test_verify_folder_names_what_changed(tmp_path, keys):
     os.chmod(folder / "original" / "clip.mp4", 0o644)
     (folder / "original" / "clip.mp4").write_bytes(b"the content as downloaded!")
     (folder / "original" / "extra.bin").write_bytes(b"x")
-    report = store.verify_folder(folder, public, manifest_sha256="0" * 64)
+    report = store_check.verify_folder(folder, public, manifest_sha256="0" * 64)
     assert {(p["path"], p["problem"]) for p in report["problems"]} == {
         ("original/clip.mp4", "changed"), ("original/extra.bin", "unexpected"), ("manifest.json", "manifest")}
     other = tmp_path / "other-keys"
     signing.create_key(other)
-    report = store.verify_folder(folder, (other / signing.PUBLIC_NAME).read_bytes())
+    report = store_check.verify_folder(folder, (other / signing.PUBLIC_NAME).read_bytes())
     assert ("manifest.sig", "signature") in {(p["path"], p["problem"]) for p in report["problems"]}
 
 

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ...ground import layout, roster, signing, store
+from ...ground import layout, roster, signing, store, store_check
 from ...ground.context import Context
 from ...ground.progress import Report, meter
 from .reading import capture_path, get_capture
@@ -50,7 +50,7 @@ def verify_captures(ctx: Context, capture_ids: list[str] | None = None, progress
             problems += [{"capture": row["id"], **p} for p in left]
             continue
         folder = capture_path(ctx, row)
-        report = store.verify_folder(folder, public, manifest_sha256=row["manifest_sha256"])
+        report = store_check.verify_folder(folder, public, manifest_sha256=row["manifest_sha256"])
         found = report["problems"] + _rows_against_manifest(ctx, row["id"], folder) + _cross_check(ctx, row, folder,
                                                                                                    chain)
         reports.append({"id": row["id"], "intact": not found, "files": report["files"],

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from ...ground import audit, signing, store
+from ...ground import audit, signing, store, store_check
 from ...ground.context import Context
 from ...ground.errors import InputError, IntegrityFailure
 from ...ground.times import iso
@@ -113,7 +113,7 @@ def _verified_manifest(ctx: Context, capture: dict, public_pem: bytes) -> dict:
     """Never package evidence that fails its own check: re-hash the capture against its signed manifest
     and the manifest hash the database recorded."""
     folder = Path(capture["path"])
-    report = store.verify_folder(folder, public_pem, manifest_sha256=capture["manifest_sha256"])
+    report = store_check.verify_folder(folder, public_pem, manifest_sha256=capture["manifest_sha256"])
     if not report["intact"]:
         first = report["problems"][0]
         more = f" (and {len(report['problems']) - 1} more)" if len(report["problems"]) > 1 else ""

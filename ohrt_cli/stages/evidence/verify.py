@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from ...ground import audit, signing, store
+from ...ground import audit, signing, store, store_check
 from ...ground.context import Context
 from ...ground.errors import InputError
 from .. import anchor, ots
@@ -252,7 +252,7 @@ def _check_captures(data: Path, public: bytes, index: dict, problem: Callable) -
     for capture_id in sorted(set(recorded) | set(present)):
         folder = data / "captures" / capture_id
         expected = recorded.get(capture_id, {}).get("manifest_sha256")
-        report = store.verify_folder(folder, public, manifest_sha256=expected)
+        report = store_check.verify_folder(folder, public, manifest_sha256=expected)
         for item in report["problems"]:
             where = f"data/captures/{capture_id}" + ("" if item["path"] == str(folder) else f"/{item['path']}")
             problem(where, item["problem"], item["detail"])
