@@ -1,7 +1,7 @@
 """OpenTimestamps, the second anchor: a free, public proof over an anchor request's Merkle root, pending until a
 Bitcoin block attests it (SOP 9.1 (standalone machine), 6.3; ACPO 3).
 
-Every anchor request (`stages/anchor.py`) also writes its root as a small text file, `root.txt`, beside its
+Every anchor request (`stages/anchor/`) also writes its root as a small text file, `root.txt`, beside its
 `.tsq`. The officer carries it with the `.tsq` and, on a networked machine, runs `ots stamp root.txt` (later
 `ots upgrade root.txt.ots`); `ohrt anchor import root.txt.ots` keeps the proof here once it is shown to
 commit to the root of one of this home's requests, whose items keep their paths to the root. Where
