@@ -284,10 +284,16 @@ class Guard:
     def __init__(self, db=None, officers: Iterable = ()):
         self.db = db
         self.memory: dict[str, list[tuple[str, str | None, str, str]]] = {}  # key → (kind, task, value, full)
+        # what the database answered for each key and start asked before: a guard reads the keys as they
+        # stood when it was made (for_context brings them up to date), and a batch asks the same words again
+        self._stored: dict[str, list[tuple[int, int]]] = {}   # key → (src, row) of guard_keys
+        self._started: dict[str, bool] = {}                   # j-key start → whether any stored key has it
+        self._found: dict[tuple[str, frozenset], list[Hit]] = {}
         for officer in officers:
             self._remember(OFFICER, None, officer.name, name_keys(officer.name))
 
     def _remember(self, kind: str, task_id: str | None, value: str, keys: set[str], full: str = "") -> None:
+        self._found.clear()   # what a text was found to hold may change with a value added
         for key in with_starts(keys):
             self.memory.setdefault(key, []).append((kind, task_id, value, full))
 
@@ -300,6 +306,16 @@ class Guard:
     def find(self, text: str, kinds: Iterable[str] = ALL_KINDS) -> list[Hit]:
         """Every sensitive value the text holds, of the kinds asked for, in the order of the text."""
         kinds = frozenset(kinds)
+        if self.db is not None:  # a batch holds the same texts again and again (a task's public words…)
+            known = self._found.get((text, kinds))
+            if known is None:
+                if len(self._found) >= 20_000:
+                    self._found.clear()
+                known = self._found[(text, kinds)] = self._find(text, kinds)
+            return list(known)
+        return self._find(text, kinds)
+
+    def _find(self, text: str, kinds: frozenset) -> list[Hit]:
         tokens = words(text)
         if not tokens:
             return []
@@ -323,16 +339,31 @@ class Guard:
         codes = [s.code for s in SOURCES.values() if s.kind in kinds]
         if not codes:
             return hits, places
+        keys = [k for k in candidates if k[0] != "b"]
+        asked = [k for k in keys if k not in self._stored]
+        if asked:
+            for key in asked:
+                self._stored[key] = []
+            for key, src, row in self.db.execute(
+                    "SELECT key, src, row FROM guard_keys WHERE key IN (SELECT value FROM json_each(?))",
+                    [json.dumps(asked)]):
+                self._stored[key].append((src, row))
         found: dict[int, dict[int, set[str]]] = {}
-        sql = ("SELECT key, src, row FROM guard_keys WHERE key IN (SELECT value FROM json_each(?)) "
-               f"AND src IN ({','.join(map(str, codes))})")
-        for key, src, row in self.db.execute(sql, [json.dumps([k for k in candidates if k[0] != "b"])]):
-            found.setdefault(src, {}).setdefault(row, set()).add(key)
+        wanted = set(codes)
+        for key in keys:
+            for src, row in self._stored[key]:
+                if src in wanted:
+                    found.setdefault(src, {}).setdefault(row, set()).add(key)
         starts = ["j" + k[1:] for k in candidates if k[0] == "b"]
-        if starts:  # a start is found as any j key that begins with it: one index probe each
-            places.update("b" + k[1:] for (k,) in self.db.execute(
-                "SELECT c.value FROM json_each(?) AS c WHERE EXISTS (SELECT 1 FROM guard_keys "
-                "WHERE key >= c.value AND key < c.value || char(1114111))", [json.dumps(starts)]))
+        asked = [k for k in starts if k not in self._started]
+        if asked:  # a start is found as any j key that begins with it: one index probe each
+            for key in asked:
+                self._started[key] = False
+            for (key,) in self.db.execute(
+                    "SELECT c.value FROM json_each(?) AS c WHERE EXISTS (SELECT 1 FROM guard_keys "
+                    "WHERE key >= c.value AND key < c.value || char(1114111))", [json.dumps(asked)]):
+                self._started[key] = True
+        places.update("b" + k[1:] for k in starts if self._started[k])
         for src, rows in found.items():
             source = SOURCES[src]
             ids = sorted(rows)
