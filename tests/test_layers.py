@@ -50,3 +50,11 @@ def test_reaching_into_another_stage_breaks_its_boundary(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "the capture stage is used through ohrt_cli.stages.capture only BROKEN" in result.stdout
     assert "no import cycles between sibling modules or packages BROKEN" in result.stdout
+
+
+def test_every_package_of_ohrt_cli_is_named_in_pyproject_so_an_installed_ohrt_has_it():
+    import tomllib
+
+    named = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "ohrt_cli").rglob("__init__.py")}
+    assert sorted(found - named) == [], "add each to [tool.setuptools] packages in pyproject.toml"
