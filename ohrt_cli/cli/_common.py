@@ -322,7 +322,7 @@ def print_table(rows: Iterable[dict], columns: list[tuple[str, str]], *, title: 
     typer.echo("\n".join(line.rstrip() for line in console.file.getvalue().splitlines()))
     left_out = [headings[i] for i in range(len(keys)) if i not in shown]
     if left_out:
-        typer.echo(f"(left out to fit {table_width()} columns: {', '.join(left_out)}; --wide shows them)")
+        typer.echo(under(f"(left out to fit {table_width()} columns: {', '.join(left_out)}; --wide shows them)", 0))
 
 
 def print_record(record: dict, fields: list[tuple[str, str]] | None = None) -> None:
@@ -340,15 +340,24 @@ def print_record(record: dict, fields: list[tuple[str, str]] | None = None) -> N
         elif isinstance(value, str) and _HASH.match(value):
             value = cell_text(value, "hash", STATE.wide)
         text = "—" if value in (None, "") else str(value)
-        if not STATE.wide and "\n" not in text and len(text) + width + 2 > table_width():
-            import textwrap
+        typer.echo(f"{heading.rjust(width)}: {under(text, width + 2)}")
 
-            # long prose wraps under its own column, between words only: an id, URL or path stays whole
-            indent = " " * (width + 2)
-            text = "\n".join(textwrap.wrap(text, max(table_width(), width + 32), break_long_words=False,
-                                            break_on_hyphens=False, initial_indent=indent,
-                                            subsequent_indent=indent))[len(indent):]
-        typer.echo(f"{heading.rjust(width)}: {text}")
+
+def under(text: str, column: int) -> str:
+    """Prose that starts at `column` of a line, as it is printed there: each of its lines wrapped to the
+    terminal between words only (an id, date, URL or path stays whole; not with --wide), and every line
+    after the first set under the first."""
+    import textwrap
+
+    indent = " " * column
+    lines = []
+    for line in text.split("\n"):
+        if STATE.wide or len(line) + column <= table_width():
+            lines.append(indent + line)
+        else:
+            lines += textwrap.wrap(line, max(table_width(), column + 32), break_long_words=False,
+                                   break_on_hyphens=False, initial_indent=indent, subsequent_indent=indent) or [indent]
+    return "\n".join(lines)[column:]
 
 
 def edit_text(text: str, *, suffix: str = ".txt") -> str:

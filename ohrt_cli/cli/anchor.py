@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ._common import json_option, mode_option, new_app, print_json, print_table, run
+from ._common import json_option, mode_option, new_app, print_json, print_table, run, under, wide_option
 
 anchor_app = new_app("Trusted time: RFC 3161 stamps (and OpenTimestamps proofs beside them) over captures' "
                      "manifests, packages' seals and the audit chain's head.\n\nExample: ohrt anchor list")
@@ -117,7 +117,7 @@ def _print_stamped(result: dict) -> None:
 
 
 @anchor_app.command("list")
-def anchor_list(as_json: bool = json_option()) -> None:
+def anchor_list(wide: bool = wide_option(), as_json: bool = json_option()) -> None:
     """What is stamped (and at the authority's time), what was requested and not answered yet, and what is
     pending and since when; beside each, its OpenTimestamps state (pending until a Bitcoin block attests it).
 
@@ -129,11 +129,8 @@ def anchor_list(as_json: bool = json_option()) -> None:
     if as_json:
         print_json(result)
         return
-    import textwrap
-
-    typer.echo(textwrap.fill(f"authority: {result['authority'] or 'none set ([timestamp] url): offline requests only'}"
-                             f"; trusted certificate: {result['trusted_ca'] or 'none set ([timestamp] ca_file)'}",
-                             width=80, subsequent_indent="  "))
+    typer.echo(f"authority: {under(result['authority'] or 'none set ([timestamp] url): offline requests only', 11)}")
+    typer.echo(f"trusted certificate: {under(result['trusted_ca'] or 'none set ([timestamp] ca_file)', 21)}")
     print_table([{**r, "ots": _ots_cell(r["ots"])} for r in result["stamped"]],
                 [("kind", "Kind"), ("object_id", "Item"), ("gen_time", "Existed no later than"),
                  ("anchor", "Stamp"), ("ots", "OpenTimestamps")], title="Stamped", empty="nothing stamped yet",
@@ -143,11 +140,10 @@ def anchor_list(as_json: bool = json_option()) -> None:
                  ("requested_in", "Requested in"), ("ots", "OpenTimestamps")], title="Pending",
                 empty="nothing pending", drop=("requested_in",))
     if any(r["ots"] for r in result["stamped"] + result["pending"]):
-        typer.echo(textwrap.fill("OpenTimestamps: pending until a Bitcoin block attests it; a block shown is "
-                                 "confirmed with `ots verify` (ohrt runs no Bitcoin node)", width=80,
-                                 subsequent_indent="  "))
+        typer.echo(under("OpenTimestamps: pending until a Bitcoin block attests it; a block shown is confirmed with "
+                         "`ots verify` (ohrt runs no Bitcoin node)", 0))
     for failed in result["failed"]:
-        typer.echo(f"online attempt {failed['id']} at {failed['made_at']} failed: {failed['error']}")
+        typer.echo(under(f"online attempt {failed['id']} at {failed['made_at']} failed: {failed['error']}", 0))
 
 
 def _ots_cell(entry: dict | None) -> str:

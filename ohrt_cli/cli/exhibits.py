@@ -15,7 +15,9 @@ exhibit_app = new_app(
     "capture when it is first exhibited, never reused.\n\nExample: ohrt exhibit list --task T-2026-000001")
 
 COLUMNS = [("reference", "Exhibit"), ("task_id", "Task"), ("capture_id", "Capture"), ("item", "Item"),
-           ("officer", "Officer"), ("seized", "Seized (UTC)"), ("sha", "SHA-256"), ("state", "State")]
+           ("officer", "Officer"), ("seized_at", "Seized (UTC)"), ("sha256", "SHA-256"), ("state", "State")]
+# the reference names the officer by initials, and the capture its task: those go first at 80 columns
+DROP = ("task_id", "item", "officer")
 TO = typer.Option(None, "--to", help="Folder to write into, which must exist (default: HOME/exports).",
                   show_default=False)
 SENSITIVE = typer.Option(False, "--include-sensitive", help="Show subjects, incident references and anything "
@@ -39,10 +41,9 @@ def exhibit_list(
         print_json(found)
         return
     rows = [{**e, "officer": f"{e['officer_name'] or ''} ({e['officer']})".strip(),
-             "seized": (e["seized_at"] or "")[:19].replace("T", " "), "sha": (e["sha256"] or "")[:16],
              "state": "purged" if e["purged_at"] else ("record missing" if not e["sha256"] else "kept")}
             for e in found]
-    print_table(rows, COLUMNS, empty="no exhibit references given yet: `ohrt exhibits TASK` gives them")
+    print_table(rows, COLUMNS, empty="no exhibit references given yet: `ohrt exhibits TASK` gives them", drop=DROP)
 
 
 @exhibit_app.command("label")

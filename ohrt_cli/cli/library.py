@@ -10,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from ._common import STATE, json_option, mode_option, new_app, print_json, print_record, print_table, run, wide_option
+from ._common import (STATE, json_option, mode_option, new_app, print_json, print_record, print_table, run, under,
+                      wide_option)
 
 library_app = new_app(
     "The Domain library (SOP 10.8): removed musical content kept for the retention period, held for "
@@ -182,8 +183,7 @@ def library_show(item_id: str = typer.Argument(..., metavar="ITEM", help="Librar
         print_json(item)
         return
     width = max(len(heading) for _, heading in ITEM_FIELDS)
-    indent = "\n" + " " * (width + 2)  # multi-line fields (summary, breach) stay in their column
-    print_record({k: v.replace("\n", indent) if isinstance(v, str) else v for k, v in item.items()}, ITEM_FIELDS)
+    print_record(item, ITEM_FIELDS)  # multi-line fields (summary, breach) stay in their column
     fingerprints = item["fingerprints"]
     typer.echo(f"{'fingerprints'.rjust(width)}: " + (f"{fingerprints['frames']} frames, "
                                                     f"{fingerprints['audio_seconds']} s of sound" if fingerprints
@@ -191,8 +191,8 @@ def library_show(item_id: str = typer.Argument(..., metavar="ITEM", help="Librar
     for hold in item["holds"]:
         state = f"released {hold['released_at']} by {hold['released_by']} ({hold['release_reason']})" \
             if hold["released_at"] else "ACTIVE"
-        typer.echo(f"{'hold'.rjust(width)}: {hold['investigation']}, placed {hold['placed_at']} by "
-                   f"{hold['placed_by']} ({hold['reason']}); {state}")
+        typer.echo(f"{'hold'.rjust(width)}: " + under(f"{hold['investigation']}, placed {hold['placed_at']} by "
+                                                      f"{hold['placed_by']} ({hold['reason']}); {state}", width + 2))
 
 
 @library_app.command("expiring")

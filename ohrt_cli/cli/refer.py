@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ._common import (STATE, edit_text, fail, json_option, new_app, print_json, print_record, print_table, run,
-                      wide_option)
+                      under, wide_option)
 
 refer_app = new_app(
     "Referrals to platforms: draft, QA, send, record the decision, appeal (SOP 10). `ohrt refer TASK` drafts.\n\n"
@@ -308,6 +308,7 @@ def print_observations(observations: list[dict]) -> None:
 @refer_app.command("check")
 def refer_check(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be looked at; ask nothing."),
+    wide: bool = wide_option(),
     as_json: bool = json_option("Print the run's summary as JSON."),
 ) -> None:
     """Look at referred content without downloading it, and record what is seen: every sent referral
@@ -354,8 +355,9 @@ def _print_dry_run(summary: dict) -> None:
     print_table(rows, [("purpose", "Why"), ("what", "Referral/item"), ("task_id", "Task"), ("host", "Host"),
                        ("last", "Last seen")], empty="nothing to look at")
     limits = summary["limits"]
-    typer.echo(f"would look at {len(rows)} URL(s) on {summary['hosts']} host(s), at most one request every "
-               f"{limits['per_host_interval_seconds']:g} s per host, for at most {limits['time_budget_seconds']:g} s")
+    typer.echo(under(f"would look at {len(rows)} URL(s) on {summary['hosts']} host(s), at most one request every "
+                     f"{limits['per_host_interval_seconds']:g} s per host, for at most "
+                     f"{limits['time_budget_seconds']:g} s", 0))
 
 
 def _print_check(summary: dict) -> None:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_record, print_table, run, wide_option
+from ._common import json_option, new_app, print_json, print_record, print_table, run, under, wide_option
 
 review_app = new_app(
     "Review captured content: harm factors, indices research, terms-of-service breaches, and the decision "
@@ -229,9 +229,9 @@ def review_show(
         print_record(current, REVIEW_FIELDS)
         for item in current["findings"]:
             where = f" {where_text(item['at'])}" if item["at"] else ""
-            typer.echo(f"  finding: {item['factor']}{where}: {item['note']}")
+            typer.echo("  finding: " + under(f"{item['factor']}{where}: {item['note']}", 11))
         for item in current["clauses"]:
-            typer.echo(f"  clause:  {item['id']} {item['title']} (as of {item['as_of']}) {item['url']}")
+            typer.echo("  clause:  " + under(f"{item['id']} {item['title']} (as of {item['as_of']}) {item['url']}", 11))
     earlier = [r for r in data["history"] if r["superseded_by"]]
     if earlier:
         typer.echo("")
@@ -282,7 +282,7 @@ def review_factors(wide: bool = wide_option(), as_json: bool = json_option()) ->
         print_json({"factors": factor_list(), "formats": list(FORMATS), "musical_formats": sorted(MUSICAL_FORMATS)})
         return
     print_table(factor_list(), [("code", "Factor"), ("sop", "SOP"), ("title", "Meaning")])
-    typer.echo(f"formats: {', '.join(FORMATS)} (musical: {', '.join(sorted(MUSICAL_FORMATS))})")
+    typer.echo("formats: " + under(f"{', '.join(FORMATS)} (musical: {', '.join(sorted(MUSICAL_FORMATS))})", 9))
 
 
 @tos_app.command("list")
