@@ -1,15 +1,17 @@
-"""Progress on a terminal (ground/progress.py): bytes for copying and hashing, seconds of media for the
-derivatives, items for verify, import and export; nothing with --json or without a terminal."""
+"""Progress on a terminal (ground/progress.py): bytes for copying and hashing (a package's check too), seconds
+of media for the derivatives and for fingerprints made by `library match`, items for verify, import, export and
+a batch of reviews; nothing with --json or without a terminal."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
 import select
 import subprocess
 
-from support.home import OHRT_BIN, SERGEANT
+from support.home import CONSTABLE, OHRT_BIN, SERGEANT
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -81,3 +83,52 @@ def test_the_meter_reports_items_bytes_and_the_end():
                                                   "label": "re-hashing captures", "done": 3, "total": 3,
                                                   "unit": "items", "finished": True}
     Meter(None, "nobody watches", 10).advance()  # no report: nothing happens, nothing fails
+
+
+def test_verify_package_shows_the_bytes_unzipped_and_re_hashed_and_json_shows_none(ohrt, make_clip, tmp_path):
+    clip = make_clip("progress-clip-3", seconds=4)
+    capture = ohrt.json("capture", "--file", clip, "--url", "https://youtu.be/abcdefghijk", "--reason", "progress",
+                        "--no-derivatives", env={"OHRT_OFFICER": SERGEANT})
+    made = ohrt.json("export", capture["task_id"], "--to", tmp_path, "--recipient", "DC Jo Bloggs, Trident Central",
+                     "--reason", "CPS charging file", "--zip")
+    code, shown = on_terminal(ohrt.home, "verify", "--package", made["zip"])
+    assert code == 0 and "package intact" in shown, shown
+    for label in (r"unzipping T-2026-000001-evidence-[\d-]+\.zip", "checking the bag", "re-hashing captures"):
+        assert re.search(label + r" .*[0-9.]+/[0-9.]+ [kM]B", shown), (label, shown)
+    code, shown = on_terminal(ohrt.home, "verify", "--package", made["package"])
+    assert code == 0 and "checking the bag" in shown and "unzipping" not in shown
+    code, shown = on_terminal(ohrt.home, "verify", "--package", made["zip"], "--json")
+    assert code == 0 and shown.lstrip().startswith("{")
+    assert "unzipping" not in shown and "checking the bag" not in shown and "re-hashing" not in shown
+
+
+def test_review_batch_counts_the_rows_checked_then_says_it_records_them(ohrt, tmp_path):
+    from support.governance import import_tasks
+
+    tasks = import_tasks(ohrt, tmp_path, 30, "2026-07-01T09:00:00")
+    path = tmp_path / "reviews-july.jsonl"
+    path.write_text("".join(json.dumps({"task": t, "decision": "nfa", "format": "video", "no_capture": True,
+                                        "reason": "content gone; nothing harmful"}) + "\n" for t in tasks[:20]))
+    code, shown = on_terminal(ohrt.home, "review", "--batch", path, env={"OHRT_OFFICER": CONSTABLE})
+    assert code == 0 and "recorded 20 review(s)" in shown, shown
+    assert re.search(r"checking reviews-july\.jsonl .*\d+/20", shown), shown
+    assert "recording 20 review(s)" in shown
+    rest = tmp_path / "reviews-rest.jsonl"
+    rest.write_text("".join(json.dumps({"task": t, "decision": "nfa", "format": "video", "no_capture": True,
+                                        "reason": "content gone"}) + "\n" for t in tasks[20:]))
+    code, shown = on_terminal(ohrt.home, "review", "--batch", rest, "--json", env={"OHRT_OFFICER": CONSTABLE})
+    assert code == 0 and shown.lstrip().startswith("{") and "checking" not in shown and "recording" not in shown
+    assert len(json.loads(shown)["applied"]) == 10
+
+
+def test_library_match_shows_the_seconds_of_media_fingerprinted_first(ohrt, library_media):
+    song = library_media.song(1)  # 16 s
+    first, second = (ohrt.json("capture", "--file", song, "--url", f"https://youtu.be/abcdefghij{n}", "--reason",
+                               "progress", "--no-derivatives", env={"OHRT_OFFICER": SERGEANT})["id"] for n in (1, 2))
+    code, shown = on_terminal(ohrt.home, "library", "match", first)
+    assert code == 0 and f"{first}: no library item matches" in shown, shown
+    assert re.search(rf"fingerprinting {first} .*s of media", shown), shown
+    code, shown = on_terminal(ohrt.home, "library", "match", first)  # fingerprinted now: nothing to show
+    assert code == 0 and "fingerprinting" not in shown
+    code, shown = on_terminal(ohrt.home, "library", "match", second, "--json")
+    assert code == 0 and json.loads(shown)["fingerprinted_now"] and "fingerprinting" not in shown

@@ -71,9 +71,11 @@ def export(
 
 def verify_package_command(package: Path, as_json: bool, key_fingerprint: str | None = None) -> None:
     """`ohrt verify --package DIR`: check a package that comes back; exit 1 naming each problem. Runs
-    with or without a home: with one, it also says whether the key is the home's and which export it is."""
+    with or without a home: with one, it also says whether the key is the home's and which export it is.
+    On a terminal, the bytes unzipped and re-hashed are shown as they go."""
     from ..ground.home import open_context
     from ..ground.errors import HomeError
+    from ..ground.progress import Display
     from ..stages.evidence import verify_package
     from ._common import STATE
 
@@ -82,7 +84,8 @@ def verify_package_command(package: Path, as_json: bool, key_fingerprint: str | 
     except HomeError:
         ctx = None
     try:
-        report = verify_package(package, ctx=ctx, key_fingerprint=key_fingerprint)
+        with Display(sys.stdout.isatty() and not as_json) as display:
+            report = verify_package(package, ctx=ctx, key_fingerprint=key_fingerprint, progress=display.event)
     finally:
         if ctx is not None:
             ctx.close()

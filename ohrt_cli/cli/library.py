@@ -219,13 +219,16 @@ def library_expiring(
 def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help="Capture id, e.g. C-2026-000001."),
                   as_json: bool = json_option()) -> None:
     """Compare a capture with every library item (local and imported): kind of match, time ranges side by
-    side, distances. Audited when something matches.
+    side, distances. A capture never fingerprinted (made before the library) is fingerprinted first. Audited
+    when something matches.
 
     Example: ohrt library match C-2026-000007
     """
+    from ..ground.progress import Display
     from ..stages.library.matching import describe_match, match_capture
 
-    result = run(lambda ctx: match_capture(ctx, capture_id))
+    with Display(sys.stdout.isatty() and not as_json) as display:
+        result = run(lambda ctx: match_capture(ctx, capture_id, progress=display.event))
     if as_json:
         print_json(result)
         return

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from ._common import json_option, new_app, print_json, print_record, print_table, run, under, wide_option
+from ._common import is_terminal, json_option, new_app, print_json, print_record, print_table, run, under, wide_option
 
 review_app = new_app(
     "Review captured content: harm factors, indices research, terms-of-service breaches, and the decision "
@@ -98,9 +98,11 @@ def review_record(
 
 
 def _record_batch(path: Path, as_json: bool) -> None:
+    from ..ground.progress import Display
     from ..stages.review import batch_review
 
-    result = run(lambda ctx: batch_review(ctx, path))
+    with Display(is_terminal() and not as_json) as display:
+        result = run(lambda ctx: batch_review(ctx, path, progress=display.event))
     if as_json:
         print_json(result.as_dict())
     else:

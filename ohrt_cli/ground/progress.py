@@ -3,11 +3,12 @@
 A stage reports progress as events to a callable it is given (`Report`; None when nobody watches):
 
     {"event": "progress", "key": "verify", "label": "re-hashing captures", "done": 3, "total": 40,
-     "unit": "items" | "bytes" | "seconds", "finished": False}
+     "unit": "items" | "bytes" | "seconds" | "step", "finished": False}
 
 `Meter` makes those events (throttled, so a tight loop costs nothing) and `Display` shows them on a
 terminal with rich: bytes with percentage, speed and time left for hashing and copying, seconds of media
-for ffmpeg's derivatives, items for verify, purge, import and export. The CLI opens a Display only on a
+for ffmpeg's derivatives, items for verify, purge, import and export, and a step (a spinner and its label) for
+work that cannot be counted, such as one transaction. The CLI opens a Display only on a
 terminal and never with --json, so scripts and pipes see the result alone.
 """
 
@@ -17,7 +18,7 @@ import time
 from typing import Any, Callable
 
 Report = Callable[[dict], None]
-UNITS = ("items", "bytes", "seconds")
+UNITS = ("items", "bytes", "seconds", "step")
 
 
 class Meter:
@@ -130,9 +131,12 @@ class Display:
         if self.progress is None or event.get("event") != "progress":
             return
         key = event["key"]
-        if key not in self.rows:
+        new = key not in self.rows
+        if new:
             self.rows[key] = self.progress.add_task(event["label"][:50], total=event["total"], unit=event["unit"])
         row = self.rows[key]
         self.progress.update(row, completed=event["done"], total=event["total"], description=event["label"][:50])
+        if new:  # said as the work starts, however soon it ends, rather than at the next refresh
+            self.progress.refresh()
         if event["finished"]:
             self.progress.remove_task(self.rows.pop(key))

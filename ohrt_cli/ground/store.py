@@ -59,9 +59,10 @@ class Digest:
 
 # ------------------------------------------------------------------------------------------- hashing
 
-def hash_file(path: Path, *, md5: bool = True) -> Digest:
+def hash_file(path: Path, *, md5: bool = True, on_bytes: Callable[[int], None] | None = None) -> Digest:
     """sha256 (and md5, for hash-sharing schemes) of a file in one pass; md5 runs on a second thread so
-    the pair costs little more than sha256 alone."""
+    the pair costs little more than sha256 alone. `on_bytes(n)` after each chunk of n bytes read, for a
+    progress display."""
     sha = hashlib.sha256()
     other = hashlib.md5() if md5 else None
     size = 0
@@ -74,6 +75,8 @@ def hash_file(path: Path, *, md5: bool = True) -> Digest:
                     pending.result()
                 pending = pool.submit(other.update, chunk)
             sha.update(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
         if pending is not None:
             pending.result()
     return Digest(sha.hexdigest(), other.hexdigest() if other else None, size)

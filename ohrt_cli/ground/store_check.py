@@ -12,12 +12,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 from .store import MANIFEST, OFFICER_SIGNATURE, SIGNATURE, SUMS, hash_file, stored_files
 
 
-def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | None = None) -> dict:
-    """Re-hash every file of a sealed folder and check its signature and SHA256SUMS.
+def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | None = None,
+                  on_bytes: Callable[[int], None] | None = None) -> dict:
+    """Re-hash every file of a sealed folder and check its signature and SHA256SUMS (`on_bytes(n)` after
+    each n bytes of a file re-hashed, for a progress display).
 
     Works for any folder in the store layout (manifest.json with a `files` list of {path, sha256,
     status}, manifest.sig, SHA256SUMS). `manifest_sha256`, when given, is the manifest's hash as recorded
@@ -61,7 +64,7 @@ def verify_folder(folder: Path, public_pem: bytes, *, manifest_sha256: str | Non
         if path in (MANIFEST, SIGNATURE, OFFICER_SIGNATURE):
             actual = hashlib.sha256(target.read_bytes()).hexdigest()
         else:
-            actual = hash_file(target, md5=False).sha256
+            actual = hash_file(target, md5=False, on_bytes=on_bytes).sha256
         if actual != want:
             problem(path, "changed", f"sha256 is {actual[:16]}…, recorded {want[:16]}…")
         if path in disputed:

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -18,9 +19,11 @@ from ..errors import Failure
 from .base import FRAME_SIZE, MIN_QUALITY, PDQ_FPS, SHORT_FPS, SHORT_S, Fingerprint, empty_frames, sample_times
 
 
-def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None = None) -> Fingerprint:
+def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None = None,
+                     on_seconds: Callable[[float, float | None], None] | None = None) -> Fingerprint:
     """Hash the pictures and the sound of a media file (video, audio or image), both read from one decode
-    (`Reader`). `info` is ffprobe's answer when the caller has it. With `sha256`, the fingerprint already
+    (`Reader`). `info` is ffprobe's answer when the caller has it; `on_seconds(done, length)` is told the
+    seconds of media decoded as the decode goes, for a progress display. With `sha256`, the fingerprint already
     read from these bytes in this process (`remember`, by the decode that made a capture's derivatives)
     is taken instead; otherwise the same decode reads a video's standard hashes too and keeps them for
     `standard_hashes(…, sha256=…)`. Failure (one line) when ffmpeg cannot read the file."""
@@ -34,7 +37,8 @@ def fingerprint_file(path: Path, info: dict | None = None, *, sha256: str | None
     with Reader(path, info, standard=bool(sha256)) as reader:
         try:
             media.run_pass(media.plan_pass(str(path), info, reader.kind, media.DEFAULTS, roles=set()), path.parent,
-                           reading=reader.reading())
+                           reading=reader.reading(), on_seconds=None if on_seconds is None else
+                           lambda done: on_seconds(done, media.duration(info)))
         except media.StepFailed as exc:
             raise Failure(f"ffmpeg could not read {path.name} ({exc.reason}): check the file.") from None
         if sha256 and reader.standard_hashes() is not None:

@@ -15,6 +15,7 @@ from typing import Callable
 from ...ground import audit, signing, store, store_check
 from ...ground.context import Context
 from ...ground.errors import InputError
+from ...ground.progress import Report, meter
 from .. import anchor, ots
 from . import seal
 from .bag import bagit_module
@@ -22,13 +23,15 @@ from .contents import EXCERPT, INDEX, PUBLIC_KEY
 from .gather import home_public_key
 
 
-def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_fingerprint: str | None = None) -> dict:
-    """Check a package that comes back (a bag folder, or its zip): the bag in full (`bagit`, fast=False),
-    each capture's SHA256SUMS and manifest signature against the package's own public key, each audit
-    entry's hash, each referral draft's recorded hash. With `ctx`, also whether the key is this home's
-    and which export of this home the package is. The key is pinned by `key_fingerprint` (see
+def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_fingerprint: str | None = None,
+                   progress: Report | None = None) -> dict:
+    """Check a package that comes back (a bag folder, or its zip): the bag in full (as `bagit` validates it,
+    every file re-hashed), each capture's SHA256SUMS and manifest signature against the package's own public
+    key, each audit entry's hash, each referral draft's recorded hash. With `ctx`, also whether the key is
+    this home's and which export of this home the package is. The key is pinned by `key_fingerprint` (see
     `signing.fingerprint`), else by the home's own key when `ctx` is given; unpinned, the package can only be
-    shown consistent with the key it carries ("key_pinned" is then None).
+    shown consistent with the key it carries ("key_pinned" is then None). Each file unzipped and re-hashed
+    is told to `progress` in bytes.
 
     Returns {"package", "intact", "bag_valid", "task_id", "captures": [{id, intact, files}],
     "audit_entries", "public_key_fingerprint", "key_pinned" (the pinned fingerprint), "key_pinned_by"
@@ -48,27 +51,31 @@ def verify_package(path: str | os.PathLike, *, ctx: Context | None = None, key_f
     source = Path(path).expanduser()
     if source.is_file() and zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory(prefix="ohrt-package-") as scratch:
-            folder = _unzip(source, Path(scratch))
-            report = _verify_folder(folder, ctx, pinned)
+            folder = _unzip(source, Path(scratch), progress)
+            report = _verify_folder(folder, ctx, pinned, progress)
         report["package"] = str(source)
         return report
     if not source.is_dir():
         raise InputError(f"{source} is neither a package folder nor its zip: give the folder that holds "
                          "bagit.txt, or the .zip made with --zip.")
-    return _verify_folder(source.resolve(), ctx, pinned)
+    return _verify_folder(source.resolve(), ctx, pinned, progress)
 
 
-def _unzip(source: Path, scratch: Path) -> Path:
+def _unzip(source: Path, scratch: Path, progress: Report | None = None) -> Path:
     with zipfile.ZipFile(source) as archive:
         tops = {name.split("/", 1)[0] for name in archive.namelist()}
         if len(tops) != 1:
             raise InputError(f"{source} does not hold one package folder at its top: is it a zip made by "
                              "`ohrt export --zip`?")
-        archive.extractall(scratch)
+        members = archive.infolist()
+        with meter(progress, f"unzipping {source.name[:40]}", sum(m.file_size for m in members), "bytes") as shown:
+            for member in members:
+                archive.extract(member, scratch)
+                shown.advance(member.file_size)
     return scratch / tops.pop()
 
 
-def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dict:
+def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None, progress: Report | None = None) -> dict:
     problems: list[dict] = []
 
     def reporter(check: str) -> Callable[[str, str, str], None]:
@@ -89,7 +96,7 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
         problem(str(folder), "bag", "not a BagIt bag (no bagit.txt): give the package's folder, which holds "
                                     "bagit.txt and data/")
         return result
-    result["bag_valid"] = _check_bag(folder, reporter("bag"))
+    result["bag_valid"] = _check_bag(folder, reporter("bag"), progress)
     result["bagit_version"] = _bagit_version(folder, reporter("bag"))
     data = folder / "data"
     index = _read_json(data / INDEX, f"data/{INDEX}", problem) or {}
@@ -101,7 +108,7 @@ def _verify_folder(folder: Path, ctx: Context | None, pinned: str | None) -> dic
             reporter("key")(f"data/{PUBLIC_KEY}", "key", f"is key {carried}, not the pinned {result['key_pinned']}: "
                                                         "the package was made by another home, or its key was replaced")
         result["sealed"] = seal.check(folder, public, reporter("seal"))
-        result["captures"] = _check_captures(data, public, index, reporter("capture"))
+        result["captures"] = _check_captures(data, public, index, reporter("capture"), progress)
     result["timestamps"], result["timestamp_ca"] = _check_timestamps(data, index, ctx, reporter("timestamp"))
     result["ots"] = _check_ots(data, index, reporter("timestamp"))
     result["audit_entries"] = _check_excerpt(data / EXCERPT, index.get("audit") or {}, reporter("audit"))
@@ -179,12 +186,16 @@ def _public_key(path: Path, problem: Callable) -> bytes | None:
     return public
 
 
-def _check_bag(folder: Path, problem: Callable) -> bool:
-    """RFC 8493 validation with `bagit`, naming each missing, unexpected or changed file."""
+def _check_bag(folder: Path, problem: Callable, progress: Report | None = None) -> bool:
+    """RFC 8493 validation with `bagit` (each file's hashes compared here, `_fixity`), naming each missing,
+    unexpected or changed file."""
     bagit = bagit_module()
     try:
         bag = bagit.Bag(str(folder))
-        bag.validate(fast=False)
+        bag.validate(completeness_only=True)  # structure, bagit.txt, Payload-Oxum, every file listed and present
+        changed = _fixity(bag, progress)
+        if changed:
+            raise bagit.BagValidationError("Bag validation failed", changed)
         return True
     except bagit.BagValidationError as exc:
         details = exc.details or _bag_details(bag)
@@ -195,6 +206,32 @@ def _check_bag(folder: Path, problem: Callable) -> bool:
     except (bagit.BagError, OSError, ValueError) as exc:
         problem("bagit.txt", "bag", f"not a readable BagIt bag ({exc})")
     return False
+
+
+def _fixity(bag, progress: Report | None) -> list:
+    """The rest of bagit's full validation, done here so that it is told in bytes: every file the bag's
+    manifests and tag manifests list re-hashed with each algorithm they give; bagit's finding for each file
+    that differs or cannot be read."""
+    bagit = bagit_module()
+    entries = [(rel, os.path.join(bag.path, bag.normalized_filesystem_names.get(rel, rel)), hashes)
+               for rel, hashes in sorted(bag.entries.items())]
+    total = sum(os.path.getsize(path) for _, path, _ in entries if os.path.isfile(path))
+    found = []
+    with meter(progress, "checking the bag", total, "bytes") as shown:
+        for rel, path, hashes in entries:
+            hashers = {alg: hashlib.new(alg) for alg in hashes if alg in bag.algorithms}
+            try:
+                with open(path, "rb", buffering=0) as handle:
+                    while chunk := handle.read(store.HASH_BUFFER):
+                        for hasher in hashers.values():
+                            hasher.update(chunk)
+                        shown.advance(len(chunk))
+            except OSError:
+                found.append(bagit.FileMissing(rel))
+                continue
+            found += [bagit.ChecksumMismatch(rel, alg, hashes[alg].lower(), hasher.hexdigest())
+                      for alg, hasher in hashers.items() if hashes[alg].lower() != hasher.hexdigest()]
+    return found
 
 
 def _bag_problem(detail) -> tuple[str, str]:
@@ -243,16 +280,19 @@ def _read_json(path: Path, label: str, problem: Callable):
         return None
 
 
-def _check_captures(data: Path, public: bytes, index: dict, problem: Callable) -> list[dict]:
+def _check_captures(data: Path, public: bytes, index: dict, problem: Callable,
+                    progress: Report | None = None) -> list[dict]:
     """Each capture folder as the store checks it: SHA256SUMS, signature with the package's key, and the
-    manifest's hash as recorded at export."""
+    manifest's hash as recorded at export (the bytes re-hashed told to `progress`)."""
     recorded = {c["id"]: c for c in index.get("captures", [])}
     present = sorted(p.name for p in (data / "captures").iterdir() if p.is_dir()) if (data / "captures").is_dir() else []
+    total = sum(p.stat().st_size for p in (data / "captures").rglob("*") if p.is_file()) if present else 0
+    shown = meter(progress, "re-hashing captures", total, "bytes")
     found = []
     for capture_id in sorted(set(recorded) | set(present)):
         folder = data / "captures" / capture_id
         expected = recorded.get(capture_id, {}).get("manifest_sha256")
-        report = store_check.verify_folder(folder, public, manifest_sha256=expected)
+        report = store_check.verify_folder(folder, public, manifest_sha256=expected, on_bytes=shown.advance)
         for item in report["problems"]:
             where = f"data/captures/{capture_id}" + ("" if item["path"] == str(folder) else f"/{item['path']}")
             problem(where, item["problem"], item["detail"])
@@ -260,6 +300,7 @@ def _check_captures(data: Path, public: bytes, index: dict, problem: Callable) -
             problem(f"data/captures/{capture_id}", "unexpected", "a capture folder package.json does not list")
         found.append({"id": capture_id, "intact": report["intact"] and capture_id in recorded,
                       "files": report["files"]})
+    shown.finish()
     return found
 
 

@@ -11,6 +11,7 @@ from ...ground import audit
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import Failure, NotFound, StateError
+from ...ground.progress import Report, meter
 from ...ground.times import clock, iso
 
 
@@ -48,9 +49,9 @@ def _list_matches(ctx: Context, capture_id: str, found: list[dict]) -> list[dict
             if m["item_id"] not in known]
 
 
-def fingerprint_capture(ctx: Context, capture_id: str) -> list[tuple[int, object]]:
-    """Compute and store the fingerprints of each of a capture's originals (item by item); returns
-    [(item, Fingerprint)] in the post's order."""
+def fingerprint_capture(ctx: Context, capture_id: str, progress: Report | None = None) -> list[tuple[int, object]]:
+    """Compute and store the fingerprints of each of a capture's originals (item by item, each decode's
+    seconds of media told to `progress`); returns [(item, Fingerprint)] in the post's order."""
     from ...ground import fingerprint as fpmod
 
     from . import standard
@@ -61,7 +62,12 @@ def fingerprint_capture(ctx: Context, capture_id: str) -> list[tuple[int, object
     known = dict(ctx.db.execute("SELECT path, sha256 FROM capture_files WHERE capture_id = ? AND role = 'original'",
                                 [capture["id"]]).fetchall())
     sha256 = {path: known.get(path.relative_to(ctx.home / capture["folder"]).as_posix()) for _, path in paths}
-    fps = [(item, fpmod.fingerprint_file(path, sha256=sha256[path])) for item, path in paths]
+    fps = []
+    for item, path in paths:
+        label = f"fingerprinting {capture['id']}" + (f", item {item}" if len(paths) > 1 else "")
+        with meter(progress, label, unit="seconds") as shown:
+            told = shown.update if progress else None
+            fps.append((item, fpmod.fingerprint_file(path, sha256=sha256[path], on_seconds=told)))
     hashes = standard.compute(paths, sha256)   # the standard hashes (PDQ, vPDQ) are made in the same step
     with transaction(ctx.db):
         _capture_row(ctx, capture["id"])  # not purged while we were hashing
@@ -137,9 +143,10 @@ def fingerprint_row(ctx: Context, item: dict, columns: str):
     return ctx.db.execute(f"SELECT {columns} FROM fingerprints WHERE capture_id = ?", [item["capture_id"]]).fetchone()
 
 
-def match_capture(ctx: Context, capture_id: str) -> dict:
+def match_capture(ctx: Context, capture_id: str, progress: Report | None = None) -> dict:
     """`ohrt library match`: the library items a capture matches, fingerprinting it first if it never
-    was (a capture made before the library, or whose fingerprints failed)."""
+    was (a capture made before the library, or whose fingerprints failed; its seconds of media decoded
+    told to `progress`)."""
     ctx.actor()
     capture = _capture_row(ctx, capture_id)
     if capture["media_kind"] not in MEDIA_KINDS:
@@ -150,7 +157,7 @@ def match_capture(ctx: Context, capture_id: str) -> dict:
     fps = stored_fingerprints(ctx, capture_id=capture["id"])
     computed = not fps or not standard.has_hashes(ctx, capture["id"])  # made before the standard hashes were
     if computed:
-        fps = fingerprint_capture(ctx, capture["id"])
+        fps = fingerprint_capture(ctx, capture["id"], progress)
     matches = find_matches(ctx, fps, exclude_capture=capture["id"])
     matches += _list_matches(ctx, capture["id"], matches)
     _audit_matches(ctx, capture["id"], matches)

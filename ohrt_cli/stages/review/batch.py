@@ -9,6 +9,7 @@ from ...ground import audit, sensitive, tabular
 from ...ground.context import Context
 from ...ground.db import transaction
 from ...ground.errors import InputError, OhrtError
+from ...ground.progress import Report, meter
 from .checks import check, load_facts
 from .form import FindingInput, ResearchInput, ReviewInput, parse_input
 from .record import write_reviews
@@ -173,20 +174,23 @@ def _merge_row(group: dict, cells: dict, number: int) -> None:
         raise InputError("a note or time range without a factor: name the harm factor in the factor column.")
 
 
-def batch_review(ctx: Context, path: Path) -> BatchResult:
-    """Record many reviews from a file (SOP 9–10.3 in bulk). Every entry is checked first; if any is bad
-    nothing is written and every bad line is listed. Otherwise all are written in one transaction.
-    An entry identical to the task's review in force is skipped, so re-running a file changes nothing."""
+def batch_review(ctx: Context, path: Path, progress: Report | None = None) -> BatchResult:
+    """Record many reviews from a file (SOP 9–10.3 in bulk). Every entry is checked first (each an item to
+    `progress`); if any is bad nothing is written and every bad line is listed. Otherwise all are written
+    in one transaction (a step to `progress`). An entry identical to the task's review in force is skipped,
+    so re-running a file changes nothing."""
     ctx.actor()
     path = Path(path)
     raws, rejected = read_batch(path)
     catalogues = load_catalogues(ctx.home)
     today = ctx.today()
     drafts = []
+    shown = meter(progress, f"checking {path.name[:30]}", len(raws))
     for raw in raws:
         try:
             drafts.append(parse_input(raw, today))
         except InputError as exc:
+            shown.advance()
             rejected.append({"line": getattr(exc, "line", None) or raw.line, "task": raw.task_id.upper() or None,
                              "reason": exc.message})
     result = BatchResult(file=str(path), applied=[], skipped=[], rejected=rejected)
@@ -195,6 +199,7 @@ def batch_review(ctx: Context, path: Path) -> BatchResult:
         cleans = []
         guard = sensitive.for_context(ctx)
         for draft in drafts:
+            shown.advance()
             task_facts = facts.get(draft.task_id)
             if task_facts and task_facts.current and task_facts.current[1] == draft.key(task_facts.platform):
                 result.skipped.append({"line": draft.line, "task": draft.task_id,
@@ -205,15 +210,17 @@ def batch_review(ctx: Context, path: Path) -> BatchResult:
             except OhrtError as exc:
                 rejected.append({"line": getattr(exc, "line", None) or draft.line, "task": draft.task_id,
                                  "reason": exc.message})
+        shown.finish()
         if rejected:
             rejected.sort(key=lambda r: r["line"] or 0)
             result.skipped = []
             return result
         if not cleans:
             return result  # a re-run: nothing new, nothing written, not even an audit entry
-        ids = write_reviews(ctx, cleans, batch=path.name)
-        result.applied = [{"line": c.draft.line, "task": c.draft.task_id, "review": review_id,
-                           "decision": c.draft.decision} for c, review_id in zip(cleans, ids)]
-        audit.record(ctx, "review.batch", "file", path.name,
-                     detail={"applied": len(ids), "skipped": len(result.skipped)})
+        with meter(progress, f"recording {len(cleans)} review(s)", unit="step"):
+            ids = write_reviews(ctx, cleans, batch=path.name)
+            result.applied = [{"line": c.draft.line, "task": c.draft.task_id, "review": review_id,
+                               "decision": c.draft.decision} for c, review_id in zip(cleans, ids)]
+            audit.record(ctx, "review.batch", "file", path.name,
+                         detail={"applied": len(ids), "skipped": len(result.skipped)})
     return result
