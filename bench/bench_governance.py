@@ -157,6 +157,11 @@ def run(work: Path) -> list[dict]:
     counts = seed(home / "ohrt.db", 100_000)
     seed_s = time.perf_counter() - start
 
+    # The rows were written behind ohrt's back, so the first command to consult the guard makes the guard's
+    # keys of all of them (a home filled through ohrt makes them as it goes): timed on its own.
+    start = time.perf_counter()
+    _ohrt(home, "report", "--quarter", "2026Q3", "--format", "json", "--out", str(work / "first.json"))
+    first_s = time.perf_counter() - start
     timings = {}
     for fmt in ("html", "json", "csv"):
         start = time.perf_counter()
@@ -170,6 +175,8 @@ def run(work: Path) -> list[dict]:
     check_s = time.perf_counter() - start
     rows = [{"figure": f"seed 100,000 tasks by direct executemany ({counts['reviews']:,} reviews, "
                        f"{counts['referrals']:,} referrals)", "value": seed_s, "unit": "s", "target": "", "ok": None}]
+    rows.append({"figure": "first report after the rows were written directly (makes their guard keys, once)",
+                 "value": first_s, "unit": "s", "target": "", "ok": None})
     for fmt, seconds in timings.items():
         rows.append({"figure": f"ohrt report 2026Q3 --format {fmt}, 100,000 tasks (rows written directly)",
                      "value": seconds, "unit": "s", "target": "≤ 3 s", "ok": seconds <= 3})

@@ -80,13 +80,16 @@ def _registrable(host: str) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def canonical(url: str) -> tuple[str, str | None]:
     """(canonical URL, platform code or None when the host is not one of SOP 4.1.4's platforms)."""
     text = (url or "").strip()
     if len(text) > MAX_URL:
         raise InputError(f"URL of {len(text):,} characters is longer than the {MAX_URL:,} ohrt accepts: copy the "
                          "link again from the browser's address bar.")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if _CONTROL.search(text):
         raise InputError(f"URL {text!r} holds control characters: copy the link again from the address bar.")
     try:
         parts = urlsplit(text)

@@ -56,11 +56,14 @@ LIMITS = {"title": 1_000, "applicant_name": 200, "applicant_ocu": 200, "applican
           "upload_date": 40, "platform": 100, "refs": 100, "subjects": 200}
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")   # control characters but a tab and line ends
+
+
 def check_text(value: str, what: str, limit: int) -> None:
     """Refuse a NUL character or other control character (a tab and line ends excepted) and text over `limit`."""
     if len(value) > limit:
         raise InputError(f"{what} is {len(value):,} characters long, more than the {limit:,} allowed: shorten it.")
-    if any(ord(c) < 32 and c not in "\t\r\n" or c == "\x7f" for c in value):
+    if _CONTROL.search(value):
         raise InputError(f"{what} holds a control character (a NUL byte, say): remove it and give the text again.")
 
 
