@@ -30,3 +30,13 @@ def test_no_module_is_over_about_500_lines():
     long = {str(p.relative_to(PACKAGE.parent)): n for p in modules()
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > ABOUT_500}
     assert not long, f"split by job (keeping the names callers use): {long}"
+
+
+def test_every_package_of_the_tree_is_shipped():
+    """A package missing from [tool.setuptools] packages works in a checkout and is absent from an install."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert not found - listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
