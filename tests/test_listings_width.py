@@ -27,7 +27,8 @@ def built(tmp_path_factory, library_media) -> Ohrt:
     """A home with a removed music video (task, capture, review, referral, library item) under a long title,
     a second task, a returned and mended referral history, and a long audit; its capture given an exhibit
     reference and stamped by a time-stamping authority, a second capture's stamp requested and not yet
-    answered; a hash list imported under a long name; the quarter's dip sample drawn and recorded."""
+    answered, and a third (a re-upload of the first) matching the library item; a hash list imported under a
+    long name; the quarter's dip sample drawn and recorded."""
     work = tmp_path_factory.mktemp("width")
     ohrt = new_home(work / "home", env=env(WHEN))
     made = library_item(ohrt, library_media.song(1), "https://www.youtube.com/watch?v=Lib00000001", when=WHEN)
@@ -44,6 +45,9 @@ def built(tmp_path_factory, library_media) -> Ohrt:
     ohrt.ok("capture", "--file", library_media.song(2), "--url", "https://www.tiktok.com/@crew/video/7234567890123",
             "--task", "T-2026-000002", "--reason", "seen again", "--no-derivatives", env=env(WHEN, CONSTABLE))
     ohrt.ok("anchor", "request", env=env(WHEN, SERGEANT))
+    made["reupload"] = ohrt.json("capture", "--file", library_media.reupload("rescaled"), "--url",
+                                 "https://www.tiktok.com/@crew/video/7234567890123", "--task", "T-2026-000002",
+                                 "--reason", "seen again", env=env(WHEN, CONSTABLE))["id"]
     listing = work / "gifct-hash-sharing-consortium-list-2026-03.csv"
     listing.write_text("id,md5,sha256,pdq,label,expires_on\n"
                        f"A1,{'7' * 32},,,violent extremist propaganda video with a long label,2026-12-31\n")
@@ -113,6 +117,17 @@ def test_every_command_with_wide_is_rendered_at_80_columns_here(ohrt):
     rendered = commands(ohrt.made)
     missing = [path for path in walk(get_command(app)) if not any(args[:len(path)] == path for args in rendered)]
     assert not missing, f"listings not rendered at 80 columns here: {missing}"
+
+
+def test_what_verify_and_library_match_say_wraps_at_80_columns_between_words(ohrt):
+    for args in (("verify",), ("library", "match", ohrt.made["reupload"])):
+        out = at80(ohrt, *args)
+        assert "existed no later than" in out or "same video" in out, out
+        assert not [line for line in out.splitlines() if len(line) > 80], f"{' '.join(args)}:\n{out}"
+    match = at80(ohrt, "library", "match", ohrt.made["reupload"])
+    assert re.search(r"^  capture 00:00–00:1\d  ↔  item 00:00–00:1\d  \(pictures", match, re.M), match
+    found = ohrt.ok("library", "match", ohrt.made["reupload"], "--json", env=env(WHEN, SERGEANT))
+    assert json.loads(found.stdout)["matches"]
 
 
 def test_exhibit_list_shows_the_time_seized_and_the_hash_shortened_and_whole_with_wide(ohrt):

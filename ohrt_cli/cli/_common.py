@@ -360,6 +360,13 @@ def under(text: str, column: int) -> str:
     return "\n".join(lines)[column:]
 
 
+def echo_wrapped(text: str) -> None:
+    """Print lines of prose, each wrapped between words to the terminal under its own start (see `under`)."""
+    for line in text.split("\n"):
+        body = line.lstrip(" ")
+        typer.echo(line[:len(line) - len(body)] + under(body, len(line) - len(body)))
+
+
 def edit_text(text: str, *, suffix: str = ".txt") -> str:
     """`text` as the officer leaves it after $VISUAL or $EDITOR (else vi) on a temporary file; InputError
     when the editor cannot be run or fails (nothing is kept of the file)."""

@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from ._common import is_terminal, json_option, new_app, print_json, print_record, print_table, run, wide_option
+from ._common import (echo_wrapped, is_terminal, json_option, new_app, print_json, print_record, print_table, run,
+                      wide_option)
 
 capture_app = new_app(
     "Capture content to the write-once evidence store (SOP 9.1): hashed, signed, with review copies. "
@@ -155,7 +156,7 @@ def _print_result(result: dict) -> None:
 
         typer.echo("  matches the Domain library (re-upload?):")
         for match in result["matches"]:
-            typer.echo("\n".join(f"    {line}" for line in describe_match(match).splitlines()))
+            echo_wrapped("\n".join(f"    {line}" for line in describe_match(match).splitlines()))
     for stamp in result.get("timestamps") or []:
         typer.echo(f"  time stamp: existed no later than {stamp['gen_time']} ({stamp['id']}, "
                    f"{stamp['tsa'] or 'the authority'})")
@@ -475,11 +476,11 @@ def verify(
 
         for entry in report["captures"]:
             if entry.get("proven"):
-                typer.echo(f"{entry['id']}: existed no later than {entry['proven']['gen_time']} "
-                           f"(time stamp {entry['proven']['anchor']}, {entry['proven']['tsa'] or 'the authority'})")
+                echo_wrapped(f"{entry['id']}: existed no later than {entry['proven']['gen_time']} "
+                             f"(time stamp {entry['proven']['anchor']}, {entry['proven']['tsa'] or 'the authority'})")
             if entry.get("ots") and entry["ots"]["verified"] is not False:
-                typer.echo(f"{entry['id']}: OpenTimestamps: {words(entry['ots'])} ({entry['ots']['anchor']}"
-                           + ("" if entry["ots"]["verified"] else f"; {entry['ots']['detail']}") + ")")
+                echo_wrapped(f"{entry['id']}: OpenTimestamps: {words(entry['ots'])} ({entry['ots']['anchor']}"
+                             + ("" if entry["ots"]["verified"] else f"; {entry['ots']['detail']}") + ")")
         if report["intact"]:
             checked = report["checked"] - len(gone)
             typer.echo(f"store intact: {checked} capture(s), {report['files']} file(s) re-hashed"

@@ -10,8 +10,8 @@ from typing import Optional
 
 import typer
 
-from ._common import (STATE, json_option, mode_option, new_app, print_json, print_record, print_table, run, under,
-                      wide_option)
+from ._common import (STATE, echo_wrapped, json_option, mode_option, new_app, print_json, print_record, print_table,
+                      run, under, wide_option)
 
 library_app = new_app(
     "The Domain library (SOP 10.8): removed musical content kept for the retention period, held for "
@@ -236,7 +236,7 @@ def library_match(capture_id: str = typer.Argument(..., metavar="CAPTURE", help=
         typer.echo(f"{result['capture_id']}: no library item matches ({result['frames']} frames, "
                    f"{result['audio_seconds']} s of sound compared).")
     for match in result["matches"]:
-        typer.echo(describe_match(match))
+        echo_wrapped(describe_match(match))
 
 
 @library_app.command("export-hashes")
