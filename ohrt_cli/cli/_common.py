@@ -62,6 +62,12 @@ class OhrtGroup(TyperGroup):
 
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        for arg in args:  # bytes that are not UTF-8 reach Python as lone surrogates, which no file or row can hold
+            bad = next((c for c in arg if "\udc80" <= c <= "\udcff"), None)
+            if bad is not None:
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                fail(f"{shown!r} is not UTF-8 text (it holds the byte 0x{ord(bad) - 0xdc00:02x}): type it again, or "
+                     "give the file a name in UTF-8.", 2)
         try:
             return super().parse_args(ctx, args)
         except _UsageError as exc:

@@ -108,7 +108,8 @@ def _record_batch(path: Path, as_json: bool) -> None:
     else:
         for row in result.rejected:
             where = f"line {row['line']}" if row["line"] else "file"
-            task = f" ({row['task']})" if row.get("task") else ""
+            # a task id that is not printable (a control character in it) is named, quoted, in the reason
+            task = f" ({row['task']})" if row.get("task") and row["task"].isprintable() else ""
             typer.secho(f"{where}{task}: {row['reason']}", fg=typer.colors.RED, err=True)
         if result.rejected:
             typer.secho(f"error: {len(result.rejected)} bad row(s) in {path}: nothing recorded; mend them and run "

@@ -38,7 +38,7 @@ def read_text(path: Path, what: str) -> str:
     as the officer knows it ("tasking export", "batch file")."""
     try:
         return Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a folder in the path is a file
         raise InputError(f"{path} does not exist: check the path of the {what}.") from None
     except IsADirectoryError:
         raise InputError(f"{path} is a folder: give the {what} itself.") from None
@@ -65,6 +65,11 @@ def jsonl_rows(text: str) -> list[Row]:
             value = json.loads(line)
             if _depth(value) > MAX_DEPTH:
                 raise RecursionError
+            lone = _surrogate(value) if "\\u" in line else None
+            if lone:
+                rows.append(Row(number, line, None, f"holds {lone}, half of a character (a lone surrogate), which "
+                                "is not text: mend that line"))
+                continue
             rows.append(Row(number, line, value))
         except json.JSONDecodeError as exc:
             rows.append(Row(number, line, None, f"not valid JSON ({exc.msg} at column {exc.colno})"))
@@ -73,6 +78,16 @@ def jsonl_rows(text: str) -> list[Row]:
         except ValueError as exc:  # an integer of more than 4,300 digits, say
             rows.append(Row(number, line, None, f"not valid JSON ({str(exc).split(';')[0]})"))
     return rows
+
+
+def _surrogate(value) -> str | None:
+    """The first lone surrogate in `value` (as its \\u escape), if any: JSON may escape one, but it is not text
+    and cannot be written as UTF-8 into the database or a file."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(exc.object[exc.start]):04x}"
+    return None
 
 
 def _depth(value) -> int:
@@ -102,6 +117,9 @@ def csv_rows(text: str) -> tuple[list[str], str, list[Row]] | None:
         return None
     except csv.Error as exc:
         raise InputError(f"the header line is not CSV ({exc}): check the first line of the file.") from None
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise InputError(f"the header names {', '.join(twice)} more than once: keep one column of each name.")
     header_text = "".join(lines[: reader.line_num])
     rows, start = [], reader.line_num
     while True:

@@ -8,6 +8,7 @@ TikTok post's /photo/ and /video/ links (one post, one id) folded into its /vide
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import InputError
@@ -80,7 +81,7 @@ def _registrable(host: str) -> str | None:
     return None
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")   # C0, DEL and C1 (\x85 is a line end to some)
 
 
 def canonical(url: str) -> tuple[str, str | None]:
@@ -91,6 +92,11 @@ def canonical(url: str) -> tuple[str, str | None]:
                          "link again from the browser's address bar.")
     if _CONTROL.search(text):
         raise InputError(f"URL {text!r} holds control characters: copy the link again from the address bar.")
+    odd = (" " if " " in text else None) if text.isascii() else \
+        next((c for c in text if unicodedata.category(c) in ("Zs", "Zl", "Zp", "Cf")), None)
+    if odd is not None:  # a space or an invisible character: an address bar shows them %-encoded
+        raise InputError(f"URL {text!r} holds a space or an invisible character (U+{ord(odd):04X}): copy the link "
+                         "again from the address bar.")
     try:
         parts = urlsplit(text)
         parts.hostname
@@ -100,22 +106,28 @@ def canonical(url: str) -> tuple[str, str | None]:
     if parts.netloc.startswith("[") or "[" in parts.netloc:
         import ipaddress
 
-        inner = parts.netloc.split("@")[-1].partition("]")[0].lstrip("[")
+        inner, _, after = parts.netloc.split("@")[-1].partition("]")
+        inner = inner.lstrip("[")
         try:
             ipaddress.IPv6Address(inner.split("%")[0])
         except ValueError:
             raise InputError(f"URL {text!r} has no valid host ({inner!r} is not an IPv6 address): copy the full "
                              "link from the browser's address bar.") from None
+        if not re.fullmatch(r"(:[0-9]*)?", after):
+            raise InputError(f"URL {text!r} has {after!r} after its IPv6 address, where only :PORT may be: copy the "
+                             "full link from the browser's address bar.")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise InputError(f"URL {text!r} is not an http(s) address: copy the full link, starting https://.")
     host = (parts.hostname or "").lower().rstrip(".")
-    if not host or " " in text:
+    if not host or (":" not in host and re.search(r"[^\w.-]", host)):
         raise InputError(f"URL {text!r} has no valid host: copy the full link from the browser's address bar.")
     try:
         port = parts.port
     except ValueError:
         raise InputError(f"URL {text!r} has an invalid port: check the link.") from None
+    if port == 0:
+        raise InputError(f"URL {text!r} has an invalid port (0): check the link.")
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS]
     path = re.sub(r"/{2,}", "/", parts.path) or "/"

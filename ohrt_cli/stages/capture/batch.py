@@ -16,8 +16,10 @@ def read_batch(path: str | Path) -> list[tuple[int, str]]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a folder in the path is a file
         raise InputError(f"{path} does not exist: give a text file with one URL per line.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder: give a text file with one URL per line.") from None
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text: save it as UTF-8 with one URL per line.") from None
     items = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)

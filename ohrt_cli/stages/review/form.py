@@ -132,12 +132,17 @@ class Draft:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # C0, DEL and C1 but a tab and line ends
+
+
 def _text(value, what: str, *, limit: int = 4000) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, (str, int, float)):
+    if not isinstance(value, str):  # a JSON number or true is not what an officer wrote
         raise InputError(f"{what} must be text.")
-    text = " ".join(str(value).split())
+    if _CONTROL.search(value):
+        raise InputError(f"{what} holds a control character (a NUL byte, say): remove it and give the text again.")
+    text = " ".join(value.split())
     if len(text) > limit:
         raise InputError(f"{what} is {len(text)} characters long: keep it under {limit}.")
     return text or None
@@ -179,7 +184,10 @@ def parse_research(raw: ResearchInput, today) -> Research:
     summary = _text(raw.summary, "the indices research summary")
     if not summary:
         raise InputError("indices research needs a summary of what the search showed (say 'no trace' if nothing).")
-    return Research(system=system, reference=_text(raw.reference, "the indices reference", limit=80),
+    reference = _text(raw.reference, "the indices reference", limit=80)
+    if reference and any(c.isdigit() and not c.isascii() for c in reference):
+        raise InputError(f"the indices reference {reference!r} holds digits other than 0-9: type it in ASCII digits.")
+    return Research(system=system, reference=reference,
                     searched_on=searched, summary=summary)
 
 
