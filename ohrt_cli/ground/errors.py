@@ -3,6 +3,8 @@
 The CLI turns these into one red line: exit 2 for bad input (nothing was changed), 1 for a failure.
 """
 
+import re
+
 
 class OhrtError(Exception):
     """Something the officer can mend; `message` says what is wrong and how."""
@@ -67,3 +69,13 @@ def is_busy(exc: BaseException) -> bool:
 
     return isinstance(exc, sqlite3.OperationalError) and any(
         word in str(exc).lower() for word in ("database is locked", "database is busy", "database table is locked"))
+
+
+# C0 controls, DEL and C1 controls, but a tab and line ends: what no text an officer writes holds
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def refuse_control_characters(value: str, what: str) -> None:
+    """InputError when `value` holds a NUL or another control character (a tab and line ends excepted)."""
+    if _CONTROL.search(value):
+        raise InputError(f"{what} holds a control character (a NUL byte, say): remove it and give the text again.")

@@ -18,7 +18,7 @@ from ..ground import audit, exports, purged, tabular
 from ..ground.context import Context
 from ..ground.progress import Report, meter
 from ..ground.db import insert_rows, next_ids, transaction
-from ..ground.errors import InputError, NotFound, StateError
+from ..ground.errors import InputError, NotFound, StateError, refuse_control_characters
 from ..ground.times import iso, parse_date
 from ..ground.urls import platform_for
 
@@ -56,16 +56,12 @@ LIMITS = {"title": 1_000, "applicant_name": 200, "applicant_ocu": 200, "applican
           "upload_date": 40, "platform": 100, "refs": 100, "subjects": 200}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # C0, DEL and C1 but a tab and line ends
-
-
 def check_text(value: str, what: str, limit: int) -> None:
     """Refuse a NUL character or other control character (C0, DEL or C1; a tab and line ends excepted) and
     text over `limit`."""
     if len(value) > limit:
         raise InputError(f"{what} is {len(value):,} characters long, more than the {limit:,} allowed: shorten it.")
-    if _CONTROL.search(value):
-        raise InputError(f"{what} holds a control character (a NUL byte, say): remove it and give the text again.")
+    refuse_control_characters(value, what)
 
 
 class DuplicateTask(InputError):

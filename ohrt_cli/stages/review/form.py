@@ -7,7 +7,7 @@ import hashlib
 import re
 
 from ...ground import audit
-from ...ground.errors import InputError
+from ...ground.errors import InputError, refuse_control_characters
 from ...ground.times import parse_date
 from .vocabulary import (DECISIONS, KNOWN_SYSTEMS, factor_code, format_code, parse_comment, parse_place, place_text,
                          split_cell)
@@ -132,16 +132,12 @@ class Draft:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # C0, DEL and C1 but a tab and line ends
-
-
 def _text(value, what: str, *, limit: int = 4000) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):  # a JSON number or true is not what an officer wrote
         raise InputError(f"{what} must be text.")
-    if _CONTROL.search(value):
-        raise InputError(f"{what} holds a control character (a NUL byte, say): remove it and give the text again.")
+    refuse_control_characters(value, what)
     text = " ".join(value.split())
     if len(text) > limit:
         raise InputError(f"{what} is {len(text)} characters long: keep it under {limit}.")
