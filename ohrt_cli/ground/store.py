@@ -59,47 +59,65 @@ class Digest:
 
 # ------------------------------------------------------------------------------------------- hashing
 
+class _Hashes:
+    """sha256 (and md5, for hash-sharing schemes) of bytes fed in order. md5 runs on a second thread
+    (hashlib lets go of the GIL for large chunks), one chunk in flight at a time, so that the pair costs
+    little more than sha256 alone and keeps up with a fast download. Close it (or leave its `with`)
+    before reading `digest()`."""
+
+    def __init__(self, *, md5: bool = True):
+        self.sha = hashlib.sha256()
+        self.md5 = hashlib.md5() if md5 else None
+        self.size = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ohrt-md5") if md5 else None
+        self._pending = None
+
+    def update(self, chunk: bytes) -> None:
+        if self._pool is not None:
+            if self._pending is not None:
+                self._pending.result()
+            self._pending = self._pool.submit(self.md5.update, chunk)
+        self.sha.update(chunk)
+        self.size += len(chunk)
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __enter__(self) -> "_Hashes":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def digest(self) -> Digest:
+        return Digest(self.sha.hexdigest(), self.md5.hexdigest() if self.md5 is not None else None, self.size)
+
+
 def hash_file(path: Path, *, md5: bool = True, on_bytes: Callable[[int], None] | None = None) -> Digest:
-    """sha256 (and md5, for hash-sharing schemes) of a file in one pass; md5 runs on a second thread so
-    the pair costs little more than sha256 alone. `on_bytes(n)` after each chunk of n bytes read, for a
-    progress display."""
-    sha = hashlib.sha256()
-    other = hashlib.md5() if md5 else None
-    size = 0
-    with open(path, "rb", buffering=0) as handle, ThreadPoolExecutor(1) if other else _no_pool() as pool:
-        pending = None
+    """sha256 (and md5) of a file in one pass (`_Hashes`). `on_bytes(n)` after each chunk of n bytes read,
+    for a progress display."""
+    with open(path, "rb", buffering=0) as handle, _Hashes(md5=md5) as hashes:
         while chunk := handle.read(HASH_BUFFER):
-            size += len(chunk)
-            if other is not None:
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(other.update, chunk)
-            sha.update(chunk)
+            hashes.update(chunk)
             if on_bytes is not None:
                 on_bytes(len(chunk))
-        if pending is not None:
-            pending.result()
-    return Digest(sha.hexdigest(), other.hexdigest() if other else None, size)
-
-
-@contextlib.contextmanager
-def _no_pool():
-    yield None
+    return hashes.digest()
 
 
 def copy_hashed(source: Path, target: Path, on_bytes: Callable[[int], None] | None = None) -> Digest:
     """Copy `source` to a new file `target`, hashing the very bytes written; `on_bytes(copied so far)`
     after each chunk, for a progress display."""
-    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
-    with open(source, "rb", buffering=0) as src, open(target, "xb") as dst:
+    with open(source, "rb", buffering=0) as src, open(target, "xb") as dst, _Hashes() as hashes:
         while chunk := src.read(HASH_BUFFER):
             dst.write(chunk)
-            sha.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
+            hashes.update(chunk)
             if on_bytes is not None:
-                on_bytes(size)
-    return Digest(sha.hexdigest(), md5.hexdigest(), size)
+                on_bytes(hashes.size)
+    return hashes.digest()
 
 
 class _Follower(threading.Thread):
@@ -108,8 +126,7 @@ class _Follower(threading.Thread):
     def __init__(self, path: Path):
         super().__init__(daemon=True)
         self.path = path
-        self.sha, self.md5 = hashlib.sha256(), hashlib.md5()
-        self.size = 0
+        self.hashes = _Hashes()
         self.inode: tuple[int, int] | None = None
         self.valid = True
         self.done = threading.Event()
@@ -123,32 +140,21 @@ class _Follower(threading.Thread):
             return
         if handle is None:
             return
-        # md5 on a second thread (hashlib lets go of the GIL for large chunks), so that the pair keeps up
-        # with a fast download as sha256 alone would; one chunk in flight at a time
-        with handle, ThreadPoolExecutor(1, thread_name_prefix="ohrt-md5") as pool:
+        with handle, self.hashes:
             info = os.fstat(handle.fileno())
             self.inode = (info.st_dev, info.st_ino)
-            pending = None
-            try:
-                while not self.stop.is_set():
-                    finishing = self.done.is_set()
-                    chunk = handle.read(FOLLOW_BUFFER)
-                    if chunk:
-                        if pending is not None:
-                            pending.result()
-                        pending = pool.submit(self.md5.update, chunk)
-                        self.sha.update(chunk)
-                        self.size += len(chunk)
-                        continue
-                    if os.fstat(handle.fileno()).st_size < self.size:
-                        self.valid = False  # truncated and rewritten: the bytes hashed are not the file's
-                        return
-                    if finishing:
-                        return
-                    time.sleep(0.005)
-            finally:
-                if pending is not None:
-                    pending.result()
+            while not self.stop.is_set():
+                finishing = self.done.is_set()
+                chunk = handle.read(FOLLOW_BUFFER)
+                if chunk:
+                    self.hashes.update(chunk)
+                    continue
+                if os.fstat(handle.fileno()).st_size < self.hashes.size:
+                    self.valid = False  # truncated and rewritten: the bytes hashed are not the file's
+                    return
+                if finishing:
+                    return
+                time.sleep(0.005)
 
     def _open(self):
         while not self.stop.is_set():
@@ -196,8 +202,8 @@ class StreamHashers:
                 continue
             follower.done.set()
             follower.join()
-            if follower.valid and follower.size == info.st_size:
-                return Digest(follower.sha.hexdigest(), follower.md5.hexdigest(), follower.size)
+            if follower.valid and follower.hashes.size == info.st_size:
+                return follower.hashes.digest()
         return None
 
     def close(self) -> None:
