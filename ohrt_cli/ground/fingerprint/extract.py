@@ -84,39 +84,33 @@ class Reader:
         # what ffmpeg can do and which versions it is are asked meanwhile (each is a process of its own)
         asking = threading.Thread(target=lambda: (chromaprint_muxer(), tool_versions()), daemon=True)
         asking.start()
-        self.stream = self.crop = None
+        self.stream = self.crop = self.rate = video = None
         if self.kind in ("video", "image"):
             video = media.streams(info, "video")[0]  # the first picture stream that is not cover art
             self.stream = f"0:{video.get('index', 0)}"
-            self.crop = detect_crop(self.path, video, self.stream, media.duration(info)) if self.kind == "video" \
-                else None
+            if self.kind == "video":
+                self.crop = detect_crop(self.path, video, self.stream, media.duration(info))
+                self.rate = _frame_rate(video)
         self.fps = sampling_rate(media.duration(info))
-        self.rate = _frame_rate(media.streams(info, "video")[0]) if self.kind == "video" else None
         self._scratch = tempfile.TemporaryDirectory(prefix="ohrt-fingerprint-")
         self._hashing = ThreadPoolExecutor(1, thread_name_prefix="ohrt-pdq")
         self._pending: list = []
         self._frames: list[tuple[int, tuple[np.ndarray, int]]] = []
         self._count = 0
-        self._vpdq = self._vpdq_shape(info) if standard and self.kind == "video" else None
+        self._vpdq = self._vpdq_shape(video) if standard and self.kind == "video" else None
         self._vpdq_frames: list[tuple[np.ndarray, int]] = []
         asking.join()
 
-    def _vpdq_shape(self, info: dict) -> tuple[int, int, int, float] | None:
+    def _vpdq_shape(self, video: dict) -> tuple[int, int, int, float] | None:
         """(every, width, height, rate) of the vPDQ frames, or None when they are not read here."""
-        from .. import media
         from . import standard
 
-        video = media.streams(info, "video")[0]
         turned = video.get("tags", {}).get("rotate") not in (None, "0") or any(
             d.get("rotation") for d in video.get("side_data_list") or [])
         width, height = int(video.get("width") or 0), int(video.get("height") or 0)
-        try:
-            rate = standard.frame_rate(video)
-        except Failure:
+        if self.rate is None or turned or width <= 0 or height <= 0:
             return None
-        if turned or width <= 0 or height <= 0:
-            return None
-        return max(1, int(standard.SECONDS_PER_HASH * rate)), width, height, rate
+        return max(1, int(standard.SECONDS_PER_HASH * self.rate)), width, height, self.rate
 
     def __enter__(self) -> "Reader":
         return self
