@@ -21,7 +21,8 @@ target of their own; each says which target it is to be read against):
 * capture finish cannot take less than its serial start (ohrt's start beyond Python's, and the search for
   a border, whose crop goes into the decode's fingerprint chain) plus the decode's CPU and the CPU the
   fingerprints' hashes take (PDQ of eleven variants of each sampled frame, vPDQ's PDQ of one whole frame a
-  second: measured here on the clip's own frames) shared perfectly over every core.
+  second: measured here on the clip's own frames) shared perfectly over every core (and never less than the
+  bare decode's own time).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def run(work: Path) -> list[dict]:
     yt, dec = m(theirs), m(bare)
     start = max(0.0, m(cold) - m(python))
     floor_plain = yt + start + m(probe)
-    floor_finish = start + border + (m(bare_cpu) + hashing) / cores
+    floor_finish = start + border + max(dec, (m(bare_cpu) + hashing) / cores)  # never quicker than the decode
     rows = [
         (f"capture --no-derivatives ÷ yt-dlp, {size:.0f} MB 720p on loopback ({m(plain):.2f} s ÷ {yt:.2f} s)",
          m(plain) / yt, 1.15),
