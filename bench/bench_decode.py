@@ -99,33 +99,35 @@ def children_cpu() -> float:
 
 def hashing_cpu(clip: Path) -> float:
     """CPU seconds that hashing the clip's frames takes, as a capture hashes them: every variant of each
-    frame sampled for ohrt's fingerprints, and vPDQ's PDQ of each whole frame it chooses (the frames are
-    decoded first, untimed)."""
+    frame sampled for ohrt's fingerprints, and vPDQ's PDQ of each whole frame it chooses. The frames are
+    those a capture's decode hands its fingerprint reader (the reader's own chains, read by `run_pass`),
+    kept as they come and hashed afterwards, each hash timed alone."""
+    import dataclasses
+
     import numpy as np
     import pdqhash
 
     from ohrt_cli.ground import media
-    from ohrt_cli.ground.fingerprint import standard
     from ohrt_cli.ground.fingerprint.base import FRAME_SIZE
-    from ohrt_cli.ground.fingerprint.extract import hash_frame, sampling_rate
+    from ohrt_cli.ground.fingerprint.extract import Reader, hash_frame
 
     info = media.probe(clip)
     video = media.streams(info, "video")[0]
-    width, height = int(video["width"]), int(video["height"])
-    every = max(1, int(standard.SECONDS_PER_HASH * standard.frame_rate(video)))
-    chains = [(f"fps={sampling_rate(media.duration(info)):g},scale={FRAME_SIZE}:{FRAME_SIZE}:flags=area,format=rgb24",
-               (FRAME_SIZE, FRAME_SIZE), hash_frame),
-              (f"select=not(mod(n\\,{every})),scale=flags=area,format=rgb24", (height, width), pdqhash.compute)]
+    sampled, whole = [], []
+    with Reader(clip, info, standard=True) as reader:
+        reading = reader.reading()
+        size, _, outputs = reading.side
+        media.run_pass(media.plan_pass(str(clip), info, reader.kind, media.DEFAULTS, roles=set()), clip.parent,
+                       reading=dataclasses.replace(reading, on_frame=sampled.append,
+                                                   side=(size, whole.append, outputs)))
+    frames = [(data, (FRAME_SIZE, FRAME_SIZE), hash_frame) for data in sampled]
+    frames += [(data, (int(video["height"]), int(video["width"])), pdqhash.compute) for data in whole]
     seconds = 0.0
-    for chain, (rows, columns), hasher in chains:
-        raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(clip), "-map", "0:v:0", "-vf", chain,
-                              "-fps_mode", "passthrough", "-f", "rawvideo", "-"], capture_output=True, check=True).stdout
-        size = rows * columns * 3
-        for at in range(0, len(raw) - size + 1, size):
-            frame = np.frombuffer(raw, np.uint8, size, at).reshape(rows, columns, 3)
-            start = time.thread_time()
-            hasher(frame)
-            seconds += time.thread_time() - start
+    for data, (rows, columns), hasher in frames:
+        frame = np.frombuffer(data, np.uint8).reshape(rows, columns, 3)
+        start = time.thread_time()
+        hasher(frame)
+        seconds += time.thread_time() - start
     return seconds
 
 
