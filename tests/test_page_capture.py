@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from ohrt_cli.ground import browser, webarchive
+from ohrt_cli.ground import browser, browser_page, webarchive
 
-from support.pages import INJECTED, serve
+from support.pages import INJECTED, counted, serve
 
 pytestmark = pytest.mark.skipif(not Path(browser.DEFAULT_EXECUTABLE).exists() and not __import__("shutil").which(
     "chromium"), reason="Chromium is not installed (make setup installs it)")
@@ -161,6 +161,34 @@ def test_an_endless_body_is_cut_at_the_cap_and_kept_truncated(pages, tmp_path):
     assert headers.get_header("WARC-Truncated") == "length"
     assert 0 < len(body) <= QUICK.max_response_bytes and set(body) == {ord("x")}
     assert seen.truncated_responses == 1 and warc.stat().st_size < QUICK.max_total_bytes
+
+
+def test_a_body_cut_by_the_pages_allowance_keeps_its_beginning_and_no_more_than_the_allowance(pages, tmp_path):
+    limits = browser.Limits(timeout=8, snapshot_timeout=10, max_response_bytes=64 * browser.MB,
+                            max_total_bytes=2 * browser.MB, scroll_pause_ms=100)
+    seen, warc = visit(pages.url("/counting"), tmp_path, limits)
+    [(uri, status, headers, body)] = [r for r in responses(warc) if r[0].endswith("/counted")]
+    assert headers.get_header("WARC-Truncated") == "length"
+    assert 0 < len(body) and body == counted(len(body))
+    assert seen.bytes_received <= limits.max_total_bytes and seen.truncated_responses == 1
+
+
+def test_a_body_chromium_let_go_of_before_its_copy_began_is_never_kept_as_its_beginning(pages, tmp_path, monkeypatch):
+    # A slow answer to the command that starts ohrt's copy (a loaded machine, a fast line): Chromium's
+    # buffer has overflowed and dropped what it held before the copy begins.
+    monkeypatch.setattr(browser_page, "RACE_ROOM", 0)
+    started = browser_page.Session._stream_if_unbounded
+
+    def late(session, rid, response):
+        time.sleep(1.5)
+        return started(session, rid, response)
+
+    monkeypatch.setattr(browser_page.Session, "_stream_if_unbounded", late)
+    seen, warc = visit(pages.url("/counting"), tmp_path)
+    [(uri, status, headers, body)] = [r for r in responses(warc) if r[0].endswith("/counted")]
+    assert headers.get_header("WARC-Truncated") == "length"
+    assert body == counted(len(body))  # empty, or its true beginning: never bytes from its middle
+    assert seen.truncated_responses == 1
 
 
 def test_an_endless_redirect_fails_in_one_line_with_its_chain(pages, tmp_path):

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from .browser_visit import MB, Exchange, Limits, PageFailed, Visit, short
 
+RACE_ROOM = 256 * MB  # what Chromium may hold of one body while ohrt's copy of it is being set up
+
 SCROLL_JS = """async ({steps, pause}) => {
   const height = () => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
   let n = 0;
@@ -49,8 +51,11 @@ class Session:
         self.bytes: dict[str, int] = {}   # CDP request id -> body bytes so far
         self.cdp_urls: dict[str, str] = {}
         self.cdp_done: set[str] = set()
+        self.cdp_failed: set[str] = set()
         self.partial: dict[str, tuple[bytes, str]] = {}  # url -> (bytes kept, truncation reason)
         self.streamed: dict[str, bytearray] = {}          # CDP request id -> copy of a body of unknown length
+        self.unstreamed: dict[str, int] = {}  # CDP request id -> bytes that came before its copy began
+        self.head: dict[str, int] = {}        # CDP request id -> bytes Chromium still held when it began
         self.cut: str | None = None       # why loading was stopped early, if it was
         self.security: dict = {}
         self.main_security: dict = {}
@@ -74,7 +79,9 @@ class Session:
         rid = event["requestId"]
         self.bytes[rid] = self.bytes.get(rid, 0) + int(event.get("dataLength") or 0)
         kept = self.streamed.get(rid)
-        if kept is not None and event.get("data") and len(kept) < self.limits.max_response_bytes:
+        if not event.get("data"):
+            self.unstreamed[rid] = self.unstreamed.get(rid, 0) + int(event.get("dataLength") or 0)
+        elif kept is not None and len(kept) < self.limits.max_response_bytes:
             kept += base64.b64decode(event["data"])
         if self.cut is None and (self.bytes[rid] > self.limits.max_response_bytes
                                  or sum(self.bytes.values()) > self.limits.max_total_bytes):
@@ -103,17 +110,23 @@ class Session:
         # data and follows what Chromium had buffered before.
         copy = self.streamed[rid] = bytearray()
         try:
-            buffered = self.cdp.send("Network.streamResourceContent", {"requestId": rid}).get("bufferedData") or ""
+            buffered = base64.b64decode(self.cdp.send("Network.streamResourceContent", {"requestId": rid})
+                                        .get("bufferedData") or "")
         except Exception:  # finished already, or not a streamable resource
             self.streamed.pop(rid, None)
             return
-        copy[0:0] = base64.b64decode(buffered)
+        self.head[rid] = len(buffered)
+        copy[0:0] = buffered
 
     def _on_finished(self, event: dict) -> None:
         rid = event["requestId"]
         self.cdp_done.add(rid)
         if self.cut is None:
             self.streamed.pop(rid, None)  # complete: the browser's own copy of the body is recorded
+
+    def _on_failed(self, event: dict) -> None:
+        self.cdp_done.add(event["requestId"])
+        self.cdp_failed.add(event["requestId"])
 
     def _on_security(self, event: dict) -> None:
         self.security = event.get("visibleSecurityState") or {}
@@ -124,7 +137,12 @@ class Session:
         if url is None or url in self.partial:
             return
         if rid in self.streamed:
-            self.partial[url] = (bytes(self.streamed.pop(rid)[:self.limits.max_response_bytes]), reason)
+            copy = self.streamed.pop(rid)
+            # Chromium lets go of a body that outgrew its buffer before the copy began: what the copy
+            # holds is then no beginning, and the body is recorded truncated and empty, never as a middle.
+            # (Events without data all came before the copy began, so by now they are all counted.)
+            whole = self.head.get(rid) == self.unstreamed.get(rid, 0)
+            self.partial[url] = (bytes(copy[:self.limits.max_response_bytes]) if whole else b"", reason)
             return
         try:
             data = base64.b64decode(self.cdp.send("Network.streamResourceContent", {"requestId": rid})
@@ -168,13 +186,16 @@ class Session:
         self.page = page
         self.cdp = context.new_cdp_session(page)
         self.main_frame_id = self.cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
-        self.cdp.send("Network.enable", {"maxResourceBufferSize": limits.max_response_bytes + MB,
-                                         "maxTotalBufferSize": limits.max_total_bytes + MB})
+        # A body of unknown length races on while its copy is being set up (tens of MB on a fast line),
+        # and Chromium lets go of one that outgrows its buffer before the copy begins: the buffer leaves
+        # room for that race, whatever the caps. It is a ceiling, never filled past the cut but in it.
+        buffer = max(limits.max_total_bytes, RACE_ROOM) + MB
+        self.cdp.send("Network.enable", {"maxResourceBufferSize": buffer, "maxTotalBufferSize": buffer})
         self.cdp.send("Security.enable")
         self.cdp.on("Network.dataReceived", self._on_data)
         self.cdp.on("Network.responseReceived", self._on_cdp_response)
         self.cdp.on("Network.loadingFinished", self._on_finished)
-        self.cdp.on("Network.loadingFailed", lambda e: self.cdp_done.add(e["requestId"]))
+        self.cdp.on("Network.loadingFailed", self._on_failed)
         self.cdp.on("Security.visibleSecurityStateChanged", self._on_security)
         deadline = time.monotonic() + limits.timeout
         page.set_default_timeout(limits.snapshot_timeout * 1000)
@@ -197,7 +218,9 @@ class Session:
         if self.cut:
             self._go_offline()
             for rid in list(self.cdp_urls):
-                if rid not in self.cdp_done or self.bytes.get(rid, 0) > limits.max_response_bytes:
+                # still arriving, over its own cap, or failed at the cut with its beginning copied
+                if (rid not in self.cdp_done or self.bytes.get(rid, 0) > limits.max_response_bytes
+                        or rid in self.cdp_failed and rid in self.streamed):
                     self._keep_partial(rid, self.cut)
         self._main_document(navigated)
         self._snapshot(folder)
@@ -376,6 +399,9 @@ class Session:
             exchange = self._exchange(request)
             if exchange is None:
                 continue
+            room = max(self.limits.max_total_bytes - total, 0)
+            if len(exchange.body) > room:  # what raced in after the cut stays within the page's allowance
+                exchange.body, exchange.truncated = exchange.body[:room], exchange.truncated or "length"
             total += len(exchange.body)
             truncated += exchange.truncated is not None
             self.record(exchange)

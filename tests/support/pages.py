@@ -43,6 +43,16 @@ document.getElementById('away').click();</script></body></html>"""
 ENDLESS_FETCH = """<!doctype html><html><head><title>Heavy</title></head><body><p>a page that pulls an endless body</p>
 <script>fetch('/endless').then(r => r.arrayBuffer());</script></body></html>"""
 
+COUNTING_FETCH = ENDLESS_FETCH.replace("/endless", "/counted")
+
+
+def counted(length: int) -> bytes:
+    """The first `length` bytes of what /counted sends: line n (16 bytes) is its own offset, so any run
+    of it shows where in the body it came from."""
+    lines = -(-length // 16)
+    return b"".join(b"%015d\n" % (16 * n) for n in range(lines))[:length]
+
+
 GONE = b"<!doctype html><html><head><title>Not found</title></head><body><h1>This post is no longer available</h1></body></html>"
 
 
@@ -87,9 +97,23 @@ def _endless_redirects(handler) -> None:
     handler.end_headers()
 
 
+def _counted_endlessly(handler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/octet-stream")
+    handler.end_headers()
+    offset = 0
+    try:
+        while not handler.server.stopping.is_set():
+            chunk = b"".join(b"%015d\n" % (offset + 16 * n) for n in range(4096))
+            handler.wfile.write(chunk)
+            offset += len(chunk)
+    except OSError:  # the browser went offline: the connection is gone
+        pass
+
+
 def _routes(site: Loopback) -> None:
     for path, page in {"/post": POST, "/photos": PHOTOS, "/lazy": LAZY, "/popups": POPUPS,
-                       "/heavy": ENDLESS_FETCH}.items():
+                       "/heavy": ENDLESS_FETCH, "/counting": COUNTING_FETCH}.items():
         site.route(path, Response(body=page))
     for name, data in IMAGES.items():
         site.route(f"/img/{name}.png", Response(body=data, content_type="image/png"))
@@ -107,6 +131,8 @@ def _routes(site: Loopback) -> None:
                                       b"<p>the first words arrived</p>", endless=True))
     # a response that never ends, as fast as the browser takes it
     site.route("/endless", Response(content_type="application/octet-stream", stream=b"x" * 65536))
+    # a response that never ends and tells where each of its bytes was in it
+    site.route("/counted", _counted_endlessly)
 
 
 def serve(folder: Path):
