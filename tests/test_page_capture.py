@@ -180,11 +180,13 @@ def test_a_body_chromium_let_go_of_before_its_copy_began_is_never_kept_as_its_be
     started = browser_page.Session._stream_if_unbounded
 
     def late(session, rid, response):
-        time.sleep(1.5)
+        time.sleep(0.5)
         return started(session, rid, response)
 
     monkeypatch.setattr(browser_page.Session, "_stream_if_unbounded", late)
-    seen, warc = visit(pages.url("/counting"), tmp_path)
+    limits = browser.Limits(timeout=8, snapshot_timeout=10, max_response_bytes=browser.MB,
+                            max_total_bytes=browser.MB, scroll_pause_ms=100)
+    seen, warc = visit(pages.url("/counting"), tmp_path, limits)
     [(uri, status, headers, body)] = [r for r in responses(warc) if r[0].endswith("/counted")]
     assert headers.get_header("WARC-Truncated") == "length"
     assert body == counted(len(body))  # empty, or its true beginning: never bytes from its middle
