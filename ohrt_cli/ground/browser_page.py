@@ -50,6 +50,7 @@ class Session:
         self.last_activity = time.monotonic()
         self.bytes: dict[str, int] = {}   # CDP request id -> body bytes so far
         self.cdp_urls: dict[str, str] = {}
+        self.cdp_rids: dict[str, list[str]] = {}  # url -> CDP request ids of its responses, in order
         self.cdp_done: set[str] = set()
         self.cdp_failed: set[str] = set()
         self.partial: dict[str, tuple[bytes, str]] = {}  # url -> (bytes kept, truncation reason)
@@ -91,6 +92,7 @@ class Session:
     def _on_cdp_response(self, event: dict) -> None:
         rid = event["requestId"]
         self.cdp_urls[rid] = event["response"]["url"]
+        self.cdp_rids.setdefault(event["response"]["url"], []).append(rid)
         self._stream_if_unbounded(rid, event["response"])
         if event.get("type") == "Document" and event.get("frameId") == self.main_frame_id:
             self.main_security = {"state": event["response"].get("securityState"),
@@ -148,6 +150,8 @@ class Session:
             data = base64.b64decode(self.cdp.send("Network.streamResourceContent", {"requestId": rid})
                                     .get("bufferedData") or "")
         except Exception:  # the response went before it could be read: recorded truncated and empty
+            data = b""
+        if len(data) < self.bytes.get(rid, 0):  # less than had come: Chromium let go of its beginning
             data = b""
         self.partial[url] = (data[:self.limits.max_response_bytes], reason)
 
@@ -431,15 +435,45 @@ class Session:
             exchange.body, exchange.truncated = self.partial[request.url]
             return exchange
         try:
-            body = response.body()
+            body, exact = self._body(request, response)
         except Exception as exc:  # failed or cut before it finished: what arrived is not available
             exchange.truncated = self.cut or "unspecified"
             exchange.error = short(exc)
             return exchange
         if len(body) > self.limits.max_response_bytes:
             body, exchange.truncated = body[:self.limits.max_response_bytes], "length"
+        elif exact and len(body) < _declared_length(request, exchange):
+            exchange.truncated = self.cut or "unspecified"
+            exchange.error = (f"the browser kept {len(body)} of the {_declared_length(request, exchange)} bytes "
+                              "its response declared")
         exchange.body = body
         return exchange
+
+    def _body(self, request, response) -> tuple[bytes, bool]:
+        """The body as Chromium kept it, read through ohrt's own session where the URL had one response,
+        and whether those are the bytes that came (not text Chromium decoded, here written as UTF-8).
+        Playwright's `response.body()` asks the server again for a body of declared length that Chromium
+        kept no copy of (an image it gave up on, say): a request the page never made, whose answer need
+        not be what the page got, and which waits for ever on a server that stalls."""
+        rids = self.cdp_rids.get(request.url, [])
+        if len(rids) != 1:
+            return response.body(), False
+        got = self.cdp.send("Network.getResponseBody", {"requestId": rids[0]})
+        if got.get("base64Encoded"):
+            return base64.b64decode(got["body"]), True
+        return got["body"].encode("utf-8"), False
+
+
+def _declared_length(request, exchange: Exchange) -> int:
+    """The body length a response declared, where its bytes are the body's own (0 where unknown)."""
+    headers = {name.lower(): value for name, value in exchange.response_headers}
+    if (request.method != "GET" or exchange.status in (204, 304)
+            or headers.get("content-encoding", "identity").strip().lower() != "identity"):
+        return 0
+    try:
+        return max(int(headers.get("content-length", "0")), 0)
+    except ValueError:
+        return 0
 
 
 def _visible_text(page) -> str:

@@ -53,6 +53,9 @@ def counted(length: int) -> bytes:
     return b"".join(b"%015d\n" % (16 * n) for n in range(lines))[:length]
 
 
+STALLED = """<!doctype html><html><head><title>A photo</title></head><body><p>a photo that never came</p>
+<img src="/img/stalled.png" width="200"></body></html>"""
+
 GONE = b"<!doctype html><html><head><title>Not found</title></head><body><h1>This post is no longer available</h1></body></html>"
 
 
@@ -111,6 +114,17 @@ def _counted_endlessly(handler) -> None:
         pass
 
 
+def _stalled_image(handler) -> None:
+    """An image that declares a megabyte, sends a little that is no picture, then nothing more."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "image/png")
+    handler.send_header("Content-Length", str(1024 * 1024))
+    handler.end_headers()
+    handler.wfile.write(b"this is no picture " * 500)
+    handler.wfile.flush()
+    handler.server.stopping.wait()
+
+
 def _routes(site: Loopback) -> None:
     for path, page in {"/post": POST, "/photos": PHOTOS, "/lazy": LAZY, "/popups": POPUPS,
                        "/heavy": ENDLESS_FETCH, "/counting": COUNTING_FETCH}.items():
@@ -133,6 +147,8 @@ def _routes(site: Loopback) -> None:
     site.route("/endless", Response(content_type="application/octet-stream", stream=b"x" * 65536))
     # a response that never ends and tells where each of its bytes was in it
     site.route("/counted", _counted_endlessly)
+    site.route("/stalled", Response(body=STALLED))
+    site.route("/img/stalled.png", _stalled_image)
 
 
 def serve(folder: Path):
