@@ -15,6 +15,7 @@ import base64
 import email.utils
 import hashlib
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -51,6 +52,7 @@ class Session:
         self.bytes: dict[str, int] = {}   # CDP request id -> body bytes so far
         self.cdp_urls: dict[str, str] = {}
         self.cdp_rids: dict[str, list[str]] = {}  # url -> CDP request ids of its responses, in order
+        self.asked: Counter = Counter()           # url -> requests the page made of it (at the hand-over)
         self.cdp_done: set[str] = set()
         self.cdp_failed: set[str] = set()
         self.partial: dict[str, tuple[bytes, str]] = {}  # url -> (bytes kept, truncation reason)
@@ -399,6 +401,7 @@ class Session:
             return
         total = 0
         truncated = 0
+        self.asked = Counter(request.url for request in self.requests)
         for request in self.requests:
             exchange = self._exchange(request)
             if exchange is None:
@@ -450,13 +453,15 @@ class Session:
         return exchange
 
     def _body(self, request, response) -> tuple[bytes, bool]:
-        """The body as Chromium kept it, read through ohrt's own session where the URL had one response,
-        and whether those are the bytes that came (not text Chromium decoded, here written as UTF-8).
+        """The body as Chromium kept it, read through ohrt's own session where the page asked for the URL
+        once, and whether those are the bytes that came (not text Chromium decoded, here written as UTF-8).
         Playwright's `response.body()` asks the server again for a body of declared length that Chromium
         kept no copy of (an image it gave up on, say): a request the page never made, whose answer need
         not be what the page got, and which waits for ever on a server that stalls."""
         rids = self.cdp_rids.get(request.url, [])
-        if len(rids) != 1:
+        # Read only where it cannot be another request's body: asked once, and answered once in this
+        # session (a frame of another site runs in a process of its own, which this session does not see).
+        if len(rids) != 1 or self.asked[request.url] != 1:
             return response.body(), False
         got = self.cdp.send("Network.getResponseBody", {"requestId": rids[0]})
         if got.get("base64Encoded"):
