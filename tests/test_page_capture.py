@@ -5,6 +5,7 @@ cannot hang the browser or fill the machine."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -164,8 +165,7 @@ def test_an_endless_body_is_cut_at_the_cap_and_kept_truncated(pages, tmp_path):
 
 
 def test_a_body_cut_by_the_pages_allowance_keeps_its_beginning_and_no_more_than_the_allowance(pages, tmp_path):
-    limits = browser.Limits(timeout=8, snapshot_timeout=10, max_response_bytes=64 * browser.MB,
-                            max_total_bytes=2 * browser.MB, scroll_pause_ms=100)
+    limits = replace(QUICK, max_response_bytes=64 * browser.MB, max_total_bytes=2 * browser.MB)
     seen, warc = visit(pages.url("/counting"), tmp_path, limits)
     [(uri, status, headers, body)] = [r for r in responses(warc) if r[0].endswith("/counted")]
     assert headers.get_header("WARC-Truncated") == "length"
@@ -184,8 +184,7 @@ def test_a_body_chromium_let_go_of_before_its_copy_began_is_never_kept_as_its_be
         return started(session, rid, response)
 
     monkeypatch.setattr(browser_page.Session, "_stream_if_unbounded", late)
-    limits = browser.Limits(timeout=8, snapshot_timeout=10, max_response_bytes=browser.MB,
-                            max_total_bytes=browser.MB, scroll_pause_ms=100)
+    limits = replace(QUICK, max_response_bytes=browser.MB, max_total_bytes=browser.MB)
     seen, warc = visit(pages.url("/counting"), tmp_path, limits)
     [(uri, status, headers, body)] = [r for r in responses(warc) if r[0].endswith("/counted")]
     assert headers.get_header("WARC-Truncated") == "length"

@@ -51,8 +51,7 @@ class Session:
         self.last_activity = time.monotonic()
         self.bytes: dict[str, int] = {}   # CDP request id -> body bytes so far
         self.cdp_urls: dict[str, str] = {}
-        self.cdp_rids: dict[str, list[str]] = {}  # url -> CDP request ids of its responses, in order
-        self.asked: Counter = Counter()           # url -> requests the page made of it (at the hand-over)
+        self.sole: dict[str, str] = {}    # url -> its CDP request id, where one request asked for it (hand-over)
         self.cdp_done: set[str] = set()
         self.cdp_failed: set[str] = set()
         self.partial: dict[str, tuple[bytes, str]] = {}  # url -> (bytes kept, truncation reason)
@@ -94,7 +93,6 @@ class Session:
     def _on_cdp_response(self, event: dict) -> None:
         rid = event["requestId"]
         self.cdp_urls[rid] = event["response"]["url"]
-        self.cdp_rids.setdefault(event["response"]["url"], []).append(rid)
         self._stream_if_unbounded(rid, event["response"])
         if event.get("type") == "Document" and event.get("frameId") == self.main_frame_id:
             self.main_security = {"state": event["response"].get("securityState"),
@@ -401,7 +399,11 @@ class Session:
             return
         total = 0
         truncated = 0
-        self.asked = Counter(request.url for request in self.requests)
+        # A body is read through this session only where it cannot be another request's: the page asked for
+        # its URL once and this session saw one answer (a frame of another site runs in a process of its
+        # own, which this session does not see).
+        asked, answered = Counter(r.url for r in self.requests), Counter(self.cdp_urls.values())
+        self.sole = {url: rid for rid, url in self.cdp_urls.items() if asked[url] == answered[url] == 1}
         for request in self.requests:
             exchange = self._exchange(request)
             if exchange is None:
@@ -445,10 +447,9 @@ class Session:
             return exchange
         if len(body) > self.limits.max_response_bytes:
             body, exchange.truncated = body[:self.limits.max_response_bytes], "length"
-        elif exact and len(body) < _declared_length(request, exchange):
+        elif exact and len(body) < (declared := _declared_length(request, exchange)):
             exchange.truncated = self.cut or "unspecified"
-            exchange.error = (f"the browser kept {len(body)} of the {_declared_length(request, exchange)} bytes "
-                              "its response declared")
+            exchange.error = f"the browser kept {len(body)} of the {declared} bytes its response declared"
         exchange.body = body
         return exchange
 
@@ -458,12 +459,10 @@ class Session:
         Playwright's `response.body()` asks the server again for a body of declared length that Chromium
         kept no copy of (an image it gave up on, say): a request the page never made, whose answer need
         not be what the page got, and which waits for ever on a server that stalls."""
-        rids = self.cdp_rids.get(request.url, [])
-        # Read only where it cannot be another request's body: asked once, and answered once in this
-        # session (a frame of another site runs in a process of its own, which this session does not see).
-        if len(rids) != 1 or self.asked[request.url] != 1:
+        rid = self.sole.get(request.url)
+        if rid is None:
             return response.body(), False
-        got = self.cdp.send("Network.getResponseBody", {"requestId": rids[0]})
+        got = self.cdp.send("Network.getResponseBody", {"requestId": rid})
         if got.get("base64Encoded"):
             return base64.b64decode(got["body"]), True
         return got["body"].encode("utf-8"), False

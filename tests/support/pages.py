@@ -46,11 +46,15 @@ ENDLESS_FETCH = """<!doctype html><html><head><title>Heavy</title></head><body><
 COUNTING_FETCH = ENDLESS_FETCH.replace("/endless", "/counted")
 
 
+def _counting(offset: int, lines: int) -> bytes:
+    """`lines` lines of 16 bytes from `offset` on, each line its own offset in the body."""
+    return b"".join(b"%015d\n" % (offset + 16 * n) for n in range(lines))
+
+
 def counted(length: int) -> bytes:
-    """The first `length` bytes of what /counted sends: line n (16 bytes) is its own offset, so any run
-    of it shows where in the body it came from."""
-    lines = -(-length // 16)
-    return b"".join(b"%015d\n" % (16 * n) for n in range(lines))[:length]
+    """The first `length` bytes of what /counted sends: any run of it shows where in the body it came
+    from."""
+    return _counting(0, -(-length // 16))[:length]
 
 
 STALLED = """<!doctype html><html><head><title>A photo</title></head><body><p>a photo that never came</p>
@@ -107,7 +111,7 @@ def _counted_endlessly(handler) -> None:
     offset = 0
     try:
         while not handler.server.stopping.is_set():
-            chunk = b"".join(b"%015d\n" % (offset + 16 * n) for n in range(4096))
+            chunk = _counting(offset, 4096)
             handler.wfile.write(chunk)
             offset += len(chunk)
     except OSError:  # the browser went offline: the connection is gone
